@@ -1,0 +1,1 @@
+"""The ROS-free core: skeletons, cameras, lifter, metrics, data and training."""

@@ -1,0 +1,15 @@
+"""pip install of the Python side of liftpose_ros (the venv set-up; colcon uses CMakeLists.txt)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="liftpose_ros",
+    version="0.1.0",
+    description="Camera images to 3D human skeletons for ROS 2 (2D keypoints + attention lifter)",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["liftpose_ros", "liftpose_ros.*"]),
+    package_data={
+        "liftpose_ros": ["weights/*.pt", "weights/*.yaml", "samples/*.npz", "samples/*.md"],
+    },
+    entry_points={"console_scripts": ["liftpose = liftpose_ros.cli:main"]},
+)
