@@ -1,0 +1,143 @@
+"""`liftpose` command line: params | train | evaluate | bench | demo.
+
+Each subcommand is a thin layer over the ROS-free core; heavy imports happen inside the
+subcommand so that `liftpose --help` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights"
+DEFAULT_CHECKPOINT = SHIPPED_WEIGHTS / "lifter_causal_t27.pt"
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    from liftpose_ros.core.lifter.model import parameter_report
+
+    print(parameter_report())
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from liftpose_ros.core.train.config import ExperimentConfig
+    from liftpose_ros.core.train.trainer import train
+
+    exp = ExperimentConfig.from_yaml(args.config)
+    overrides = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
+                 "batch_size": args.batch_size, "device": args.device, "seed": args.seed,
+                 "num_threads": args.threads}
+    for key, value in overrides.items():
+        if value is not None:
+            setattr(exp.train, key, value)
+    if args.mocap_dir:
+        exp.data.mocap_dir = args.mocap_dir
+    best = train(exp, args.out, resume=args.resume)
+    print(f"best checkpoint: {best}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from liftpose_ros.core.train.evaluate import run_evaluation
+
+    run_evaluation(
+        checkpoint=args.checkpoint, dataset=args.dataset, noisy=args.noisy,
+        flip_tta=args.flip, device=args.device, cameras_per_clip=args.cameras,
+        mocap_dir=args.mocap_dir, h36m_3d=args.h36m_3d, h36m_2d=args.h36m_2d,
+        out_dir=args.out, max_clips=args.max_clips)
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    import torch
+
+    from liftpose_ros.core.lifter.benchmark import format_rows, run_benchmark
+    from liftpose_ros.core.lifter.checkpoint import read_checkpoint
+    from liftpose_ros.core.lifter.config import LifterConfig
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    base = LifterConfig.from_dict(read_checkpoint(args.checkpoint)["lifter_config"])
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    print(f"base configuration from {args.checkpoint}; torch threads: "
+          f"{torch.get_num_threads()}")
+    for device in devices:
+        rows = run_benchmark(base, frames=tuple(args.frames), batches=tuple(args.batches),
+                             device=device, repeats=args.repeats)
+        print(format_rows(rows))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from liftpose_ros.offline.lift_sample import run_demo
+
+    run_demo(checkpoint=args.checkpoint, out_dir=args.out, device=args.device)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liftpose", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("params", help="print lifter parameter counts beside the paper's")
+    p.set_defaults(func=_cmd_params)
+
+    p = sub.add_parser("train", help="train a lifter on the shared motion capture")
+    p.add_argument("--config", required=True, help="experiment YAML (see config/training/)")
+    p.add_argument("--out", required=True, help="output folder (checkpoints, history)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--steps-per-epoch", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--mocap-dir", help="folder with the mocap npz files")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint; prints per-clip tables")
+    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    p.add_argument("--dataset", default="cmu-test",
+                   choices=["cmu-test", "bandai-val", "h36m"],
+                   help="cmu-test: held-out CMU subjects 5 and 7; bandai-val: held-out Bandai "
+                        "contents; h36m: Human3.6M S9/S11 from VideoPose3D-layout files")
+    p.add_argument("--noisy", action="store_true", help="detector-like noise on the 2D input")
+    p.add_argument("--flip", action="store_true", help="flip test-time augmentation")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--cameras", type=int, default=4, help="virtual cameras per mocap clip")
+    p.add_argument("--max-clips", type=int, help="evaluate only the first N clips (quick look)")
+    p.add_argument("--mocap-dir")
+    p.add_argument("--h36m-3d", help="data_3d_h36m.npz (VideoPose3D layout)")
+    p.add_argument("--h36m-2d", help="data_2d_h36m_<detector>.npz; omit for ground-truth 2D")
+    p.add_argument("--out", help="folder for results.json and predictions.png")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("bench", help="lifter latency/throughput, ours vs PoseFormer-equivalent")
+    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT),
+                   help="architecture to time (weights are not needed)")
+    p.add_argument("--frames", type=int, nargs="+", default=[27, 81, 243])
+    p.add_argument("--batches", type=int, nargs="+", default=[1, 5, 8])
+    p.add_argument("--repeats", type=int, default=30)
+    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("demo", help="lift the bundled sample clip with the shipped weights")
+    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    p.add_argument("--out", default="out/demo", help="output folder")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"liftpose {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Running a trained lifter: device choice, batching and flip test-time augmentation.
+
+The same wrapper serves evaluation, the demo, the benchmark and the ROS lifter node, so all of
+them see identical pre- and post-processing.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from liftpose_ros.core.lifter.checkpoint import load_lifter
+from liftpose_ros.core.lifter.config import LifterConfig
+from liftpose_ros.core.lifter.model import PoseLifter
+from liftpose_ros.core.skeleton import H36M17
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """'auto' picks CUDA when present, else CPU; 'cpu', 'cuda', 'cuda:1' are taken as given."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device '{name}' requested but CUDA is not available on this machine")
+    return device
+
+
+def flip_inputs(windows: torch.Tensor) -> torch.Tensor:
+    """Mirror normalised 2D windows (..., J, C): negate x and swap left/right joints."""
+    flipped = windows[..., H36M17.flip_permutation, :].clone()
+    flipped[..., 0] = -flipped[..., 0]
+    return flipped
+
+
+def flip_outputs(poses: torch.Tensor) -> torch.Tensor:
+    """Undo a mirror on 3D poses (..., J, 3): negate x and swap left/right joints."""
+    unflipped = poses[..., H36M17.flip_permutation, :].clone()
+    unflipped[..., 0] = -unflipped[..., 0]
+    return unflipped
+
+
+def model_inputs(windows: torch.Tensor, config: LifterConfig) -> torch.Tensor:
+    """Data windows carry (x, y, confidence); a model built with in_channels=2 sees x, y only."""
+    return windows[..., :config.in_channels]
+
+
+class LifterRunner:
+    """A lifter in eval mode on a device, fed with numpy windows."""
+
+    def __init__(self, model: PoseLifter, device: torch.device, flip_tta: bool = False,
+                 batch_size: int = 1024) -> None:
+        self.model = model.to(device).eval()
+        self.config: LifterConfig = model.config
+        self.device = device
+        self.flip_tta = flip_tta
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, device: str = "auto", flip_tta: bool = False,
+                        batch_size: int = 1024) -> "LifterRunner":
+        dev = select_device(device)
+        model, _ = load_lifter(path, map_location=dev)
+        return cls(model, dev, flip_tta=flip_tta, batch_size=batch_size)
+
+    @torch.inference_mode()
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        """windows (N, T, J, 3) = (x, y, confidence) -> root-relative 3D poses (N, J, 3) in metres."""
+        cfg = self.config
+        if windows.ndim != 4 or windows.shape[1:3] != (cfg.num_frames, cfg.num_joints) \
+                or windows.shape[3] < cfg.in_channels:
+            raise ValueError(
+                f"expected windows of shape (N, {cfg.num_frames}, {cfg.num_joints}, 3), "
+                f"got {windows.shape}")
+        out = []
+        for start in range(0, len(windows), self.batch_size):
+            batch = torch.from_numpy(np.ascontiguousarray(
+                windows[start:start + self.batch_size], dtype=np.float32)).to(self.device)
+            batch = model_inputs(batch, cfg)  # (B, T, J, C_in)
+            pred = self.model(batch)  # (B, J, 3)
+            if self.flip_tta:
+                pred = (pred + flip_outputs(self.model(flip_inputs(batch)))) / 2
+            out.append(pred.float().cpu().numpy())
+        if not out:
+            return np.zeros((0, cfg.num_joints, 3), dtype=np.float32)
+        return np.concatenate(out, axis=0)

@@ -1,0 +1,116 @@
+"""Experiment configuration: lifter + data windows + optimisation, as dataclasses and YAML.
+
+YAML files are read with `yaml.safe_load` (configs are untrusted input) and unknown keys are
+rejected so that a typo never silently falls back to a default.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from liftpose_ros.core.data.windows import WindowConfig
+from liftpose_ros.core.lifter.config import LifterConfig
+
+
+@dataclass
+class DataConfig:
+    """Which motion capture to train and validate on (see core/data/mocap.py for the splits)."""
+
+    mocap_dir: str | None = None  # None: $LIFTPOSE_MOCAP_DIR or ../shared/mocap
+    train_split: str = "train"  # "train" (Bandai + CMU 1,2,3,6) or "bandai_only"
+    val_split: str = "val"  # held-out Bandai contents
+    val_cameras: int = 1  # virtual cameras per validation clip
+    val_max_windows: int = 4096  # validation subsample per epoch (speed on 2 cores)
+
+
+@dataclass
+class OptimConfig:
+    """Adam with step decay: the paper's lr 1e-3, x0.95 every 2 epochs."""
+
+    lr: float = 1e-3
+    lr_decay: float = 0.95
+    lr_decay_every: int = 2  # epochs
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0  # max gradient norm; 0 disables
+
+
+@dataclass
+class TrainConfig:
+    """Loop settings. Windows are sampled on the fly (fresh cameras and augmentation every
+    batch), so an epoch is a fixed number of batches rather than a pass over a fixed set."""
+
+    epochs: int = 40
+    steps_per_epoch: int = 250
+    batch_size: int = 256
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    num_threads: int = 0  # CPU threads for torch; 0 keeps torch's default
+
+
+@dataclass
+class ExperimentConfig:
+    lifter: LifterConfig = field(default_factory=LifterConfig)
+    window: WindowConfig = field(default_factory=WindowConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        if self.window.num_frames != self.lifter.num_frames:
+            raise ValueError(f"window.num_frames ({self.window.num_frames}) must equal "
+                             f"lifter.num_frames ({self.lifter.num_frames})")
+        if self.window.target != self.lifter.output:
+            raise ValueError(f"window.target ('{self.window.target}') must equal "
+                             f"lifter.output ('{self.lifter.output}')")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lifter": self.lifter.to_dict(),
+            "window": asdict(self.window),
+            "data": asdict(self.data),
+            "optim": asdict(self.optim),
+            "train": asdict(self.train),
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "ExperimentConfig":
+        unknown = set(raw) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown config section(s): {sorted(unknown)}")
+        return cls(
+            lifter=LifterConfig.from_dict(raw.get("lifter", {})),
+            window=_build(WindowConfig, raw.get("window", {}), "window"),
+            data=_build(DataConfig, raw.get("data", {}), "data"),
+            optim=_build(OptimConfig, raw.get("optim", {}), "optim"),
+            train=_build(TrainConfig, raw.get("train", {}), "train"),
+        )
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "ExperimentConfig":
+        path = Path(path)
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: expected a mapping of sections at the top level")
+        return cls.from_dict(raw)
+
+    def to_yaml(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+def _build(kind: type, raw: dict[str, Any], section: str) -> Any:
+    """Construct a dataclass from a mapping, refusing keys it does not have."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"config section '{section}' must be a mapping")
+    names = {f.name for f in fields(kind)}
+    unknown = set(raw) - names
+    if unknown:
+        raise ValueError(f"unknown key(s) in section '{section}': {sorted(unknown)} "
+                         f"(known: {sorted(names)})")
+    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+    return kind(**converted)

@@ -1,0 +1,103 @@
+"""Pictures of predictions: predicted vs true 3D skeletons side by side, saved as PNG."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never needs a display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from liftpose_ros.core.skeleton import H36M17, Skeleton  # noqa: E402
+
+
+def _to_plot_axes(pose: np.ndarray) -> np.ndarray:
+    """Camera optical frame (x right, y down, z forward) -> plot axes (x, depth, up)."""
+    return np.stack([pose[:, 0], pose[:, 2], -pose[:, 1]], axis=-1)
+
+
+def _draw(ax, pose: np.ndarray, skeleton: Skeleton, style: str, alpha: float) -> None:
+    p = _to_plot_axes(pose)
+    for (a, b), colour in zip(skeleton.bones, skeleton.bone_colours()):
+        ax.plot(*zip(p[a], p[b]), style, color=colour, alpha=alpha, linewidth=2)
+    ax.scatter(*p.T, c=skeleton.joint_colours(), s=8, alpha=alpha)
+
+
+def plot_predictions(pred: np.ndarray, target: np.ndarray | None, path: str | Path,
+                     titles: list[str] | None = None, skeleton: Skeleton = H36M17) -> Path:
+    """Save a row of 3D plots. pred/target: (N, J, 3) root-relative, camera frame, metres.
+
+    Predictions are solid lines, ground truth (when given) dashed and faded.
+    """
+    n = len(pred)
+    fig = plt.figure(figsize=(3.2 * n, 3.6))
+    lim = 1.0  # metres around the root; fits a standing adult
+    for i in range(n):
+        ax = fig.add_subplot(1, n, i + 1, projection="3d")
+        if target is not None:
+            _draw(ax, target[i], skeleton, "--", 0.45)
+        _draw(ax, pred[i], skeleton, "-", 1.0)
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_zlim(-lim, lim)
+        ax.set_box_aspect((1, 1, 1))
+        ax.view_init(elev=10, azim=-80)
+        ax.set_xticklabels([])
+        ax.set_yticklabels([])
+        ax.set_zticklabels([])
+        if titles:
+            ax.set_title(titles[i], fontsize=8)
+    legend = "solid: predicted, dashed: true" if target is not None else "predicted"
+    fig.suptitle(legend, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def plot_2d_3d_strip(pixels: np.ndarray, confidence: np.ndarray, image_size: tuple[int, int],
+                     pred: np.ndarray, target: np.ndarray | None, path: str | Path,
+                     titles: list[str] | None = None, skeleton: Skeleton = H36M17) -> Path:
+    """Two rows for N frames: the 2D input keypoints (top) and the lifted 3D pose (bottom).
+
+    pixels (N, J, 2), confidence (N, J) (joints with 0 are not drawn), pred/target (N, J, 3)
+    root-relative metres in the camera frame.
+    """
+    n = len(pred)
+    w, h = image_size
+    fig = plt.figure(figsize=(3.2 * n, 6.4))
+    for i in range(n):
+        ax = fig.add_subplot(2, n, i + 1)
+        seen = confidence[i] > 0
+        for (a, b), colour in zip(skeleton.bones, skeleton.bone_colours()):
+            if seen[a] and seen[b]:
+                ax.plot(*zip(pixels[i, a], pixels[i, b]), color=colour, linewidth=2)
+        ax.scatter(*pixels[i, seen].T, c=skeleton.joint_colours()[seen], s=8)
+        ax.set_xlim(0, w)
+        ax.set_ylim(h, 0)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles:
+            ax.set_title(titles[i], fontsize=8)
+        ax3 = fig.add_subplot(2, n, n + i + 1, projection="3d")
+        if target is not None:
+            _draw(ax3, target[i], skeleton, "--", 0.45)
+        _draw(ax3, pred[i], skeleton, "-", 1.0)
+        for setter in (ax3.set_xlim, ax3.set_ylim, ax3.set_zlim):
+            setter(-1.0, 1.0)
+        ax3.set_box_aspect((1, 1, 1))
+        ax3.view_init(elev=10, azim=-80)
+        ax3.set_xticklabels([])
+        ax3.set_yticklabels([])
+        ax3.set_zticklabels([])
+    fig.suptitle("top: 2D input; bottom: lifted 3D (solid) and truth (dashed)", fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path

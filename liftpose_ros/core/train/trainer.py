@@ -1,0 +1,162 @@
+"""The training loop: Adam + step decay, on-the-fly windows, resumable checkpoints.
+
+Output folder layout:
+  config.yaml   the full experiment configuration
+  last.pt       weights + optimiser/scheduler/RNG state after the latest epoch (resume point)
+  best.pt       weights with the lowest validation MPJPE so far
+  history.json  per-epoch training loss, validation MPJPE, learning rate and wall time
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from liftpose_ros.core.data.windows import WindowSampler
+from liftpose_ros.core.lifter.checkpoint import load_lifter, save_checkpoint
+from liftpose_ros.core.lifter.inference import LifterRunner, model_inputs, select_device
+from liftpose_ros.core.lifter.model import PoseLifter, count_parameters
+from liftpose_ros.core.metrics import mpjpe
+from liftpose_ros.core.train.config import ExperimentConfig
+from liftpose_ros.core.train.datasets import EvalWindows, mocap_splits, validation_windows
+
+
+def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean Euclidean joint distance (paper eq. 9 averaged instead of summed); (B, J, 3)."""
+    return torch.linalg.vector_norm(pred - target, dim=-1).mean()
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue a run exactly where it stopped."""
+
+    epoch: int = 0  # epochs completed
+    best_val_mm: float = float("inf")
+
+
+def _seed_everything(seed: int) -> np.random.Generator:
+    torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def _build_optimiser(model: PoseLifter, exp: ExperimentConfig
+                     ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.StepLR]:
+    opt = torch.optim.Adam(model.parameters(), lr=exp.optim.lr,
+                           weight_decay=exp.optim.weight_decay)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=exp.optim.lr_decay_every,
+                                            gamma=exp.optim.lr_decay)
+    return opt, sched
+
+
+def _resume(path: Path, model: PoseLifter, opt: torch.optim.Optimizer,
+            sched: torch.optim.lr_scheduler.StepLR, rng: np.random.Generator,
+            device: torch.device) -> TrainState:
+    loaded, extra = load_lifter(path, map_location=device)
+    model.load_state_dict(loaded.state_dict())
+    opt.load_state_dict(extra["optimizer"])
+    sched.load_state_dict(extra["scheduler"])
+    rng.bit_generator.state = extra["numpy_rng"]
+    torch.set_rng_state(extra["torch_rng"])
+    return TrainState(epoch=int(extra["epoch"]), best_val_mm=float(extra["best_val_mm"]))
+
+
+def validate(model: PoseLifter, windows: EvalWindows, device: torch.device) -> float:
+    """Validation MPJPE in mm over a fixed set of windows."""
+    runner = LifterRunner(model, device, batch_size=1024)
+    pred = runner.predict(windows.inputs)
+    model.train()
+    return float(mpjpe(pred * 1000.0, windows.targets * 1000.0).mean())
+
+
+def train(exp: ExperimentConfig, out_dir: str | Path, resume: bool = False,
+          log=print) -> Path:
+    """Train a lifter; returns the path of best.pt."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if exp.train.num_threads > 0:
+        torch.set_num_threads(exp.train.num_threads)
+    device = select_device(exp.train.device)
+    rng = _seed_everything(exp.train.seed)
+
+    splits = mocap_splits(exp.data)
+    sampler = WindowSampler(splits[exp.data.train_split], exp.window)
+    val = validation_windows(splits[exp.data.val_split], exp)
+    model = PoseLifter(exp.lifter).to(device)
+    opt, sched = _build_optimiser(model, exp)
+    state = TrainState()
+    last, best = out / "last.pt", out / "best.pt"
+    if resume and last.exists():
+        state = _resume(last, model, opt, sched, rng, device)
+        log(f"resumed from {last} after epoch {state.epoch}")
+    exp.to_yaml(out / "config.yaml")
+    history_path = out / "history.json"
+    history: list[dict[str, Any]] = (json.loads(history_path.read_text())
+                                     if resume and history_path.exists() else [])
+    log(f"training {count_parameters(model) / 1e6:.3f}M parameters on {device}; "
+        f"{sum(len(c.poses) for c in splits[exp.data.train_split].values())} train frames, "
+        f"{len(val.inputs)} validation windows")
+
+    for epoch in range(state.epoch, exp.train.epochs):
+        t0 = time.perf_counter()
+        loss_mm = _train_epoch(model, sampler, opt, exp, rng, device, epoch)
+        sched.step()
+        val_mm = validate(model, val, device)
+        state.epoch = epoch + 1
+        improved = val_mm < state.best_val_mm
+        state.best_val_mm = min(state.best_val_mm, val_mm)
+        record = {"epoch": state.epoch, "train_mpjpe_mm": loss_mm, "val_mpjpe_mm": val_mm,
+                  "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
+        history.append(record)
+        extra = _training_extra(exp, state, opt, sched, rng)
+        save_checkpoint(last, model, extra)
+        if improved:
+            save_checkpoint(best, model, {"experiment": exp.to_dict(), "epoch": state.epoch,
+                                          "val_mpjpe_mm": val_mm})
+        history_path.write_text(json.dumps(history, indent=1))
+        log(f"epoch {state.epoch}/{exp.train.epochs}: train {loss_mm:.1f} mm, "
+            f"val {val_mm:.1f} mm{' (best)' if improved else ''}, "
+            f"{record['seconds']:.0f} s")
+    return best
+
+
+def _train_epoch(model: PoseLifter, sampler: WindowSampler, opt: torch.optim.Optimizer,
+                 exp: ExperimentConfig, rng: np.random.Generator, device: torch.device,
+                 epoch: int) -> float:
+    model.train()
+    total = 0.0
+    bar = tqdm(range(exp.train.steps_per_epoch), desc=f"epoch {epoch + 1}", leave=False,
+               mininterval=2.0)
+    for step in bar:
+        inputs, targets = sampler.sample(exp.train.batch_size, rng)  # (B,T,J,3), (B,J,3)
+        x = model_inputs(torch.from_numpy(inputs).to(device), exp.lifter)
+        y = torch.from_numpy(targets).to(device)
+        loss = mpjpe_loss(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if exp.optim.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), exp.optim.grad_clip)
+        opt.step()
+        total += loss.item()
+        bar.set_postfix(mpjpe_mm=f"{total / (step + 1) * 1000:.1f}")
+    return total / exp.train.steps_per_epoch * 1000.0
+
+
+def _training_extra(exp: ExperimentConfig, state: TrainState, opt: torch.optim.Optimizer,
+                    sched: torch.optim.lr_scheduler.StepLR,
+                    rng: np.random.Generator) -> dict[str, Any]:
+    """Plain-data training state (readable with weights_only=True)."""
+    return {
+        "experiment": exp.to_dict(),
+        "epoch": state.epoch,
+        "best_val_mm": state.best_val_mm,
+        "optimizer": opt.state_dict(),
+        "scheduler": sched.state_dict(),
+        "numpy_rng": rng.bit_generator.state,
+        "torch_rng": torch.get_rng_state(),
+    }

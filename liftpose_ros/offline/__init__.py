@@ -1,0 +1,1 @@
+"""Running the pipeline over recorded data without ROS (demo sample, files)."""
