@@ -1,4 +1,4 @@
-"""`liftpose` command line: params | train | evaluate | bench | demo.
+"""`liftpose` command line: params | train | evaluate | export | bench | demo.
 
 Each subcommand is a thin layer over the ROS-free core; heavy imports happen inside the
 subcommand so that `liftpose --help` is instant.
@@ -14,9 +14,13 @@ DEFAULT_CHECKPOINT = SHIPPED_WEIGHTS / "lifter_causal_t27.pt"
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
+    from liftpose_ros.core.lifter.checkpoint import read_checkpoint
+    from liftpose_ros.core.lifter.config import LifterConfig
     from liftpose_ros.core.lifter.model import parameter_report
 
-    print(parameter_report())
+    shipped = {f"shipped {p.name}": LifterConfig.from_dict(read_checkpoint(p)["lifter_config"])
+               for p in sorted(SHIPPED_WEIGHTS.glob("*.pt"))}
+    print(parameter_report(extra=shipped))
     return 0
 
 
@@ -66,6 +70,17 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         rows = run_benchmark(base, frames=tuple(args.frames), batches=tuple(args.batches),
                              device=device, repeats=args.repeats)
         print(format_rows(rows))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from liftpose_ros.core.lifter.checkpoint import load_lifter, save_checkpoint
+
+    model, extra = load_lifter(args.checkpoint)
+    keep = {k: extra[k] for k in ("experiment", "epoch", "val_mpjpe_mm") if k in extra}
+    path = save_checkpoint(args.out, model, keep, half=not args.float32)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, "
+          f"{'float32' if args.float32 else 'float16'} weights, no optimiser state)")
     return 0
 
 
@@ -121,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=30)
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("export", help="strip training state from a checkpoint for shipping")
+    p.add_argument("--checkpoint", required=True, help="e.g. runs/causal_t27/best.pt")
+    p.add_argument("--out", required=True, help="e.g. liftpose_ros/weights/lifter_causal_t27.pt")
+    p.add_argument("--float32", action="store_true", help="keep float32 (default: float16)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("demo", help="lift the bundled sample clip with the shipped weights")
     p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))

@@ -136,8 +136,12 @@ def test_sa_ta_model_near_paper_count() -> None:
 
 
 def test_parameter_report_lists_all_windows() -> None:
-    report = parameter_report(frames=(9, 81))
-    assert "9.59" in report and "9.86" in report and "shipped default" in report
+    compact = LifterConfig(embed_dim=16, num_heads=4)
+    report = parameter_report(frames=(9, 81), extra={"compact": compact})
+    assert "9.59" in report and "9.86" in report
+    rows = {line.split("|")[0].strip(): line for line in report.splitlines() if "|" in line}
+    assert set(rows) >= {"9", "81"}
+    assert f"compact: {count_parameters(PoseLifter(compact)) / 1e6:.3f}M" in report
 
 
 # ---------------------------------------------------------------------- config

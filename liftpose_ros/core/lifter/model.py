@@ -197,16 +197,18 @@ def _fmt_paper(value: float | None) -> str:
     return f"{value:.2f}" if value is not None else "-"
 
 
-def parameter_report(frames: tuple[int, ...] = (9, 27, 81, 243)) -> str:
+def parameter_report(frames: tuple[int, ...] = (9, 27, 81, 243),
+                     extra: dict[str, LifterConfig] | None = None) -> str:
     """Parameter counts (M) of our PoseFormer-equivalent and SA+TA builds beside table IX.
 
-    Both builds use in_channels=2 for a like-for-like comparison with the paper; the shipped
-    default (in_channels=3, T=27) is listed last. Models are built on CPU (about 10M
-    parameters each), so this takes a second or two.
+    Both builds use in_channels=2 for a like-for-like comparison with the paper. `extra`
+    lists further named configurations (e.g. the shipped checkpoints) below the table.
+    Models are built on CPU (about 10M parameters each), so this takes a second or two.
     """
     header = (f"{'T':>4} | {'PoseFormer (ours)':>17} | {'paper':>6} | "
               f"{'SA+TA (ours)':>12} | {'paper':>6} | {'SA+TA extra':>11}")
-    lines = ["Lifter parameter counts (millions)", header, "-" * len(header)]
+    lines = ["Lifter parameter counts (millions), paper width (embed 32, 8 heads)",
+             header, "-" * len(header)]
     for t in frames:
         base = _millions(LifterConfig.poseformer(t))
         full = _millions(LifterConfig(num_frames=t, in_channels=2))
@@ -214,12 +216,13 @@ def parameter_report(frames: tuple[int, ...] = (9, 27, 81, 243)) -> str:
             f"{t:>4} | {base:>17.3f} | {_fmt_paper(_PAPER_POSEFORMER_M.get(t)):>6} | "
             f"{full:>12.3f} | {_fmt_paper(_PAPER_OURS_M.get(t)):>6} | {full - base:>11.3f}"
         )
-    default = LifterConfig()
     lines.append("-" * len(header))
-    lines.append(
-        f"shipped default (in_channels={default.in_channels}, T={default.num_frames}, "
-        f"SA={default.use_sa}, TA={default.use_ta}): {_millions(default):.3f}M"
-    )
+    for name, cfg in (extra or {}).items():
+        lines.append(
+            f"{name}: {_millions(cfg):.3f}M (embed {cfg.embed_dim}, heads {cfg.num_heads}, "
+            f"T={cfg.num_frames}, in_channels={cfg.in_channels}, SA={cfg.use_sa}, "
+            f"TA={cfg.use_ta}, {cfg.output})"
+        )
     lines += [
         "Note: the paper's counts barely move with T. Ours grow by 545 parameters per frame:",
         "  the temporal positional embedding (T x J*C = T x 544) and the weighted-mean Conv1d",
