@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Set up if needed (idempotent), then run the whole test suite.
+# The tests run inside a private network namespace holding only loopback: the ROS 2 graph
+# tests start DDS participants, whose discovery must never leave this machine.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
-exec "$ROOT/.venv/bin/python" -m pytest -q "$@" test
+exec unshare -n -- sh -c 'ip link set lo up &&
+  export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST FASTDDS_BUILTIN_TRANSPORTS=UDPv4 &&
+  exec "$0" -m pytest -q "$@" test' "$ROOT/.venv/bin/python" "$@"

@@ -24,6 +24,21 @@ def _draw(ax, pose: np.ndarray, skeleton: Skeleton, style: str, alpha: float) ->
     ax.scatter(*p.T, c=skeleton.joint_colours(), s=8, alpha=alpha)
 
 
+def _draw_3d_panel(ax, pred: np.ndarray, target: np.ndarray | None, skeleton: Skeleton,
+                   lim: float = 1.0) -> None:
+    """Predicted (solid) over true (dashed, faded) skeleton in a +-lim metre cube."""
+    if target is not None:
+        _draw(ax, target, skeleton, "--", 0.45)
+    _draw(ax, pred, skeleton, "-", 1.0)
+    for setter in (ax.set_xlim, ax.set_ylim, ax.set_zlim):
+        setter(-lim, lim)
+    ax.set_box_aspect((1, 1, 1))
+    ax.view_init(elev=10, azim=-80)
+    ax.set_xticklabels([])
+    ax.set_yticklabels([])
+    ax.set_zticklabels([])
+
+
 def plot_predictions(pred: np.ndarray, target: np.ndarray | None, path: str | Path,
                      titles: list[str] | None = None, skeleton: Skeleton = H36M17) -> Path:
     """Save a row of 3D plots. pred/target: (N, J, 3) root-relative, camera frame, metres.
@@ -32,20 +47,9 @@ def plot_predictions(pred: np.ndarray, target: np.ndarray | None, path: str | Pa
     """
     n = len(pred)
     fig = plt.figure(figsize=(3.2 * n, 3.6))
-    lim = 1.0  # metres around the root; fits a standing adult
     for i in range(n):
         ax = fig.add_subplot(1, n, i + 1, projection="3d")
-        if target is not None:
-            _draw(ax, target[i], skeleton, "--", 0.45)
-        _draw(ax, pred[i], skeleton, "-", 1.0)
-        ax.set_xlim(-lim, lim)
-        ax.set_ylim(-lim, lim)
-        ax.set_zlim(-lim, lim)
-        ax.set_box_aspect((1, 1, 1))
-        ax.view_init(elev=10, azim=-80)
-        ax.set_xticklabels([])
-        ax.set_yticklabels([])
-        ax.set_zticklabels([])
+        _draw_3d_panel(ax, pred[i], None if target is None else target[i], skeleton)
         if titles:
             ax.set_title(titles[i], fontsize=8)
     legend = "solid: predicted, dashed: true" if target is not None else "predicted"
@@ -84,16 +88,7 @@ def plot_2d_3d_strip(pixels: np.ndarray, confidence: np.ndarray, image_size: tup
         if titles:
             ax.set_title(titles[i], fontsize=8)
         ax3 = fig.add_subplot(2, n, n + i + 1, projection="3d")
-        if target is not None:
-            _draw(ax3, target[i], skeleton, "--", 0.45)
-        _draw(ax3, pred[i], skeleton, "-", 1.0)
-        for setter in (ax3.set_xlim, ax3.set_ylim, ax3.set_zlim):
-            setter(-1.0, 1.0)
-        ax3.set_box_aspect((1, 1, 1))
-        ax3.view_init(elev=10, azim=-80)
-        ax3.set_xticklabels([])
-        ax3.set_yticklabels([])
-        ax3.set_zticklabels([])
+        _draw_3d_panel(ax3, pred[i], None if target is None else target[i], skeleton)
     fig.suptitle("top: 2D input; bottom: lifted 3D (solid) and truth (dashed)", fontsize=9)
     fig.tight_layout()
     path = Path(path)
