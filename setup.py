@@ -11,5 +11,8 @@ setup(
     package_data={
         "liftpose_ros": ["weights/*.pt", "weights/*.yaml", "samples/*.npz", "samples/*.md"],
     },
-    entry_points={"console_scripts": ["liftpose = liftpose_ros.cli:main"]},
+    entry_points={"console_scripts": [
+        "liftpose = liftpose_ros.cli:main",
+        "liftpose-lifter-node = liftpose_ros.nodes.lifter_node:main",
+    ]},
 )

@@ -1,0 +1,19 @@
+"""Topic names: the one place they are spelled.
+
+Names are relative, so they resolve under the node's namespace and can be remapped from the
+command line (`--ros-args -r people_2d:=/cam0/people_2d`) or a launch file. Diagnostics is
+absolute because `/diagnostics` is the conventional aggregator input.
+
+QoS contract (see `qos.py`): images and camera info are sensor data (best effort, keep last);
+people, skeletons and markers are reliable keep-last, so a publisher of PEOPLE_2D must be
+reliable for the lifter's reliable subscription to match it.
+"""
+from __future__ import annotations
+
+IMAGE = "image"  # sensor_msgs/Image, input of the keypoint node
+CAMERA_INFO = "camera_info"  # sensor_msgs/CameraInfo of that image
+PEOPLE_2D = "people_2d"  # liftpose_ros/People2D: keypoint node -> lifter node
+SKELETONS_3D = "skeletons_3d"  # liftpose_ros/Skeletons3D: lifter output
+SKELETON_MARKERS = "skeleton_markers"  # visualization_msgs/MarkerArray for RViz
+IMAGE_ANNOTATED = "image_annotated"  # sensor_msgs/Image with the 2D skeletons drawn
+DIAGNOSTICS = "/diagnostics"  # diagnostic_msgs/DiagnosticArray

@@ -1,0 +1,215 @@
+"""Graph tests start real DDS participants: they run only inside a private loopback namespace.
+
+DDS discovery multicasts on every interface it finds. Run these tests through
+`scripts/test.sh` (or `scripts/in_private_network.sh .venv/bin/python -m pytest test/graph`),
+which puts the process in a network namespace holding only `lo` with localhost discovery.
+Anywhere else every test here is skipped before any ROS 2 context is created.
+
+Fixtures: `ros_graph` (a fresh rclpy Context + MultiThreadedExecutor(num_threads=2) spun in a
+thread, shut down cleanly), tiny lifter checkpoints, and helpers to build People2D messages
+of a synthetic standing person seen by a known pinhole camera.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+GRAPH_DIR = Path(__file__).resolve().parent
+RUN_HINT = ("ROS 2 graph tests start DDS participants and must run in a private loopback-only "
+            "network namespace: use scripts/test.sh or "
+            "scripts/in_private_network.sh .venv/bin/python -m pytest test/graph")
+
+
+def network_guard() -> str | None:
+    """None when this process may start DDS, else why not."""
+    try:
+        lines = Path("/proc/net/dev").read_text().splitlines()[2:]
+    except OSError as exc:
+        return f"cannot read /proc/net/dev ({exc}). {RUN_HINT}"
+    interfaces = {line.split(":", 1)[0].strip() for line in lines if ":" in line}
+    if interfaces != {"lo"}:
+        return f"network interfaces {sorted(interfaces)} are not exactly ['lo']. {RUN_HINT}"
+    if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST":
+        return f"ROS_AUTOMATIC_DISCOVERY_RANGE is not LOCALHOST. {RUN_HINT}"
+    return None
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    reason = network_guard()
+    if reason is None:
+        return
+    skip = pytest.mark.skip(reason=reason)
+    for item in items:
+        if GRAPH_DIR in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _private_network_only() -> None:
+    """Second line of defence: nothing in this folder runs outside the namespace."""
+    reason = network_guard()
+    if reason is not None:
+        pytest.skip(reason)
+
+
+# ------------------------------------------------------------------ checkpoints
+def _tiny_checkpoint(path: Path, output: str) -> Path:
+    import torch
+
+    from liftpose_ros.core.lifter.checkpoint import save_checkpoint
+    from liftpose_ros.core.lifter.config import LifterConfig
+    from liftpose_ros.core.lifter.model import PoseLifter
+
+    torch.manual_seed(0)
+    cfg = LifterConfig(num_frames=9, embed_dim=8, num_heads=2, spatial_depth=1,
+                       temporal_depth=1, output=output)
+    return save_checkpoint(path, PoseLifter(cfg))
+
+
+@pytest.fixture(scope="session")
+def causal_checkpoint(tmp_path_factory) -> Path:
+    return _tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny_causal.pt", "causal")
+
+
+@pytest.fixture(scope="session")
+def centre_checkpoint(tmp_path_factory) -> Path:
+    return _tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny_centre.pt", "centre")
+
+
+# ------------------------------------------------------------------ the graph
+class RosGraph:
+    """One private rclpy Context with an executor spinning in a background thread."""
+
+    def __init__(self) -> None:
+        import rclpy
+        from rclpy.context import Context
+        from rclpy.executors import MultiThreadedExecutor
+
+        self.context = Context()
+        rclpy.init(context=self.context)
+        self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
+        self.nodes: list = []
+        self.errors: list[BaseException] = []
+        self._thread: threading.Thread | None = None
+
+    def add(self, node):
+        self.nodes.append(node)
+        self.executor.add_node(node)
+        return node
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._spin, name="ros_graph_spin")
+        self._thread.start()
+
+    def _spin(self) -> None:
+        from rclpy.executors import ExternalShutdownException
+
+        try:
+            self.executor.spin()
+        except ExternalShutdownException:
+            pass
+        except BaseException as exc:  # surfaced by close()
+            self.errors.append(exc)
+
+    def close(self) -> None:
+        """Stop spinning, join, then destroy nodes and the context (order matters: tearing
+        down under a running spin thread can abort the process)."""
+        import rclpy
+
+        self.executor.shutdown(timeout_sec=5.0)
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
+            assert not self._thread.is_alive(), "executor thread did not stop"
+        for node in self.nodes:
+            node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+        if self.errors:
+            raise self.errors[0]
+
+
+@pytest.fixture
+def ros_graph(_private_network_only) -> Iterator[RosGraph]:
+    graph = RosGraph()
+    try:
+        yield graph
+    finally:
+        graph.close()
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
+    """Poll until predicate() is true or fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
+
+
+# ------------------------------------------------------------------ a synthetic scene
+FX = FY = 500.0
+CX, CY = 320.0, 240.0
+WIDTH, HEIGHT = 640, 480
+DEPTH_M = 4.0
+FPS = 30.0
+T0_NS = 1_000 * 1_000_000_000
+IMAGE_FRAME = "camera_optical"
+
+# A standing person facing the camera, COCO-17 order, metres relative to the pelvis, camera
+# optical axes (x right, y down). Planar (one depth), so the COCO -> H36M midpoints are the
+# same in 3D and in the image.
+_COCO_XY = np.array([
+    (0.00, -0.60), (0.03, -0.63), (-0.03, -0.63), (0.07, -0.61), (-0.07, -0.61),
+    (0.18, -0.45), (-0.18, -0.45), (0.22, -0.18), (-0.22, -0.18), (0.24, 0.05), (-0.24, 0.05),
+    (0.10, 0.00), (-0.10, 0.00), (0.10, 0.45), (-0.10, 0.45), (0.10, 0.88), (-0.10, 0.88),
+])
+
+
+def person_3d(x_offset: float, phase: float = 0.0) -> np.ndarray:
+    """(17, 3) camera-frame COCO joints (m) of the person standing at x_offset; wrists swing
+    with phase."""
+    xy = _COCO_XY.copy()
+    xy[9:11, 1] += 0.1 * np.sin(phase)
+    xyz = np.concatenate([xy, np.zeros((17, 1))], axis=1)
+    return xyz + np.array([x_offset, 0.1, DEPTH_M])
+
+
+def project(xyz: np.ndarray) -> np.ndarray:
+    """(..., 3) camera-frame m -> (..., 2) pixels."""
+    return np.stack([FX * xyz[..., 0] / xyz[..., 2] + CX, FY * xyz[..., 1] / xyz[..., 2] + CY], -1)
+
+
+def people_msg(frame: int, tracks: dict[int, float], animate: bool = True):
+    """People2D at stamp T0 + frame / FPS with one person per {track_id: x_offset}."""
+    from builtin_interfaces.msg import Time
+    from std_msgs.msg import Header
+
+    from liftpose_ros.ros.conversions import Person2DData, ns_to_stamp, people_to_msg
+
+    people = []
+    for tid, x in tracks.items():
+        px = project(person_3d(x, 0.3 * frame if animate else 0.0))  # (17, 2)
+        kp = np.concatenate([px, np.full((17, 1), 0.9)], axis=1).astype(np.float32)
+        box = np.concatenate([px.min(0), px.max(0)]).astype(np.float32)
+        people.append(Person2DData(track_id=tid, keypoints=kp, box=box, score=0.95))
+    stamp: Time = ns_to_stamp(stamp_ns(frame))
+    return people_to_msg(Header(stamp=stamp, frame_id=IMAGE_FRAME), WIDTH, HEIGHT, people)
+
+
+def stamp_ns(frame: int) -> int:
+    return T0_NS + int(round(frame * 1e9 / FPS))
+
+
+def camera_info_msg():
+    from sensor_msgs.msg import CameraInfo
+    from std_msgs.msg import Header
+
+    info = CameraInfo(header=Header(frame_id=IMAGE_FRAME), width=WIDTH, height=HEIGHT)
+    info.k = [FX, 0.0, CX, 0.0, FY, CY, 0.0, 0.0, 1.0]
+    return info
