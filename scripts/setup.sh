@@ -34,6 +34,12 @@ step "installing pinned dependencies (requirements.lock)"
 "$PY" -m pip install --quiet --disable-pip-version-check -r requirements.lock 2>&1 \
   | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
+step "installing the default 2D detector backend (mediapipe 0.10.21, models inside the wheel)"
+# --no-deps: its runtime needs (numpy<2, protobuf, attrs, matplotlib) are pinned in the lock;
+# its declared opencv-contrib-python would overwrite the headless cv2.
+"$PY" -m pip install --quiet --disable-pip-version-check --no-deps mediapipe==0.10.21 2>&1 \
+  | { grep -v "is ignored: it is neither a file nor a directory" || true; }
+
 step "generating the ROS 2 interfaces in msg/ into the venv"
 stamp="$VENV/.liftpose_msgs.sha256"
 want=$(cat msg/*.msg CMakeLists.txt package.xml requirements.lock | sha256sum | cut -d' ' -f1)
@@ -71,6 +77,9 @@ step "installing liftpose_ros (editable) into the venv"
 step "checking the installation"
 "$PY" - <<'PYCHECK'
 import numpy, torch, rclpy, cv2
+import mediapipe as mp
+assert numpy.__version__.startswith("1."), numpy.__version__
+mp.solutions.pose  # the pose landmark model ships inside the wheel
 from liftpose_ros.msg import People2D, Skeletons3D
 from sensor_msgs.msg import Image
 from visualization_msgs.msg import MarkerArray

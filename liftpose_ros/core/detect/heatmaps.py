@@ -89,14 +89,17 @@ def _blur_keep_max(hm: np.ndarray, kernel: int) -> np.ndarray:
     """Gaussian-smooth each map and rescale it to its original maximum (DARK, step 1).
 
     Smoothing makes a network's rough, multi-peaked output closer to the Gaussian the
-    Taylor step assumes; keeping the maximum keeps the log on the same scale.
+    Taylor step assumes; keeping the maximum keeps the log on the same scale. The border is
+    zero-padded: a reflecting border mirrors a peak near the edge into a second peak and
+    pulls the estimate by up to a heatmap pixel.
     """
     out = np.empty_like(hm)
     for b in range(hm.shape[0]):
         for j in range(hm.shape[1]):
             m = hm[b, j]
             peak = m.max()
-            blurred = cv2.GaussianBlur(m, (kernel, kernel), 0)
+            blurred = cv2.GaussianBlur(m, (kernel, kernel), 0,
+                                       borderType=cv2.BORDER_CONSTANT)
             out[b, j] = blurred * (peak / blurred.max()) if blurred.max() > 0 else blurred
     return out
 

@@ -1,0 +1,425 @@
+"""Default keypoint backend: MediaPipe BlazePose, made multi-person. Runs offline on a CPU.
+
+Why BlazePose: the mediapipe 0.10.21 wheel ships its person detector (pose_detection.tflite) and
+its "full" landmark model (pose_landmark_full.tflite, `model_complexity=1`) inside the package, so
+nothing is downloaded at run time, and one landmark pass costs ~20 ms on a laptop-class core.
+The lite/heavy models (complexity 0/2) are NOT shipped and would be downloaded: never used here.
+
+BlazePose itself is single-person: its graph keeps only the strongest detection. Design for many:
+
+1. Tracks. Each tracked person owns one BlazePose graph in video mode running on an enlarged
+   square crop around that person. In video mode the graph derives the next region of interest
+   from the previous landmarks and skips its detector, so a tracked person costs one landmark pass
+   per frame, whatever the frame size. The crop keeps other people out of the graph's view, and is
+   moved only when the person leaves it or it fits badly (hysteresis), because a moved crop shifts
+   the graph's remembered region.
+2. Search. Every `redetect_every` frames (and every frame while nobody is tracked) a static
+   BlazePose graph looks at the (downscaled) whole frame with every tracked person erased, finds
+   the strongest remaining person, erases that one too, and repeats until it finds no one or
+   `max_people` are tracked. Erasing means blurring over a silhouette drawn from the landmarks: a
+   flat grey silhouette still looks like a person to BlazePose's detector (see `erase_regions`).
+   Tall or wide frames are also searched in overlapping squares, where people look bigger to the
+   detector. This "find, erase, repeat" uses BlazePose's own detector and needs no other model;
+   OpenCV's HOG people detector, tried instead, found none of the people in the Pose2Sim video
+   frames (leaning, lunging, seen from behind) and took 60-140 ms a frame against ~12 ms.
+3. A new track runs at once on the current frame, with the other people erased from its crop so
+   its graph locks onto the proposed person, not onto a larger neighbour. Where BlazePose's
+   detector misses in the crop what it found in the search (a back-facing, truncated person),
+   the track keeps the search's view of the frame instead of a crop. New people must fill a
+   minimum share of the searched view (`min_person_size`): smaller finds were clutter.
+4. Clean-up. Two tracks on one person (same box or same skeleton) are merged by keeping the
+   higher score; a track whose pose vanished for more than `max_missed_frames` frames is dropped.
+
+Keypoints: the 17 COCO joints are 17 of BlazePose's 33 landmarks under the same names (eyes are
+BlazePose's eye centres, not the inner/outer corners), and both name left/right from the
+person's own point of view. A joint's score is min(visibility, presence) of its landmark.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from liftpose_ros.core.detect.interface import KeypointDetector, Person2D
+from liftpose_ros.core.detect.person_boxes import (box_iou, box_inside, clip_box, erase_regions,
+                                                   keypoint_distance, pad_box, points_box,
+                                                   square_crop)
+from liftpose_ros.core.skeleton import COCO17
+
+MODEL_COMPLEXITY = 1  # the only landmark model inside the wheel
+SHIPPED_MODELS = ("modules/pose_detection/pose_detection.tflite",
+                  "modules/pose_landmark/pose_landmark_full.tflite")
+# BlazePose landmark indices (mediapipe's PoseLandmark) used to draw a person's silhouette.
+_FACE = slice(0, 11)  # nose .. mouth
+_EARS = (7, 8)
+_SHOULDERS = (11, 12)
+_HIPS = (23, 24)
+
+
+def _mediapipe_pose():  # -> the mediapipe.python.solutions.pose module
+    """Import mediapipe only when the backend is built (it takes ~0.6 s and ~100 MB)."""
+    try:
+        from mediapipe.python.solutions import pose
+    except ImportError as err:
+        raise ImportError(
+            "the 'mediapipe' keypoint backend needs mediapipe==0.10.21 (installed with --no-deps, "
+            "plus protobuf and attrs; see requirements.lock)") from err
+    return pose
+
+
+def check_models_shipped() -> None:
+    """Refuse to run when the BlazePose models are not inside the installed wheel (they would be
+    downloaded otherwise, and nothing may be downloaded at run time)."""
+    import mediapipe
+
+    root = Path(mediapipe.__file__).parent
+    missing = [m for m in SHIPPED_MODELS if not (root / m).is_file()]
+    if missing:
+        raise RuntimeError(f"mediapipe at {root} lacks its shipped models {missing}; "
+                           "reinstall mediapipe==0.10.21")
+
+
+def coco_landmark_indices() -> np.ndarray:
+    """(17,) BlazePose landmark index of each COCO-17 joint, in COCO17 order."""
+    landmark = _mediapipe_pose().PoseLandmark
+    return np.array([landmark[joint.upper()].value for joint in COCO17.joints], dtype=np.int64)
+
+
+@dataclass
+class MediaPipeConfig:
+    """Options of the multi-person BlazePose backend (keyword options of create_detector)."""
+
+    max_people: int = 4  # tracks at most; each costs one landmark pass per frame
+    min_detection_score: float = 0.5  # BlazePose detector threshold (search and lost tracks)
+    min_tracking_score: float = 0.5  # BlazePose pose-presence threshold to keep tracking
+    min_person_score: float = 0.3  # mean COCO joint score below which a person is not reported
+    redetect_every: int = 10  # frames between searches for new people (always while none tracked)
+    crop_margin: float = 0.3  # crop side = person's larger side * (1 + 2 margin)
+    recrop_iou: float = 0.7  # move a crop when its IoU with the ideal crop falls below this
+    crop_max_side: int = 384  # crops are downscaled to this before BlazePose (its input is 256)
+    search_max_side: int = 640  # the whole frame is downscaled to this for the search
+    search_tiles: bool = True  # also search squares of tall/wide frames (see _search_regions)
+    min_person_size: float = 0.2  # new person's box side >= this x searched region's short side
+    duplicate_iou: float = 0.6  # two people whose boxes overlap more are one
+    duplicate_distance: float = 0.08  # ... or whose joints lie closer (fraction of box side)
+    max_missed_frames: int = 2  # frames a track may lose its pose before it is dropped
+    box_padding: float = 0.05  # Person2D.box = landmarks' box grown by this fraction
+    smooth_landmarks: bool = False  # BlazePose's own filter; off: it lags when a crop moves
+
+    def __post_init__(self) -> None:
+        if self.max_people < 1 or self.redetect_every < 1 or self.max_missed_frames < 0:
+            raise ValueError("max_people and redetect_every must be >= 1, max_missed_frames >= 0")
+        for name in ("min_detection_score", "min_tracking_score", "min_person_score",
+                     "recrop_iou", "duplicate_iou", "min_person_size"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        if self.crop_margin < 0 or self.crop_max_side < 64 or self.search_max_side < 64:
+            raise ValueError("crop_margin must be >= 0 and crop_max_side, search_max_side >= 64")
+
+
+@dataclass
+class _Track:
+    """One tracked person and the BlazePose graph that follows it."""
+
+    track_id: int
+    graph: object  # mediapipe Pose in video mode
+    crop: tuple[int, int, int, int]  # x0, y0, x1, y1 px in the frame
+    landmarks: np.ndarray  # (33, 4) x px, y px, visibility, presence
+    keypoints: np.ndarray  # (17, 3) x px, y px, score (COCO-17)
+    score: float = 0.0
+    missed: int = 0
+    stateless: bool = True  # the graph holds no landmarks: its next frame runs its detector
+    fixed_view: bool = False  # fallback: the search region that found the person, never moved
+
+    @property
+    def box(self) -> np.ndarray:
+        return points_box(self.landmarks[:, :2])
+
+
+def _to_rgb(bgr: np.ndarray, max_side: int) -> np.ndarray:
+    """Contiguous RGB copy of a (possibly strided) BGR view, downscaled to fit `max_side`.
+
+    Landmarks come back normalised to the image, so the scale need not be returned."""
+    h, w = bgr.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    if scale < 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _run_graph(graph, rgb: np.ndarray) -> np.ndarray | None:
+    """(33, 4) landmarks normalised to the image (x, y in 0..1, visibility, presence) or None.
+
+    Calls SolutionBase.process rather than Pose.process, which deletes `presence`."""
+    from mediapipe.python.solution_base import SolutionBase
+
+    result = SolutionBase.process(graph, {"image": rgb})
+    if result.pose_landmarks is None:
+        return None
+    return np.array([(p.x, p.y, p.visibility, p.presence) for p in result.pose_landmarks.landmark],
+                    dtype=np.float32)
+
+
+def _silhouette(shape: tuple[int, int], landmarks_xy: np.ndarray, connections) -> np.ndarray:
+    """(H, W) uint8 mask of a person drawn from (33, 2) landmark pixels: thick limbs, filled torso,
+    a disc over the head. Generous, so that no part the detector could key on is left."""
+    mask = np.zeros(shape, dtype=np.uint8)
+    pts = landmarks_xy.astype(np.float64)
+    shoulders, hips = pts[list(_SHOULDERS)].mean(axis=0), pts[list(_HIPS)].mean(axis=0)
+    torso = max(float(np.linalg.norm(shoulders - hips)), 4.0)
+    thickness = max(3, int(0.35 * torso))
+    ipts = np.round(pts).astype(np.int32)
+    for a, b in connections:
+        cv2.line(mask, tuple(map(int, ipts[a])), tuple(map(int, ipts[b])), 255, thickness)
+    cv2.fillConvexPoly(mask, cv2.convexHull(ipts[list(_SHOULDERS + _HIPS)]), 255)
+    head = pts[_FACE].mean(axis=0)
+    radius = int(max(0.9 * np.linalg.norm(pts[_EARS[0]] - pts[_EARS[1]]), 0.3 * torso))
+    cv2.circle(mask, tuple(map(int, np.round(head))), radius, 255, -1)
+    return mask
+
+
+class MediaPipeDetector(KeypointDetector):
+    """Multi-person BlazePose: one video-mode graph per tracked person plus a periodic search.
+
+    Stateful across frames (video); call `reset()` before an unrelated image. A change of image
+    size resets by itself.
+    """
+
+    name = "mediapipe"
+
+    def __init__(self, config: MediaPipeConfig | None = None) -> None:
+        self.config = config or MediaPipeConfig()
+        self._pose = _mediapipe_pose()
+        check_models_shipped()
+        self._coco = coco_landmark_indices()  # (17,)
+        self._connections = tuple(self._pose.POSE_CONNECTIONS)
+        self._searcher = self._new_graph(static=True)
+        self._idle: list[object] = []  # graphs of ended tracks: a graph's first frame costs ~0.3 s
+        self._tracks: list[_Track] = []
+        self._frame_index = 0
+        self._next_id = 0
+        self._shape: tuple[int, int] | None = None
+
+    # --- graphs -----------------------------------------------------------------------------
+    def _new_graph(self, static: bool):
+        c = self.config
+        return self._pose.Pose(static_image_mode=static, model_complexity=MODEL_COMPLEXITY,
+                               smooth_landmarks=c.smooth_landmarks, enable_segmentation=False,
+                               min_detection_confidence=c.min_detection_score,
+                               min_tracking_confidence=c.min_tracking_score)
+
+    def _acquire_graph(self):
+        return self._idle.pop() if self._idle else self._new_graph(static=False)
+
+    def _release(self, track: _Track) -> None:
+        """Return a track's graph to the idle pool, wiped of its tracking state."""
+        if not track.stateless:  # a blank frame makes the graph lose the pose and forget it
+            _run_graph(track.graph, np.zeros((32, 32, 3), dtype=np.uint8))
+        if len(self._idle) < self.config.max_people:
+            self._idle.append(track.graph)
+        else:
+            track.graph.close()
+
+    # --- public -----------------------------------------------------------------------------
+    def reset(self) -> None:
+        for track in self._tracks:
+            self._release(track)
+        self._tracks = []
+        self._frame_index = 0
+
+    def close(self) -> None:
+        if getattr(self, "_is_closed", False):
+            return
+        for graph in [t.graph for t in self._tracks] + self._idle + [self._searcher]:
+            graph.close()
+        self._tracks, self._idle = [], []
+        super().close()
+
+    @property
+    def num_tracks(self) -> int:
+        return len(self._tracks)
+
+    def _detect(self, image: np.ndarray) -> list[Person2D]:
+        image = np.ascontiguousarray(image)  # OpenCV rejects some strided views (e.g. flipped)
+        if self._shape != image.shape[:2]:
+            self.reset()
+            self._shape = image.shape[:2]
+        self._update_tracks(image)
+        active = [t for t in self._tracks if t.missed == 0]
+        if not active or self._frame_index % self.config.redetect_every == 0:
+            self._search(image)
+        self._frame_index += 1
+        return [self._person(t) for t in self._tracks if t.missed == 0]
+
+    # --- tracking ---------------------------------------------------------------------------
+    def _update_tracks(self, image: np.ndarray) -> None:
+        for track in self._tracks:
+            others = [t for t in self._tracks if t is not track]
+            self._step(track, image, others)
+        keep = []
+        for track in self._tracks:
+            if track.missed > self.config.max_missed_frames:
+                self._release(track)
+            else:
+                keep.append(track)
+        self._tracks = keep
+        self._merge_duplicates()
+
+    def _step(self, track: _Track, image: np.ndarray, others: list[_Track]) -> bool:
+        """Run a track's graph on its crop of this frame; True when the pose was found."""
+        h, w = image.shape[:2]
+        x0, y0, x1, y1 = track.crop
+        crop = image[y0:y1, x0:x1]
+        if track.stateless and others:  # its detector will run: hide the other people from it
+            crop = crop.copy()
+            self._erase(crop, others, offset=(x0, y0), scale=1.0)
+        max_side = self.config.search_max_side if track.fixed_view else self.config.crop_max_side
+        norm = _run_graph(track.graph, _to_rgb(crop, max_side))
+        if norm is None:
+            track.missed += 1
+            track.stateless = True
+            return False
+        landmarks = norm.copy()
+        landmarks[:, 0] = x0 + norm[:, 0] * (x1 - x0)
+        landmarks[:, 1] = y0 + norm[:, 1] * (y1 - y0)
+        self._set_landmarks(track, landmarks)
+        track.stateless = False
+        track.missed = 0 if track.score >= self.config.min_person_score else track.missed + 1
+        if track.fixed_view:  # a fixed view: the graph's remembered region stays valid
+            return True
+        ideal = square_crop(track.box, self.config.crop_margin, w, h)
+        fit = box_iou(np.array(track.crop, np.float32), np.array(ideal, np.float32))
+        if not box_inside(track.box, track.crop, w, h) or fit < self.config.recrop_iou:
+            track.crop = ideal
+        return True
+
+    def _set_landmarks(self, track: _Track, landmarks: np.ndarray) -> None:
+        track.landmarks = landmarks  # (33, 4)
+        picked = landmarks[self._coco]  # (17, 4)
+        score = np.clip(np.minimum(picked[:, 2], picked[:, 3]), 0.0, 1.0)
+        track.keypoints = np.column_stack([picked[:, :2], score]).astype(np.float32)
+        track.score = float(score.mean())
+
+    def _is_duplicate(self, a: _Track, b: _Track) -> bool:
+        c = self.config
+        return (box_iou(a.box, b.box) > c.duplicate_iou
+                or keypoint_distance(a.keypoints, b.keypoints) < c.duplicate_distance)
+
+    def _merge_duplicates(self) -> None:
+        """Keep the best of tracks that follow one person (a graph can jump onto a neighbour)."""
+        ranked = sorted(self._tracks, key=lambda t: (-t.score, t.track_id))
+        kept: list[_Track] = []
+        for track in ranked:
+            seen = track.missed == 0
+            if seen and any(self._is_duplicate(track, k) for k in kept if k.missed == 0):
+                self._release(track)
+            else:
+                kept.append(track)
+        self._tracks = sorted(kept, key=lambda t: t.track_id)
+
+    # --- search -----------------------------------------------------------------------------
+    def _erase(self, image: np.ndarray, people: list[_Track], offset: tuple[int, int],
+               scale: float) -> None:
+        """Blur over `people` in `image`, a view of the frame at `offset` px scaled by `scale`."""
+        if not people:
+            return
+        mask = np.zeros(image.shape[:2], dtype=np.uint8)
+        for person in people:
+            xy = (person.landmarks[:, :2] - np.asarray(offset, np.float32)) * scale
+            mask |= _silhouette(image.shape[:2], xy, self._connections)
+        erase_regions(image, mask)
+
+    def _search_regions(self, height: int, width: int) -> list[tuple[int, int, int, int]]:
+        """Frame regions to search, in frame pixels: the whole frame, then, for frames at least
+        1.5 times longer than wide (or wider than long), overlapping squares of the short side.
+
+        BlazePose's detector sees a 224x224 letterboxed picture, in which people in a tall or wide
+        frame are too small to be found (three people stacked in a 1080x1920 frame: only one)."""
+        regions = [(0, 0, width, height)]
+        short, long = min(height, width), max(height, width)
+        if not self.config.search_tiles or long < 1.5 * short:
+            return regions
+        count = int(np.ceil((long - short) / (0.75 * short))) + 1  # >= 25 % overlap
+        for start in np.linspace(0, long - short, count).round().astype(int):
+            start = int(start)
+            regions.append((start, 0, start + short, height) if width > height
+                           else (0, start, width, start + short))
+        return regions
+
+    def _search(self, image: np.ndarray) -> None:
+        """Find people not tracked yet: in each region find the strongest, erase it, repeat."""
+        h, w = image.shape[:2]
+        if len(self._tracks) >= self.config.max_people:
+            return
+        scale = min(1.0, self.config.search_max_side / max(h, w))
+        small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
+                           interpolation=cv2.INTER_AREA) if scale < 1.0 else image.copy()
+        self._erase(small, self._tracks, offset=(0, 0), scale=scale)
+        proposals_left = self.config.max_people + 2  # bounds the loop whatever the detector does
+        for region in self._search_regions(h, w):
+            sx0, sy0, sx1, sy1 = (int(round(v * scale)) for v in region)
+            while proposals_left > 0 and len(self._tracks) < self.config.max_people:
+                view = small[sy0:sy1, sx0:sx1]  # a view: erasing `small` erases it too
+                norm = _run_graph(self._searcher, cv2.cvtColor(view, cv2.COLOR_BGR2RGB))
+                if norm is None:
+                    break
+                proposals_left -= 1
+                landmarks = norm.copy()
+                landmarks[:, 0] = (sx0 + norm[:, 0] * (sx1 - sx0)) / scale
+                landmarks[:, 1] = (sy0 + norm[:, 1] * (sy1 - sy0)) / scale
+                proposal = _Track(-1, None, region, landmarks, np.zeros((17, 3), np.float32))
+                self._set_landmarks(proposal, landmarks)
+                self._erase(small, [proposal], offset=(0, 0), scale=scale)
+                if self._big_enough(proposal.box, region):
+                    self._start_track(image, proposal, region)
+
+    def _big_enough(self, box: np.ndarray, region: tuple[int, int, int, int]) -> bool:
+        """Whether a proposal fills enough of the region it was found in to be believed.
+
+        BlazePose is made for people who fill a good part of the view; the "people" it finds far
+        smaller than that are mostly clutter (a tabletop seen as a person, score 0.9, in a zoomed
+        search square). Applies to new proposals only: a tracked person may shrink later."""
+        x0, y0, x1, y1 = region
+        b = clip_box(box, x1, y1)
+        b[:2] = np.maximum(b[:2], (x0, y0))
+        side = max(b[2] - b[0], b[3] - b[1])
+        return side >= self.config.min_person_size * min(x1 - x0, y1 - y0)
+
+    def _start_track(self, image: np.ndarray, proposal: _Track,
+                     region: tuple[int, int, int, int]) -> None:
+        """Give a proposal its own graph and run it on this frame; keep it if it is someone new."""
+        if any(self._is_duplicate(proposal, t) for t in self._tracks if t.missed == 0):
+            return
+        h, w = image.shape[:2]
+        track = _Track(self._next_id, self._acquire_graph(),
+                       square_crop(proposal.box, self.config.crop_margin, w, h),
+                       proposal.landmarks, proposal.keypoints, proposal.score)
+        found = self._step(track, image, self._tracks)
+        if not found:  # BlazePose's detector can miss in a crop what it saw in the search
+            track.fixed_view, track.crop = True, region  # so look where the search looked
+            found = self._step(track, image, self._tracks)
+        if (not found or track.missed or not self._big_enough(track.box, region)
+                or any(self._is_duplicate(track, t) for t in self._tracks)):
+            self._release(track)
+            return
+        self._next_id += 1
+        self._tracks.append(track)
+
+    # --- output -----------------------------------------------------------------------------
+    def _person(self, track: _Track) -> Person2D:
+        h, w = self._shape
+        box = clip_box(pad_box(track.box, self.config.box_padding), w, h)
+        return Person2D(keypoints=track.keypoints.copy(), box=box, score=track.score,
+                        track_id=track.track_id)
+
+
+def create_keypoint_detector(**options: object) -> MediaPipeDetector:
+    """Registry factory: keyword options are MediaPipeConfig fields."""
+    known = {f.name for f in fields(MediaPipeConfig)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"unknown mediapipe detector options {unknown}; known: {sorted(known)}")
+    return MediaPipeDetector(MediaPipeConfig(**options))

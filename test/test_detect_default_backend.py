@@ -1,0 +1,230 @@
+"""The default keypoint backend (multi-person MediaPipe BlazePose) and the detector interface.
+
+Real media (fetched by scripts/fetch_test_media.sh): OpenCV's basketball photo and the two
+Pose2Sim demo videos, decoded at full resolution and run frame by frame, every frame (200 frames,
+about 10 s). Skeletons are checked against joints labelled by hand in test/data/hand_labels/:
+each labelled joint must lie within TOLERANCE x the person's labelled height of the detected one
+(PCK@0.1 of the box height, the usual bar for a correct joint). Left/right mistakes fail too,
+since a swapped joint lies a shoulder or hip width away.
+"""
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from liftpose_ros.core.detect import interface, test_media
+from liftpose_ros.core.detect.interface import (KeypointDetector, Person2D, available_detectors,
+                                                create_detector, register_detector)
+from liftpose_ros.core.skeleton import COCO17
+
+LABELS = Path(__file__).parent / "data" / "hand_labels"
+TOLERANCE = 0.10  # allowed joint error, fraction of the person's labelled height
+FOREGROUND_HEIGHT = 0.3  # a foreground person's box is at least this fraction of the frame height
+# BlazePose landmark index of each COCO-17 joint, from mediapipe's PoseLandmark documentation.
+MEDIAPIPE_INDEX_OF_COCO = [0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]
+
+
+def _labels(name: str) -> dict:
+    return json.loads((LABELS / f"{name}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def detector():
+    with create_detector("mediapipe") as det:
+        yield det
+
+
+def _joint_errors(person: Person2D, labelled: dict) -> dict[str, float]:
+    return {j: float(np.linalg.norm(person.keypoints[COCO17.index(j), :2] - np.asarray(xy)))
+            for j, xy in labelled["keypoints"].items()}
+
+
+def _assert_match_labels(people: list[Person2D], labelled_people: list[dict], where: str) -> None:
+    """Each labelled person has its own detection with every labelled joint within tolerance."""
+    used: set[int] = set()
+    for lab in labelled_people:
+        tol = TOLERANCE * lab["height_px"]
+        candidates = [(np.mean(list(_joint_errors(p, lab).values())), i)
+                      for i, p in enumerate(people) if i not in used]
+        assert candidates, f"{where}: nobody detected for {lab['who']!r}"
+        _, best = min(candidates)
+        used.add(best)
+        errors = _joint_errors(people[best], lab)
+        bad = {j: round(e) for j, e in errors.items() if e > tol}
+        assert not bad, f"{where}: {lab['who']!r}: joints off by more than {tol:.0f} px: {bad}"
+
+
+def _foreground(people: list[Person2D], frame_height: int) -> list[Person2D]:
+    return [p for p in people if p.box[3] - p.box[1] >= FOREGROUND_HEIGHT * frame_height]
+
+
+# --- interface ---------------------------------------------------------------------------------
+class _Echo(KeypointDetector):
+    """Smallest backend: one person at the image centre."""
+
+    name = "echo"
+
+    def _detect(self, image: np.ndarray) -> list[Person2D]:
+        h, w = image.shape[:2]
+        kp = np.tile([w / 2, h / 2, 1.0], (COCO17.num_joints, 1))
+        return [Person2D(kp, np.array([0, 0, w, h]), 1.0)]
+
+
+BAD_IMAGES = {
+    "float": np.zeros((8, 8, 3), np.float32),
+    "grey": np.zeros((8, 8), np.uint8),
+    "rgba": np.zeros((8, 8, 4), np.uint8),
+    "empty": np.zeros((0, 8, 3), np.uint8),
+    "list": [[[0, 0, 0]]],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_IMAGES))
+def test_bad_images_raise_value_error(kind, detector):
+    for det in (_Echo(), detector):
+        with pytest.raises(ValueError, match="image"):
+            det.detect(BAD_IMAGES[kind])
+
+
+def test_interface_output_and_context_manager():
+    with _Echo() as det:
+        (person,) = det.detect(np.zeros((4, 6, 3), np.uint8))
+    assert person.keypoints.shape == (17, 3) and person.keypoints.dtype == np.float32
+    assert person.box.dtype == np.float32 and person.track_id == -1
+    with pytest.raises(RuntimeError, match="closed"):
+        det.detect(np.zeros((4, 6, 3), np.uint8))
+    with pytest.raises(ValueError, match="keypoints"):
+        Person2D(np.zeros((18, 3)), np.zeros(4), 1.0)
+    with pytest.raises(ValueError, match="box"):
+        Person2D(np.zeros((17, 3)), np.zeros(5), 1.0)
+
+
+def test_registry(monkeypatch):
+    assert {"mediapipe", "hrnet", "onnx"} <= set(available_detectors())
+    assert interface.DEFAULT_BACKEND == "mediapipe"
+    with pytest.raises(ValueError, match="unknown keypoint detector"):
+        create_detector("no-such-backend")
+    with pytest.raises(ValueError, match="unknown mediapipe detector options"):
+        create_detector("mediapipe", max_peeple=2)
+    monkeypatch.setitem(interface._REGISTRY, "later", "liftpose_ros.core.detect.not_written_yet:x")
+    with pytest.raises(NotImplementedError, match="not available yet"):
+        create_detector("later")
+    monkeypatch.setitem(interface._REGISTRY, "nofactory",
+                        "liftpose_ros.core.detect.person_boxes:create_keypoint_detector")
+    with pytest.raises(NotImplementedError, match="no create_keypoint_detector"):
+        create_detector("nofactory")
+    register_detector("echo", _Echo)
+    try:
+        assert isinstance(create_detector("echo"), _Echo)
+    finally:
+        interface._REGISTRY.pop("echo")
+
+
+def test_coco_mapping_is_the_fact_table():
+    from liftpose_ros.core.detect.mediapipe_backend import coco_landmark_indices
+
+    assert coco_landmark_indices().tolist() == MEDIAPIPE_INDEX_OF_COCO
+
+
+def test_person_box_helpers():
+    from liftpose_ros.core.detect.person_boxes import box_iou, erase_regions, square_crop
+
+    a = np.array([0, 0, 10, 10], np.float32)
+    assert box_iou(a, a) == pytest.approx(1.0)
+    assert box_iou(a, a + 20) == 0.0
+    x0, y0, x1, y1 = square_crop(np.array([90, 10, 110, 60], np.float32), 0.3, 100, 50)
+    assert 0 <= x0 < x1 <= 100 and 0 <= y0 < y1 <= 50
+    image = np.zeros((40, 40, 3), np.uint8)
+    image[:, 20:] = 200
+    mask = np.zeros((40, 40), np.uint8)
+    mask[10:20, 15:25] = 1
+    erased = image.copy()
+    erase_regions(erased, mask)
+    assert np.array_equal(erased[mask == 0], image[mask == 0])  # only the masked pixels change
+    assert 0 < erased[15, 19, 0] < 200 and 0 < erased[15, 21, 0] < 200  # the edge is blurred away
+
+
+# --- real images -------------------------------------------------------------------------------
+def test_basketball_both_people_and_plausible_skeletons(detector):
+    detector.reset()
+    image = test_media.read_image("basketball1")
+    people = detector.detect(image)
+    assert len(people) == 2, [p.box.tolist() for p in people]
+    _assert_match_labels(people, _labels("basketball1")["people"], "basketball1")
+    h, w = image.shape[:2]
+    for p in people:
+        assert 0.0 <= p.score <= 1.0 and np.all((p.keypoints[:, 2] >= 0) & (p.keypoints[:, 2] <= 1))
+        assert 0 <= p.box[0] < p.box[2] <= w and 0 <= p.box[1] < p.box[3] <= h
+        inside = (p.keypoints[:, 0] >= p.box[0]) & (p.keypoints[:, 0] <= p.box[2])
+        assert inside[p.keypoints[:, 2] > 0.5].all()
+
+
+def test_left_right_are_the_persons_own(detector):
+    """The man on the left faces the camera: his left shoulder, elbow, hip, knee are at the
+    image right of his right ones (BlazePose and COCO both name sides from the person's view)."""
+    detector.reset()
+    people = detector.detect(test_media.read_image("basketball1"))
+    facing = min(people, key=lambda p: p.box[0])
+    x = {j: facing.keypoints[COCO17.index(j), 0] for j in COCO17.joints}
+    for part in ("shoulder", "elbow", "hip", "knee"):
+        assert x[f"left_{part}"] > x[f"right_{part}"], part
+
+
+def test_no_network_access(monkeypatch):
+    """Building the backend and detecting must not open a socket (the models ship in the wheel)."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    image = test_media.read_image("basketball2")
+    with create_detector("mediapipe", max_people=2) as det:
+        assert len(det.detect(image)) == 2
+
+
+# --- real videos -------------------------------------------------------------------------------
+def test_single_person_video_every_frame(detector):
+    """The moving man is found in all 100 frames (full 1080x1920 resolution), keeps one track id,
+    and matches the hand labels where there are some."""
+    detector.reset()
+    labels = {f["frame"]: f["people"] for f in _labels("single_person_cam01")["frames"]}
+    ids = []
+    for index, frame in test_media.read_video("single_person_video"):
+        people = _foreground(detector.detect(frame), frame.shape[0])
+        assert len(people) == 1, f"frame {index}: {len(people)} foreground people"
+        ids.append(people[0].track_id)
+        if index in labels:
+            _assert_match_labels(people, labels[index], f"single-person frame {index}")
+    assert len(ids) == 100 and len(set(ids)) == 1, set(ids)
+
+
+def test_multi_person_video_every_frame(detector):
+    """Both foreground people are found in all 100 frames, though they overlap, and match the
+    hand labels where there are some."""
+    detector.reset()
+    labels = {f["frame"]: f["people"] for f in _labels("multi_person_cam01")["frames"]}
+    count = 0
+    for index, frame in test_media.read_video("multi_person_video"):
+        people = _foreground(detector.detect(frame), frame.shape[0])
+        assert len(people) == 2, f"frame {index}: {len(people)} foreground people"
+        if index in labels:
+            _assert_match_labels(people, labels[index], f"multi-person frame {index}")
+        count += 1
+    assert count == 100
+
+
+def test_reset_and_size_change_forget_tracks(detector):
+    detector.reset()
+    detector.detect(test_media.read_image("basketball1"))
+    assert detector.num_tracks == 2
+    detector.detect(np.zeros((200, 300, 3), np.uint8))  # another camera: old tracks are void
+    assert detector.num_tracks == 0
+    detector.detect(test_media.read_image("messi"))
+    detector.reset()
+    assert detector.num_tracks == 0
