@@ -21,7 +21,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 
-from liftpose_ros.cli import DEFAULT_CHECKPOINT
+from liftpose_ros.weights import DEFAULT_LIFTER as DEFAULT_CHECKPOINT
 from liftpose_ros.core.lifter.config import OUTPUT_MODES
 
 _TYPES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}

@@ -1,16 +1,9 @@
-"""`liftpose` command line: params | train | evaluate | export | bench | demo.
-
-Each subcommand is a thin layer over the ROS-free core; heavy imports happen inside the
-subcommand so that `liftpose --help` is instant.
-"""
+"""`liftpose` subcommands for the 3D lifter: params, train, evaluate, export, bench, demo."""
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights"
-DEFAULT_CHECKPOINT = SHIPPED_WEIGHTS / "lifter_causal_t27.pt"
+from liftpose_ros.weights import DEFAULT_LIFTER, WEIGHTS_DIR
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
@@ -19,7 +12,7 @@ def _cmd_params(args: argparse.Namespace) -> int:
     from liftpose_ros.core.lifter.model import parameter_report
 
     shipped = {f"shipped {p.name}": LifterConfig.from_dict(read_checkpoint(p)["lifter_config"])
-               for p in sorted(SHIPPED_WEIGHTS.glob("*.pt"))}
+               for p in sorted(WEIGHTS_DIR.glob("*.pt"))}
     print(parameter_report(extra=shipped))
     return 0
 
@@ -91,10 +84,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="liftpose", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("params", help="print lifter parameter counts beside the paper's")
     p.set_defaults(func=_cmd_params)
 
@@ -112,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint; prints per-clip tables")
-    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    p.add_argument("--checkpoint", default=str(DEFAULT_LIFTER))
     p.add_argument("--dataset", default="cmu-test",
                    choices=["cmu-test", "bandai-val", "h36m"],
                    help="cmu-test: held-out CMU subjects 5 and 7; bandai-val: held-out Bandai "
@@ -129,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("bench", help="lifter latency/throughput, ours vs PoseFormer-equivalent")
-    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT),
+    p.add_argument("--checkpoint", default=str(DEFAULT_LIFTER),
                    help="architecture to time (weights are not needed)")
     p.add_argument("--frames", type=int, nargs="+", default=[27, 81, 243])
     p.add_argument("--batches", type=int, nargs="+", default=[1, 5, 8])
@@ -144,21 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("demo", help="lift the bundled sample clip with the shipped weights")
-    p.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT))
+    p.add_argument("--checkpoint", default=str(DEFAULT_LIFTER))
     p.add_argument("--out", default="out/demo", help="output folder")
     p.add_argument("--device", default="auto")
     p.set_defaults(func=_cmd_demo)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
-        print(f"liftpose {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

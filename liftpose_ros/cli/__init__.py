@@ -1,0 +1,27 @@
+"""liftpose: train, evaluate, benchmark and run the 2D detector and the 3D lifter.
+
+Each subcommand is a thin layer over the ROS-free core; heavy imports happen inside the
+subcommands so that `liftpose --help` is instant."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from liftpose_ros.cli import detector_commands, lifter_commands
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liftpose", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    lifter_commands.add_commands(sub)
+    detector_commands.add_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        print(f"liftpose {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
