@@ -1,4 +1,4 @@
-"""Frames per second of a keypoint detector backend (default: mediapipe) on composed real frames.
+"""Frames per second of the keypoint detector backends on composed real frames.
 
 Frames are composed from the real single-person video (scripts/fetch_test_media.sh): a window
 around the moving man is scaled into 1 or 3 panels of a W x H canvas, the panels showing the video
@@ -6,15 +6,25 @@ at different moments so that the people move independently. Only detect() is tim
 or composing); the first --warmup frames are not counted (graph start-up). The real two-person
 video at its native size is measured too.
 
+Backends (all by default, one table): 'mediapipe' (the default backend), 'hrnet' (the paper's
+HRNet-W32+AM in PyTorch, top-down on the default backend's person boxes, so its time includes
+theirs) and 'hrnet-onnx' (the same network exported to ONNX, run by onnxruntime). Without
+--hrnet-checkpoint the HRNet has random weights (the speed does not depend on them; its
+keypoints are meaningless), written to a temporary checkpoint and ONNX file first.
+
     .venv/bin/python scripts/bench_detector.py [--frames 60] [--backend mediapipe]
+        [--backend hrnet --backend hrnet-onnx] [--hrnet-checkpoint PATH.pt] [--flip-test]
+        [--cases 0,1]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from itertools import islice
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -89,9 +99,39 @@ def case_frames(case: Case, windows: list[np.ndarray], n: int):
         yield compose([windows[(i + off) % len(windows)] for off in offsets], case)
 
 
-def run_case(backend: str, case: Case, windows: list[np.ndarray], frames: int, warmup: int) -> dict:
+BACKENDS = ("mediapipe", "hrnet", "hrnet-onnx")
+
+
+def random_hrnet_files(folder: Path) -> tuple[Path, Path]:
+    """HRNet-W32 + the paper's attention modules with random weights: checkpoint and ONNX."""
+    import torch
+
+    from liftpose_ros.core.detect.attention import AttentionPlacement
+    from liftpose_ros.core.detect.checkpoint import save_detector
+    from liftpose_ros.core.detect.hrnet import HRNet, HRNetConfig
+    from liftpose_ros.core.detect.onnx_export import export_onnx
+
+    torch.manual_seed(0)
+    model = HRNet(HRNetConfig(width=32, attention=AttentionPlacement.paper())).eval()
+    return (save_detector(folder / "hrnet_w32_am_random.pt", model),
+            export_onnx(model, folder / "hrnet_w32_am_random.onnx"))
+
+
+def backend_options(backend: str, checkpoint: Path | None, onnx: Path | None,
+                    args: argparse.Namespace) -> tuple[str, dict]:
+    """Registry name and keyword options of a benchmarked backend."""
+    if backend == "mediapipe":
+        return "mediapipe", {}
+    common = {"device": args.device, "flip_test": args.flip_test}
+    if backend == "hrnet":
+        return "hrnet", {"checkpoint": str(checkpoint), **common}
+    return "hrnet", {"checkpoint": str(onnx), **common}
+
+
+def run_case(backend: str, case: Case, windows: list[np.ndarray], frames: int, warmup: int,
+             options: dict | None = None) -> dict:
     times, found = [], []
-    with create_detector(backend) as det:
+    with create_detector(backend, **(options or {})) as det:
         for i, frame in enumerate(case_frames(case, windows, frames + warmup)):
             t0 = time.perf_counter()
             people = det.detect(frame)
@@ -106,30 +146,60 @@ def run_case(backend: str, case: Case, windows: list[np.ndarray], frames: int, w
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--backend", default="mediapipe")
+    ap.add_argument("--backend", action="append", choices=BACKENDS,
+                    help="backend to time (repeat for several; default: all of them)")
     ap.add_argument("--frames", type=int, default=60, help="timed frames per case")
     ap.add_argument("--warmup", type=int, default=10, help="untimed frames first")
+    ap.add_argument("--cases", help="comma-separated case numbers to run (default: all), "
+                    + "; ".join(f"{i}: {c.name}" for i, c in enumerate(CASES)))
+    ap.add_argument("--hrnet-checkpoint", type=Path,
+                    help="detector checkpoint (.pt) for the HRNet backends (exported to a "
+                         "temporary ONNX file for hrnet-onnx); default: random W32+AM weights")
+    ap.add_argument("--device", default="auto", help="device of the HRNet backends")
+    ap.add_argument("--flip-test", action="store_true", help="HRNet backends with flip test")
     ap.add_argument("--save-examples", help="folder to save the first composed frame of each case")
     args = ap.parse_args()
+    backends = args.backend or list(BACKENDS)
+    cases = ([CASES[int(i)] for i in args.cases.split(",")] if args.cases else list(CASES))
 
     x0, y0, x1, y1 = MAN_WINDOW
     windows = [f[y0:y1, x0:x1].copy() for _, f in test_media.read_video("single_person_video")]
-    load = os.getloadavg()[0]
-    print(f"backend {args.backend}, {args.frames} timed frames per case after {args.warmup} "
-          f"warm-up frames; {os.cpu_count()} CPUs, load average {load:.1f} at start")
-    header = f"{'case':34s} {'fps':>6s} {'p50 ms':>7s} {'p90 ms':>7s} {'people found':>13s}"
-    print(header)
-    print("-" * len(header))
-    for case in CASES:
-        if args.save_examples:
-            os.makedirs(args.save_examples, exist_ok=True)
-            first = next(case_frames(case, windows, 1))
-            name = f"{case.width}x{case.height}_{case.people}.jpg"
-            cv2.imwrite(os.path.join(args.save_examples, name), first)
-        r = run_case(args.backend, case, windows, args.frames, args.warmup)
-        expected = case.people or 2
-        print(f"{case.name:34s} {r['fps']:6.1f} {r['p50']:7.1f} {r['p90']:7.1f} "
-              f"{r['found']:6.2f} of {expected}")
+    with tempfile.TemporaryDirectory(prefix="bench_detector_") as tmp:
+        checkpoint = onnx = None
+        if any(b != "mediapipe" for b in backends):
+            if args.hrnet_checkpoint:
+                from liftpose_ros.core.detect.checkpoint import build_detector_from_checkpoint
+                from liftpose_ros.core.detect.onnx_export import export_onnx
+
+                checkpoint = args.hrnet_checkpoint
+                onnx = export_onnx(build_detector_from_checkpoint(checkpoint),
+                                   Path(tmp) / "hrnet.onnx")
+            else:
+                checkpoint, onnx = random_hrnet_files(Path(tmp))
+        load = os.getloadavg()[0]
+        weights = args.hrnet_checkpoint or "random W32+AM weights"
+        print(f"backends {', '.join(backends)}; {args.frames} timed frames per case after "
+              f"{args.warmup} warm-up frames; {os.cpu_count()} CPUs, load average {load:.1f} at "
+              f"start")
+        if checkpoint is not None:
+            print(f"hrnet: {weights}, 256x192 crops, boxes from mediapipe, flip test "
+                  f"{'on' if args.flip_test else 'off'}, device {args.device}")
+        header = (f"{'case':34s} {'backend':11s} {'fps':>6s} {'p50 ms':>7s} {'p90 ms':>7s} "
+                  f"{'people found':>13s}")
+        print(header)
+        print("-" * len(header))
+        for case in cases:
+            if args.save_examples:
+                os.makedirs(args.save_examples, exist_ok=True)
+                first = next(case_frames(case, windows, 1))
+                name = f"{case.width}x{case.height}_{case.people}.jpg"
+                cv2.imwrite(os.path.join(args.save_examples, name), first)
+            for backend in backends:
+                registered, options = backend_options(backend, checkpoint, onnx, args)
+                r = run_case(registered, case, windows, args.frames, args.warmup, options)
+                expected = case.people or 2
+                print(f"{case.name:34s} {backend:11s} {r['fps']:6.1f} {r['p50']:7.1f} "
+                      f"{r['p90']:7.1f} {r['found']:6.2f} of {expected}", flush=True)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 

@@ -190,7 +190,12 @@ class HighResolutionModule(nn.Module):
 class HRNet(nn.Module):
     """HRNet pose network; (B, 3, H, W) normalised RGB crops -> (B, J, H/4, W/4) heatmaps."""
 
-    def __init__(self, config: HRNetConfig | None = None) -> None:
+    def __init__(self, config: HRNetConfig | None = None, *, official_init: bool = False) -> None:
+        """official_init=True applies `init_weights` (HRNet's published initialisation, for
+        training from scratch). Off by default: with conv weights ~ N(0, 0.001) an untrained
+        model in eval mode (fresh BatchNorm statistics) outputs ~1e-11 everywhere, which makes
+        random-weight models useless for shape, export and timing checks; loading a
+        checkpoint overwrites every initialised tensor anyway."""
         super().__init__()
         self.config = cfg = config or HRNetConfig()
         self.conv1 = nn.Conv2d(3, STEM_CHANNELS, 3, 2, 1, bias=False)
@@ -215,6 +220,25 @@ class HRNet(nn.Module):
                                    cfg.attention.init_gate_bias)
             for p in cfg.attention.points(STAGE_MODULES, STAGE_BRANCHES)
         })
+        if official_init:
+            self.init_weights()
+
+    def init_weights(self) -> None:
+        """Official HRNet initialisation (pose_hrnet.PoseHighResolutionNet.init_weights):
+        conv and deconv weights ~ Normal(0, 0.001) with zero biases (final layer included),
+        BatchNorm weight 1 and bias 0. The attention modules keep their own init (attention.py:
+        near-identity gates), so they are skipped."""
+        skip = {id(m) for m in self.attention.modules()}
+        for m in self.modules():
+            if id(m) in skip:
+                continue
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.normal_(m.weight, std=0.001)
+                if m.bias is not None:
+                    nn.init.constant_(m.bias, 0.0)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.constant_(m.weight, 1.0)
+                nn.init.constant_(m.bias, 0.0)
 
     @staticmethod
     def _make_stage(channels: list[int], n_modules: int,
