@@ -9,10 +9,11 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["liftpose_ros", "liftpose_ros.*"]),
     package_data={
-        "liftpose_ros": ["weights/*.pt", "weights/*.yaml", "samples/*.npz", "samples/*.md"],
+        "liftpose_ros": ["weights/*.pt", "weights/*.yaml", "samples/*.npz", "samples/*.md", "samples/*.mp4", "samples/*_LICENSE"],
     },
     entry_points={"console_scripts": [
         "liftpose = liftpose_ros.cli:main",
+        "liftpose-keypoint-node = liftpose_ros.nodes.keypoint_node:main",
         "liftpose-lifter-node = liftpose_ros.nodes.lifter_node:main",
     ]},
 )

@@ -200,3 +200,10 @@ def test_windows_are_bounded_resamplings_of_the_input(steps, num_frames, target,
         assert np.all(win[0][gone][:, :2] == 0)
         assert described <= stamps[i]
         assert tw.stored_frames(7) <= min(tw.max_frames, i + 1)
+
+
+def test_clear_forgets_every_track_and_returns_their_ids():
+    tw = TrackWindows(9, "causal")
+    tw.update(1.0, [4, 7], _frames(2))
+    assert sorted(tw.clear()) == [4, 7]
+    assert len(tw) == 0 and tw.clear() == []

@@ -25,9 +25,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import rclpy
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from diagnostic_msgs.msg import DiagnosticStatus
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
@@ -43,19 +41,14 @@ from liftpose_ros.ros import topics
 from liftpose_ros.ros.conversions import (MessageError, People2DData,
                                           intrinsics_from_camera_info, ns_to_stamp,
                                           people_from_msg, skeletons_to_msg)
+from liftpose_ros.ros.diagnostics import OK, WARN, DiagnosticsPublisher, make_status
 from liftpose_ros.ros.markers import MarkerStyle, skeleton_markers
 from liftpose_ros.ros.parameters import LifterParams, ParameterError, declare_lifter_parameters
+from liftpose_ros.ros.node_runner import StartupError, spin_node
 from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
 NODE_NAME = "liftpose_lifter"
 LOG_THROTTLE_S = 2.0
-
-
-class StartupError(RuntimeError):
-    """The node cannot start: bad parameter, unusable checkpoint, mode mismatch. One line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))  # one line, whatever the cause said
 
 
 @dataclass
@@ -112,20 +105,19 @@ class LifterNode(Node):
         self.marker_style = MarkerStyle(lifetime_s=self.params.marker_lifetime_s)
         self.stats = LifterStats()
         self._camera_info: CameraInfo | None = None
+        self._last_stamp_s = float("-inf")
         self._period = {"dropped": 0, "busy_s": 0.0, "lifted": 0}  # since last diagnostics
 
         self.skeleton_pub = self.create_publisher(Skeletons3D, topics.SKELETONS_3D, pose_qos())
         self.marker_pub = (self.create_publisher(MarkerArray, topics.SKELETON_MARKERS, pose_qos())
                            if self.params.publish_markers else None)
-        self.diagnostics_pub = self.create_publisher(DiagnosticArray, topics.DIAGNOSTICS,
-                                                     pose_qos())
         self.people_sub = self.create_subscription(People2D, topics.PEOPLE_2D, self._on_people,
                                                    pose_qos(self.params.queue_depth))
         self.camera_info_sub = (
             self.create_subscription(CameraInfo, topics.CAMERA_INFO, self._on_camera_info,
                                      sensor_qos())
             if self.params.use_camera_info else None)
-        self.diagnostics_timer = self.create_timer(1.0, self._publish_diagnostics)
+        self.diagnostics = DiagnosticsPublisher(self, self._diagnostics)
         self.get_logger().info(
             f"lifting with {self.params.checkpoint_path.name} on {self.runner.device} "
             f"(T={cfg.num_frames}, {cfg.output}); camera info "
@@ -165,6 +157,7 @@ class LifterNode(Node):
                                       "needs a track's history)",
                                       throttle_duration_sec=10 * LOG_THROTTLE_S)
         ids = [p.track_id for p in people]
+        restarted = self._restart_if_time_went_back(stamp_s)
         if people:
             coco = np.stack([p.keypoints for p in people])  # (N, 17, 3) px + conf, COCO-17
             h36m = coco_to_h36m(coco)  # (N, 17, 3) px + conf, H36M-17
@@ -177,9 +170,20 @@ class LifterNode(Node):
         self.stats.lifted += 1
         self._period["lifted"] += 1
         self.stats.skeletons += len(ready)
-        ended = self.windows.prune(stamp_s)
+        ended = restarted + self.windows.prune(stamp_s)
         if self.marker_pub is not None and (ready or ended):
             self.marker_pub.publish(skeleton_markers(skeletons, ended, self.marker_style))
+
+    def _restart_if_time_went_back(self, stamp_s: float) -> list[int]:
+        """A bag looping or a restarted camera sends older stamps: forget every track (their
+        markers are deleted) instead of mixing two timelines in one window."""
+        went_back = stamp_s < self._last_stamp_s
+        self._last_stamp_s = stamp_s
+        if not went_back:
+            return []
+        self.get_logger().warning("image stamps went backwards: all tracks restarted",
+                                  throttle_duration_sec=LOG_THROTTLE_S)
+        return self.windows.clear()
 
     def _lift(self, ready: list[int], stamp_s: float, stamp_ns: int,
               frame: People2DData) -> Skeletons3D:
@@ -233,47 +237,25 @@ class LifterNode(Node):
             return None
 
     # ------------------------------------------------------------------ diagnostics
-    def _publish_diagnostics(self) -> None:
+    def _diagnostics(self, elapsed_s: float) -> list[DiagnosticStatus]:
         p, s = self._period, self.stats
-        level = DiagnosticStatus.WARN if p["dropped"] else DiagnosticStatus.OK
-        busy_ms = 1e3 * p["busy_s"] / max(p["lifted"] + p["dropped"], 1)
-        status = DiagnosticStatus(
-            level=level, name=f"{self.get_name()}: lifter",
-            hardware_id=str(self.runner.device),
-            message=f"{p['dropped']} messages dropped in the last second" if p["dropped"]
-            else "ok",
-            values=[KeyValue(key=k, value=str(v)) for k, v in (
-                ("received", s.received), ("lifted", s.lifted), ("skeletons", s.skeletons),
-                ("dropped", s.dropped), ("untracked_people", s.untracked),
-                ("active_tracks", len(self.windows)), ("mean_callback_ms", f"{busy_ms:.2f}"),
-                ("checkpoint", str(self.params.checkpoint_path)),
-                ("last_drop_reason", s.last_drop_reason))])
-        self.diagnostics_pub.publish(
-            DiagnosticArray(header=Header(stamp=self.get_clock().now().to_msg()),
-                            status=[status]))
         self._period = {"dropped": 0, "busy_s": 0.0, "lifted": 0}
+        busy_ms = 1e3 * p["busy_s"] / max(p["lifted"] + p["dropped"], 1)
+        message = (f"{p['dropped']} messages dropped in the last {elapsed_s:.1f} s"
+                   if p["dropped"] else "ok")
+        return [make_status(
+            f"{self.get_name()}: lifter", WARN if p["dropped"] else OK, message,
+            str(self.runner.device), {
+                "received": s.received, "lifted": s.lifted, "skeletons": s.skeletons,
+                "dropped": s.dropped, "untracked_people": s.untracked,
+                "active_tracks": len(self.windows), "mean_callback_ms": f"{busy_ms:.2f}",
+                "checkpoint": str(self.params.checkpoint_path),
+                "last_drop_reason": s.last_drop_reason})]
 
 
 def main(args: list[str] | None = None) -> int:
-    """Console entry point: spin until Ctrl-C; exit status 1 when the node cannot start."""
-    rclpy.init(args=args)
-    try:
-        node = LifterNode()
-    except StartupError as exc:
-        rclpy.logging.get_logger(NODE_NAME).fatal(str(exc))
-        rclpy.try_shutdown()
-        return 1
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Console entry point: spin until Ctrl-C/SIGTERM; exit status 1 when the node cannot start."""
+    return spin_node(LifterNode, NODE_NAME, args)
 
 
 if __name__ == "__main__":

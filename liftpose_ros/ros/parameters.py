@@ -17,12 +17,16 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 
 from liftpose_ros.weights import DEFAULT_LIFTER as DEFAULT_CHECKPOINT
 from liftpose_ros.core.lifter.config import OUTPUT_MODES
+from liftpose_ros.core.detect.interface import DEFAULT_BACKEND, available_detectors
+from liftpose_ros.core.tracking import TrackerConfig
+from liftpose_ros.ros.image_conversion import DEFAULT_MAX_PIXELS
 
 _TYPES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
 
@@ -161,3 +165,111 @@ LIFTER_PARAMETERS: tuple[ParamSpec, ...] = tuple(
 def declare_lifter_parameters(node: Node) -> LifterParams:
     """Declare, read and validate the lifter node's parameters."""
     return LifterParams(**declare_and_read(node, LIFTER_PARAMETERS))
+
+
+# ------------------------------------------------------------------ the keypoint node
+_TRACKER_DEFAULTS = TrackerConfig()
+
+
+@dataclass(frozen=True)
+class KeypointParams:
+    """Validated parameters of the keypoint node (defaults = config/keypoint.yaml)."""
+
+    backend: str = DEFAULT_BACKEND
+    backend_options: str = ""
+    checkpoint: str = ""
+    device: str = "auto"
+    publish_debug_image: bool = False
+    max_image_pixels: int = DEFAULT_MAX_PIXELS
+    track_min_similarity: float = _TRACKER_DEFAULTS.min_similarity
+    track_min_keypoint_score: float = _TRACKER_DEFAULTS.min_keypoint_score
+    track_max_age_s: float = _TRACKER_DEFAULTS.max_age_s
+    track_min_hits: int = _TRACKER_DEFAULTS.min_hits
+
+    def detector_options(self) -> dict[str, Any]:
+        """Keyword options of `create_detector`: backend_options plus checkpoint and device
+        when they are set (left at their defaults they are not passed, so a backend without
+        such an option, like mediapipe, still starts). ParameterError when unusable."""
+        options = parse_backend_options(self.backend_options)
+        explicit = {"checkpoint": str(Path(self.checkpoint).expanduser()) if self.checkpoint
+                    else None, "device": None if self.device == "auto" else self.device}
+        for key, value in explicit.items():
+            if value is None:
+                continue
+            if key in options:
+                raise ParameterError(f"'{key}' is set both as parameter '{key}' and in "
+                                     f"'backend_options'; set it once")
+            options[key] = value
+        return options
+
+    def tracker_config(self) -> TrackerConfig:
+        """The PersonTracker settings (ParameterError if the tracker rejects them)."""
+        try:
+            return TrackerConfig(min_similarity=self.track_min_similarity,
+                                 min_keypoint_score=self.track_min_keypoint_score,
+                                 max_age_s=self.track_max_age_s, min_hits=self.track_min_hits)
+        except ValueError as exc:
+            raise ParameterError(f"tracker parameters: {exc}") from exc
+
+
+def parse_backend_options(text: str) -> dict[str, Any]:
+    """'{max_people: 2}' (YAML or JSON mapping; empty = none) -> dict, or ParameterError."""
+    if not text.strip():
+        return {}
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"parameter 'backend_options' is not valid YAML/JSON: "
+                             f"{' '.join(str(exc).split())}") from exc
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ParameterError("parameter 'backend_options' must be a mapping of option names "
+                             f"to values, like '{{max_people: 2}}'; got {text!r}")
+    return value
+
+
+_KEYPOINT_DESCRIPTIONS: dict[str, dict[str, Any]] = {
+    "backend": dict(description="Keypoint detector backend (liftpose_ros.core.detect."
+                    "interface registry); 'mediapipe' runs on a CPU with no extra files."),
+    "backend_options": dict(description="Backend keyword options as a YAML/JSON mapping, "
+                            "e.g. '{max_people: 2, redetect_every: 5}'; empty = defaults."),
+    "checkpoint": dict(description="Model file for backends that load one (passed as option "
+                       "'checkpoint'); empty = not passed."),
+    "device": dict(description="Device for torch/ONNX backends (passed as option 'device'); "
+                   "'auto' = not passed, the backend chooses.",
+                   choices=("auto", "cpu", "cuda"), pattern=r"cuda:\d+",
+                   pattern_help="cuda:N"),
+    "publish_debug_image": dict(description="Also publish image_annotated: the input with "
+                                "skeletons, boxes and track ids drawn (costs a copy and a "
+                                "draw per frame)."),
+    "max_image_pixels": dict(description="Images with more pixels are dropped as corrupt "
+                             "instead of being allocated.", minimum=1),
+    "track_min_similarity": dict(description="Tracker: least keypoint/box similarity for a "
+                                 "detection to continue a track.", minimum=1e-3, maximum=1.0),
+    "track_min_keypoint_score": dict(description="Tracker (and debug drawing): a joint counts "
+                                     "as visible from this score.", minimum=0.0, maximum=1.0),
+    "track_max_age_s": dict(description="Tracker: a person unseen this long (image stamps) "
+                            "loses the track; coming back gives a new id.", minimum=1e-3),
+    "track_min_hits": dict(description="Tracker: frames in a row before a new person is "
+                           "published (1 = at once; more suppresses flicker).", minimum=0),
+}
+
+
+def keypoint_parameter_specs(backends: Sequence[str] | None = None) -> tuple[ParamSpec, ...]:
+    """The keypoint node's specs; 'backend' may be one of `backends` (default: the detector
+    registry now, so a backend registered at run time is accepted)."""
+    names = tuple(backends) if backends is not None else tuple(available_detectors())
+    extra = {"backend": dict(choices=names)}
+    return tuple(ParamSpec(f.name, f.default, **_KEYPOINT_DESCRIPTIONS[f.name],
+                           **extra.get(f.name, {})) for f in fields(KeypointParams))
+
+
+KEYPOINT_PARAMETERS: tuple[ParamSpec, ...] = keypoint_parameter_specs()
+
+
+def declare_keypoint_parameters(node: Node) -> KeypointParams:
+    """Declare, read and validate the keypoint node's parameters (options and tracker
+    settings included, so a bad value fails here, before any model is loaded)."""
+    params = KeypointParams(**declare_and_read(node, keypoint_parameter_specs()))
+    params.detector_options()
+    params.tracker_config()
+    return params

@@ -177,8 +177,11 @@ class TrackWindows:
             del self._tracks[tid]
         return ended
 
-    def clear(self) -> None:
+    def clear(self) -> list[int]:
+        """Forget every track (e.g. the stream's time went backwards); their ids."""
+        ended = list(self._tracks)
         self._tracks.clear()
+        return ended
 
     # ------------------------------------------------------------------ windows
     def windows(self, stamp_s: float,

@@ -1,0 +1,364 @@
+"""Keypoint node: camera images -> 2D people (COCO-17 keypoints) with stable track ids.
+
+Subscribes  image (sensor_msgs/Image, sensor-data QoS: best effort, keep last 1).
+Publishes   people_2d (liftpose_ros/People2D, reliable: the lifter subscribes reliable),
+            image_annotated (sensor_msgs/Image bgr8, with publish_debug_image),
+            /diagnostics (diagnostic_msgs/DiagnosticArray, 1 Hz).
+
+Latest-frame policy: a detector is slower than many cameras, and a queue of old frames would
+only add latency, so the image callback just stores the newest message (counting the one it
+overwrites, if unprocessed, as a stale drop) and a worker thread processes whatever is newest
+when it becomes free. Because the callback never waits for the detector, the node answers
+the newest frame, and skipped frames are counted instead of vanishing inside DDS queues.
+
+Per processed frame: convert and validate the image (ros/image_conversion.py; a bad image is
+logged, counted and dropped), run the detector backend (core/detect/interface.py), give track
+ids with PersonTracker (core/tracking.py), publish the people of confirmed tracks with the
+image's header and size, and optionally the annotated image.
+
+Track ids are never reused. When the image stamps go backwards (a bag looping, a clock reset)
+or the image size changes (another camera), the tracker and the detector's own state are reset
+and people get new ids. Nothing is sent for the ids that ended: People2D has no field for them;
+the lifter forgets a track it has not seen for max_track_age_s of stamps (after a backwards
+jump only once the stamps pass the old ones again; their markers vanish after their lifetime).
+
+Run: `liftpose-keypoint-node --ros-args --params-file config/keypoint.yaml
+-r image:=/camera/image_raw` (or `python -m liftpose_ros.nodes.keypoint_node`).
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from diagnostic_msgs.msg import DiagnosticStatus
+from rclpy.node import Node
+from sensor_msgs.msg import Image
+
+from liftpose_ros.core.detect.draw import DrawnPerson, DrawStyle, draw_people
+from liftpose_ros.core.detect.interface import KeypointDetector, create_detector
+from liftpose_ros.core.detect.interface import Person2D as DetectedPerson
+from liftpose_ros.core.tracking import Detection, PersonTracker
+from liftpose_ros.msg import People2D
+from liftpose_ros.ros import topics
+from liftpose_ros.ros.conversions import (MessageError, Person2DData, copy_header,
+                                          people_to_msg, stamp_to_ns)
+from liftpose_ros.ros.diagnostics import ERROR, OK, WARN, DiagnosticsPublisher, make_status
+from liftpose_ros.ros.image_conversion import (ImageError, bgr_to_image, converter_name,
+                                               image_to_bgr)
+from liftpose_ros.ros.markers import track_colour
+from liftpose_ros.ros.parameters import (KeypointParams, ParameterError,
+                                         declare_keypoint_parameters)
+from liftpose_ros.ros.node_runner import StartupError, spin_node
+from liftpose_ros.ros.qos import pose_qos, sensor_qos
+
+NODE_NAME = "liftpose_keypoints"
+LOG_THROTTLE_S = 2.0
+WORKER_POLL_S = 0.2  # how often an idle worker checks whether the node is stopping
+
+
+@dataclass
+class KeypointStats:
+    """Counters since start (also published on /diagnostics)."""
+
+    received: int = 0  # image messages
+    processed: int = 0  # frames that produced a People2D
+    people: int = 0  # people published
+    dropped_stale: int = 0  # overwritten by a newer image before the worker took them
+    dropped_bad: int = 0  # unusable images (encoding, step, size, data length)
+    failed: int = 0  # frames the detector or the tracker failed on
+    invalid_people: int = 0  # detections with NaN/inf values, left out of their frame
+    tracker_resets: int = 0  # stamps went backwards or the image size changed
+    last_latency_s: float = 0.0  # image receipt -> People2D published, last frame
+    max_latency_s: float = 0.0
+    last_drop_reason: str = ""
+
+
+@dataclass
+class _Period:
+    """Counters since the last diagnostics report (rates and means)."""
+
+    received: int = 0
+    processed: int = 0
+    stale: int = 0
+    bad: int = 0
+    failed: int = 0
+    detect_s: float = 0.0
+    detect_max_s: float = 0.0
+    latency_max_s: float = 0.0
+
+
+@dataclass
+class Frame:
+    """An image waiting for the worker, with when it arrived (time.monotonic())."""
+
+    msg: Image
+    received_s: float
+
+
+class LatestFrame:
+    """One-slot mailbox: `put` replaces what is there, `take` waits for something."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._frame: Frame | None = None
+        self.closed = False
+
+    def put(self, frame: Frame) -> bool:
+        """Store `frame`; True when it overwrote one nobody took (a stale drop)."""
+        with self._cond:
+            replaced = self._frame is not None
+            self._frame = frame
+            self._cond.notify()
+        return replaced
+
+    def take(self, timeout_s: float) -> Frame | None:
+        """The newest frame, or None after `timeout_s` or once closed."""
+        with self._cond:
+            if self._frame is None and not self.closed:
+                self._cond.wait(timeout_s)
+            frame, self._frame = self._frame, None
+        return frame
+
+    def close(self) -> None:
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
+
+
+def load_detector(params: KeypointParams) -> KeypointDetector:
+    """The backend of `params`, or StartupError saying why it cannot run."""
+    options = params.detector_options()
+    try:
+        return create_detector(params.backend, **options)
+    except NotImplementedError as exc:  # registered, but its module is not written/installed
+        raise StartupError(f"parameter 'backend': {exc}") from exc
+    except Exception as exc:  # unknown options, missing model file, CUDA absent, ...
+        raise StartupError(f"cannot start keypoint backend '{params.backend}' with options "
+                           f"{options}: {exc}") from exc
+
+
+def _published_person(track_id: int, person: DetectedPerson) -> Person2DData:
+    """A tracked detection as message data; scores clipped into [0, 1] as People2D demands
+    (a backend rounding to 1.0000001 must not cost the whole frame)."""
+    kp = np.array(person.keypoints, dtype=np.float32)
+    kp[:, 2] = np.clip(kp[:, 2], 0.0, 1.0)
+    return Person2DData(track_id=track_id, keypoints=kp, box=np.asarray(person.box, np.float32),
+                        score=float(np.clip(person.score, 0.0, 1.0)))
+
+
+class KeypointNode(Node):
+    """Images in, tracked 2D people out. Construction raises StartupError when it cannot run."""
+
+    def __init__(self, **node_kwargs) -> None:
+        """node_kwargs go to rclpy Node (context, parameter_overrides, namespace, ...)."""
+        super().__init__(NODE_NAME, **node_kwargs)
+        self.detector: KeypointDetector | None = None
+        self._latest = LatestFrame()
+        self._worker: threading.Thread | None = None
+        try:
+            self._setup()
+        except BaseException:
+            self.destroy_node()  # stop what started, release the participant's entities
+            raise
+
+    def _setup(self) -> None:
+        try:
+            self.params = declare_keypoint_parameters(self)
+            tracker_config = self.params.tracker_config()
+        except ParameterError as exc:
+            raise StartupError(str(exc)) from exc
+        self.detector = load_detector(self.params)
+        self.tracker = PersonTracker(tracker_config)
+        self.draw_style = DrawStyle(min_score=self.params.track_min_keypoint_score)
+        self.stats = KeypointStats()
+        self._stats_lock = threading.Lock()
+        self._period = _Period()
+        self._last_stamp_ns: int | None = None
+        self._last_size: tuple[int, int] | None = None
+        self._warned_zero_stamp = False
+
+        self.people_pub = self.create_publisher(People2D, topics.PEOPLE_2D, pose_qos())
+        # Reliable keep-last-1: matches RViz's default (reliable) image display and
+        # sensor-data (best effort) subscribers alike, without queueing old images.
+        self.debug_pub = (self.create_publisher(Image, topics.IMAGE_ANNOTATED, pose_qos(1))
+                          if self.params.publish_debug_image else None)
+        self.image_sub = self.create_subscription(Image, topics.IMAGE, self._on_image,
+                                                  sensor_qos())
+        self.diagnostics = DiagnosticsPublisher(self, self._diagnostics)
+        self._worker = threading.Thread(target=self._work, name=f"{NODE_NAME}_worker",
+                                        daemon=True)
+        self._worker.start()
+        self.get_logger().info(
+            f"detecting with backend '{self.params.backend}' ({converter_name()} image "
+            f"conversion); {self.image_sub.topic_name} -> {self.people_pub.topic_name}"
+            + (f", {self.debug_pub.topic_name}" if self.debug_pub else ""))
+
+    def destroy_node(self) -> None:
+        """Stop the worker (it may be inside the detector: wait for it), close the detector,
+        then release the ROS entities. Safe to call twice."""
+        self._latest.close()
+        if self._worker is not None and self._worker is not threading.current_thread():
+            self._worker.join()
+        self._worker = None
+        if self.detector is not None:
+            self.detector.close()
+            self.detector = None
+        super().destroy_node()
+
+    # ------------------------------------------------------------------ callbacks
+    def _on_image(self, msg: Image) -> None:
+        """Executor thread: only store the newest image; the worker does the rest."""
+        stale = self._latest.put(Frame(msg, time.monotonic()))
+        with self._stats_lock:
+            self.stats.received += 1
+            self._period.received += 1
+            if stale:
+                self.stats.dropped_stale += 1
+                self._period.stale += 1
+
+    def _work(self) -> None:
+        """Worker thread: process the newest frame whenever one is waiting, until closed."""
+        while not self._latest.closed:
+            frame = self._latest.take(WORKER_POLL_S)
+            if frame is None:
+                continue
+            try:
+                self._process(frame)
+            except Exception as exc:  # keep running whatever one frame provokes
+                if self._latest.closed or not self.context.ok():
+                    return  # shutting down: publishers are already gone
+                self._drop("failed", f"processing failed: {type(exc).__name__}: {exc}")
+
+    def _drop(self, kind: str, reason: str) -> None:
+        """Count and log (throttled) a frame that produced no People2D."""
+        with self._stats_lock:
+            if kind == "bad":
+                self.stats.dropped_bad += 1
+                self._period.bad += 1
+            else:
+                self.stats.failed += 1
+                self._period.failed += 1
+            self.stats.last_drop_reason = reason
+            total = self.stats.dropped_bad + self.stats.failed
+        log = self.get_logger().warning if kind == "bad" else self.get_logger().error
+        log(f"dropped image ({total} so far): {reason}", throttle_duration_sec=LOG_THROTTLE_S)
+
+    # ------------------------------------------------------------------ the pipeline
+    def _process(self, frame: Frame) -> None:
+        msg = frame.msg
+        try:
+            image = image_to_bgr(msg, self.params.max_image_pixels)
+        except ImageError as exc:
+            self._drop("bad", f"bad image: {exc}")
+            return
+        stamp_ns = stamp_to_ns(msg.header.stamp)
+        self._check_continuity(stamp_ns, image.shape[1], image.shape[0])
+        start = time.perf_counter()
+        detected = self.detector.detect(image)
+        detect_s = time.perf_counter() - start
+        people = self._track(stamp_ns * 1e-9, detected)
+        try:
+            out = people_to_msg(msg.header, image.shape[1], image.shape[0], people)
+        except MessageError as exc:
+            self._drop("failed", f"detector output not publishable: {exc}")
+            return
+        self.people_pub.publish(out)
+        if self.debug_pub is not None:
+            self._publish_debug(image, msg, people)
+        self._count_processed(len(people), detect_s, time.monotonic() - frame.received_s)
+
+    def _check_continuity(self, stamp_ns: int, width: int, height: int) -> None:
+        """Reset tracking where the stream is not a continuation of the previous frames."""
+        reason = None
+        if self._last_stamp_ns is not None and stamp_ns < self._last_stamp_ns:
+            reason = (f"image stamp went backwards by "
+                      f"{(self._last_stamp_ns - stamp_ns) * 1e-9:.3f} s")
+        elif self._last_size is not None and (width, height) != self._last_size:
+            reason = f"image size changed from {self._last_size} to {(width, height)}"
+        if stamp_ns == 0 and not self._warned_zero_stamp:
+            self._warned_zero_stamp = True
+            self.get_logger().warning("images carry no header stamp (0); tracking ages tracks "
+                                      "by stamps, so people may keep stale ids")
+        self._last_stamp_ns, self._last_size = stamp_ns, (width, height)
+        if reason is None:
+            return
+        ended = self.tracker.reset()
+        self.detector.reset()
+        with self._stats_lock:
+            self.stats.tracker_resets += 1
+        self.get_logger().warning(f"{reason}: tracking restarted, {len(ended)} track ids "
+                                  "ended; people get new ids", throttle_duration_sec=LOG_THROTTLE_S)
+
+    def _track(self, stamp_s: float, detected: list[DetectedPerson]) -> list[Person2DData]:
+        """Tracker ids for this frame's detections; people of confirmed tracks only (tentative
+        ones are held back until min_hits, as the lifter needs a track's history anyway)."""
+        kept, detections = [], []
+        for person in detected:
+            try:
+                detections.append(Detection.from_person(person))
+                kept.append(person)
+            except ValueError as exc:  # NaN/inf would break matching for everyone
+                with self._stats_lock:
+                    self.stats.invalid_people += 1
+                self.get_logger().warning(f"left out an invalid detection: {exc}",
+                                          throttle_duration_sec=LOG_THROTTLE_S)
+        result = self.tracker.update(stamp_s, detections)
+        return [_published_person(tid, kept[i]) for tid, i in result.assigned]
+
+    def _publish_debug(self, image: np.ndarray, msg: Image, people: list[Person2DData]) -> None:
+        drawn = draw_people(image, [DrawnPerson(p.keypoints, p.box, p.track_id) for p in people],
+                            track_colour=track_colour, style=self.draw_style)
+        self.debug_pub.publish(bgr_to_image(drawn, copy_header(msg.header)))
+
+    def _count_processed(self, people: int, detect_s: float, latency_s: float) -> None:
+        with self._stats_lock:
+            s, p = self.stats, self._period
+            s.processed += 1
+            s.people += people
+            s.last_latency_s = latency_s
+            s.max_latency_s = max(s.max_latency_s, latency_s)
+            p.processed += 1
+            p.detect_s += detect_s
+            p.detect_max_s = max(p.detect_max_s, detect_s)
+            p.latency_max_s = max(p.latency_max_s, latency_s)
+
+    # ------------------------------------------------------------------ diagnostics
+    def _diagnostics(self, elapsed_s: float) -> list[DiagnosticStatus]:
+        with self._stats_lock:
+            p, self._period = self._period, _Period()
+            s = KeypointStats(**vars(self.stats))
+        if p.failed:
+            level, message = ERROR, f"{p.failed} frames failed in the last {elapsed_s:.1f} s"
+        elif p.bad:
+            level, message = WARN, f"{p.bad} bad images dropped in the last {elapsed_s:.1f} s"
+        elif not p.received:
+            level, message = OK, "waiting for images"
+        else:
+            level, message = OK, "ok"
+        values = {
+            "backend": self.params.backend, "image_conversion": converter_name(),
+            "input_rate_hz": f"{p.received / elapsed_s:.2f}",
+            "processed_rate_hz": f"{p.processed / elapsed_s:.2f}",
+            "detector_latency_ms_mean": f"{1e3 * p.detect_s / max(p.processed, 1):.1f}",
+            "detector_latency_ms_max": f"{1e3 * p.detect_max_s:.1f}",
+            "latency_ms_max": f"{1e3 * p.latency_max_s:.1f}",
+            "active_tracks": self.tracker.num_tracks,
+            "received": s.received, "processed": s.processed, "people": s.people,
+            "dropped_stale": s.dropped_stale, "dropped_bad": s.dropped_bad,
+            "failed": s.failed, "invalid_people": s.invalid_people,
+            "tracker_resets": s.tracker_resets, "last_drop_reason": s.last_drop_reason,
+        }
+        return [make_status(f"{self.get_name()}: keypoints", level, message,
+                            self.params.device, values)]
+
+
+def main(args: list[str] | None = None) -> int:
+    """Console entry point: spin until Ctrl-C/SIGTERM; exit status 1 when the node cannot start."""
+    return spin_node(KeypointNode, NODE_NAME, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

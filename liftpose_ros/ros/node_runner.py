@@ -1,0 +1,49 @@
+"""Start-up failure and the spin/shutdown sequence shared by every liftpose node's main()."""
+from __future__ import annotations
+
+from typing import Callable
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.node import Node
+
+
+class StartupError(RuntimeError):
+    """A node cannot start (bad parameter, unusable checkpoint or backend). Always one line,
+    so an operator sees what is wrong and where in a single log entry."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).split()))
+
+
+def spin_node(factory: Callable[[], Node], name: str, args: list[str] | None = None) -> int:
+    """Build the node, spin until Ctrl-C/SIGTERM, always clean up. Exit status 1 on a
+    StartupError (logged as one FATAL line), else 0.
+
+    A signal may arrive at any moment, also while the node is being built or before the
+    executor spins (a launch file stopping early): every path ends in the same clean-up.
+    """
+    rclpy.init(args=args)
+    node: Node | None = None
+    executor: SingleThreadedExecutor | None = None
+    try:
+        node = factory()
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        executor.spin()
+    except StartupError as exc:
+        rclpy.logging.get_logger(name).fatal(str(exc))
+        return 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # SIGTERM shut the context down during start-up: a clean stop, not a failure
+    finally:
+        if executor is not None:
+            executor.shutdown()
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0

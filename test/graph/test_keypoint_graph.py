@@ -1,0 +1,355 @@
+"""The keypoint node in a real ROS 2 graph (in-process, private loopback namespace only).
+
+A probe node publishes sensor_msgs/Image and records what the KeypointNode publishes: People2D,
+the annotated debug image and diagnostics. The tracking test runs the default MediaPipe backend
+on frames of the real two-person Pose2Sim video (scripts/fetch_test_media.sh), halved to
+544x960 to stay fast on two cores. The latest-frame, bad-image and stamp tests use a registered
+stand-in backend with a known processing time, so what they assert does not depend on the
+machine's load.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+
+from liftpose_ros.core.detect import interface, test_media
+from liftpose_ros.core.detect.interface import KeypointDetector, Person2D, register_detector
+from liftpose_ros.msg import People2D
+from liftpose_ros.nodes.keypoint_node import KeypointNode, StartupError
+from liftpose_ros.ros import topics
+from liftpose_ros.ros.conversions import ns_to_stamp, stamp_to_ns
+from liftpose_ros.ros.image_conversion import bgr_to_image
+from liftpose_ros.ros.parameters import KEYPOINT_PARAMETERS
+from liftpose_ros.ros.qos import pose_qos, sensor_qos
+
+from .conftest import wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+VIDEO = "pose2sim/multi_person_cam01.mp4"  # 1088x1920 portrait, 60 fps, two people in front
+VIDEO_FRAMES = range(0, 60, 2)  # 30 frames, one second of the video
+T0_NS = 2_000 * 1_000_000_000
+FRAME_ID = "cam01_optical"
+FOREGROUND_HEIGHT = 0.3  # a foreground person's box is at least this share of the image height
+
+
+def stamp_ns(video_frame: int) -> int:
+    return T0_NS + int(round(video_frame * 1e9 / 60))
+
+
+def image_msg(bgr: np.ndarray, ns: int) -> object:
+    from std_msgs.msg import Header
+
+    return bgr_to_image(bgr, Header(stamp=ns_to_stamp(ns), frame_id=FRAME_ID))
+
+
+@pytest.fixture(scope="module")
+def video_frames() -> list[tuple[int, np.ndarray]]:
+    """(video frame index, 544x960 BGR frame) of VIDEO_FRAMES."""
+    wanted = set(VIDEO_FRAMES)
+    return [(i, cv2.resize(f, (f.shape[1] // 2, f.shape[0] // 2), interpolation=cv2.INTER_AREA))
+            for i, f in test_media.read_video(VIDEO, 0, max(wanted) + 1) if i in wanted]
+
+
+class Probe(Node):
+    """Publishes images and records the keypoint node's outputs."""
+
+    def __init__(self, context) -> None:
+        super().__init__("liftpose_keypoint_probe", context=context)
+        from diagnostic_msgs.msg import DiagnosticArray
+        from sensor_msgs.msg import Image
+
+        self.lock = threading.Lock()
+        self.people: list[People2D] = []
+        self.debug: list = []
+        self.diagnostics: list = []
+        self.image_pub = self.create_publisher(Image, topics.IMAGE, sensor_qos())
+        self.create_subscription(People2D, topics.PEOPLE_2D, self._keep(self.people), pose_qos())
+        self.create_subscription(Image, topics.IMAGE_ANNOTATED, self._keep(self.debug),
+                                 sensor_qos())
+        self.create_subscription(DiagnosticArray, topics.DIAGNOSTICS,
+                                 self._keep(self.diagnostics), pose_qos())
+
+    def _keep(self, store: list):
+        def callback(msg) -> None:
+            with self.lock:
+                store.append(msg)
+        return callback
+
+    def got(self, store: list) -> list:
+        with self.lock:
+            return list(store)
+
+    def stamps(self) -> list[int]:
+        return [stamp_to_ns(m.header.stamp) for m in self.got(self.people)]
+
+    def status(self) -> dict[str, str] | None:
+        """Values of the newest keypoint status on /diagnostics."""
+        for array in reversed(self.got(self.diagnostics)):
+            for s in array.status:
+                if s.name == "liftpose_keypoints: keypoints":
+                    return {kv.key: kv.value for kv in s.values}
+        return None
+
+
+def start(ros_graph, **params) -> tuple[KeypointNode, Probe]:
+    overrides = [Parameter(k, value=v) for k, v in params.items()]
+    node = ros_graph.add(KeypointNode(context=ros_graph.context, parameter_overrides=overrides))
+    probe = ros_graph.add(Probe(ros_graph.context))
+    ros_graph.start()
+    pubs = [node.people_pub, probe.image_pub] + ([node.debug_pub] if node.debug_pub else [])
+    wait_for(lambda: all(p.get_subscription_count() > 0 for p in pubs), 10.0,
+             "discovery between the keypoint node and the probe")
+    return node, probe
+
+
+def record_received(node: KeypointNode) -> list[int]:
+    """Stamps of the images that reach the node's mailbox, in order (DDS may lose a few)."""
+    stamps: list[int] = []
+    real_put = node._latest.put
+    node._latest.put = lambda frame: (stamps.append(stamp_to_ns(frame.msg.header.stamp))
+                                      or real_put(frame))
+    return stamps
+
+
+def idle(node: KeypointNode) -> bool:
+    """Every image the node received is processed or counted as dropped."""
+    s = node.stats
+    return s.received > 0 and s.received == (s.processed + s.dropped_stale + s.dropped_bad
+                                             + s.failed)
+
+
+def publish_until(probe: Probe, msg, done, timeout: float, what: str,
+                  every_s: float = 0.5) -> None:
+    """Publish `msg` (best effort: a frame may be lost) every `every_s` until done()."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        probe.image_pub.publish(msg)
+        try:
+            wait_for(done, min(every_s, max(deadline - time.monotonic(), 0.01)), what)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+# ------------------------------------------------------------------ a stand-in backend
+class FixedPerson(KeypointDetector):
+    """One upright person in the middle of the image, after `delay_s` of 'work'."""
+
+    name = "test_fixed"
+
+    def __init__(self, delay_s: float = 0.0) -> None:
+        self.delay_s = float(delay_s)
+
+    def _detect(self, image: np.ndarray) -> list[Person2D]:
+        time.sleep(self.delay_s)
+        h, w = image.shape[:2]
+        kp = np.zeros((17, 3), np.float32)
+        kp[:, 0] = w / 2 + np.linspace(-0.1, 0.1, 17) * w
+        kp[:, 1] = np.linspace(0.2, 0.9, 17) * h
+        kp[:, 2] = 0.9
+        return [Person2D(kp, np.array([0.35 * w, 0.15 * h, 0.65 * w, 0.95 * h]), 0.95)]
+
+
+@pytest.fixture
+def fixed_backend():
+    register_detector("test_fixed", FixedPerson)
+    yield "test_fixed"
+    interface._REGISTRY.pop("test_fixed", None)
+
+
+def small_frame(value: int = 90) -> np.ndarray:
+    return np.full((48, 64, 3), value, np.uint8)
+
+
+# ------------------------------------------------------------------ the real video
+def test_real_video_people_tracked_with_stable_ids(ros_graph, video_frames):
+    node, probe = start(ros_graph, publish_debug_image=True)
+    sent = {}
+    for index, frame in video_frames:  # each frame once the previous one is answered
+        ns = stamp_ns(index)
+        sent[ns] = frame
+        publish_until(probe, image_msg(frame, ns), lambda: ns in probe.stamps(), 20.0,
+                      f"the people of video frame {index}", every_s=5.0)
+    stamps = probe.stamps()
+    assert stamps == sorted(stamps) and set(stamps) == set(sent), (stamps, node.stats)
+
+    height, width = video_frames[0][1].shape[:2]  # 960, 544
+    near_ids, far_ids = [], []
+    for msg in probe.got(probe.people):
+        assert (msg.image_width, msg.image_height, msg.header.frame_id) == (width, height,
+                                                                            FRAME_ID)
+        assert len(msg.people) >= 2
+        for p in msg.people:
+            kp = np.stack([p.x, p.y, p.confidence], -1)
+            assert kp.shape == (17, 3) and np.isfinite(kp).all() and p.track_id >= 0
+            seen = kp[kp[:, 2] >= 0.5]
+            assert len(seen) >= 5
+            assert ((seen[:, 0] >= -1) & (seen[:, 0] <= width + 1)).all()
+            assert ((seen[:, 1] >= -1) & (seen[:, 1] <= height + 1)).all()
+        front = [p for p in msg.people if p.box[3] - p.box[1] >= FOREGROUND_HEIGHT * height]
+        assert len(front) == 2, [list(p.box) for p in msg.people]
+        near, far = sorted(front, key=lambda p: -p.box[3])  # the nearer one stands lower
+        near_ids.append(near.track_id)
+        far_ids.append(far.track_id)
+    assert len(set(near_ids)) == 1 and len(set(far_ids)) == 1, (near_ids, far_ids)
+    assert near_ids[0] != far_ids[0]
+    if os.environ.get("LIFTPOSE_TEST_VERBOSE"):
+        print(f"\n{len(stamps)} answers, ids near {near_ids[0]} far {far_ids[0]}, {node.stats}")
+
+    wait_for(lambda: probe.got(probe.debug), 5.0, "an annotated image")
+    for debug in probe.got(probe.debug):
+        ns = stamp_to_ns(debug.header.stamp)
+        assert ns in sent and debug.encoding == "bgr8"
+        assert (debug.width, debug.height, debug.step) == (width, height, 3 * width)
+        drawn = np.frombuffer(debug.data, np.uint8).reshape(height, width, 3)
+        assert (drawn != sent[ns]).any(), "nothing drawn on the debug image"
+
+    wait_for(lambda: (probe.status() or {}).get("processed") == str(len(stamps)), 3.0,
+             "diagnostics counting the processed frames")
+    status = probe.status()
+    assert status["backend"] == "mediapipe" and int(status["active_tracks"]) >= 2
+    assert status["dropped_bad"] == "0" and status["failed"] == "0"
+
+
+# ------------------------------------------------------------------ latest-frame policy
+def test_a_burst_is_answered_with_the_newest_frame_not_a_backlog(ros_graph, fixed_backend):
+    delay_s = 0.15
+    node, probe = start(ros_graph, backend=fixed_backend,
+                        backend_options=f"{{delay_s: {delay_s}}}")
+    put_stamps = record_received(node)
+    frames = 20
+    for i in range(frames):  # 20 frames in ~0.1 s: the node can do one every 0.15 s
+        probe.image_pub.publish(image_msg(small_frame(), T0_NS + i * 5_000_000))
+        time.sleep(0.005)
+    wait_for(lambda: idle(node) and probe.stamps() and probe.stamps()[-1] == put_stamps[-1],
+             10.0, "the answer to the newest frame")
+    s = node.stats
+    assert s.received == len(put_stamps) and s.received >= frames // 2
+    assert s.dropped_stale >= 1 and s.processed < s.received, s
+    assert probe.stamps() == sorted(probe.stamps()) and len(probe.stamps()) == s.processed
+    # Queued, the last frame would wait for every frame before it (~20 x 0.15 s); here a frame
+    # waits at most for the one in progress.
+    assert s.max_latency_s < 2 * delay_s + 0.35, s.max_latency_s
+    if os.environ.get("LIFTPOSE_TEST_VERBOSE"):
+        print(f"\nburst: {s}")
+    wait_for(lambda: (probe.status() or {}).get("dropped_stale") == str(s.dropped_stale), 3.0,
+             "diagnostics counting the stale drops")
+
+
+# ------------------------------------------------------------------ bad input
+def test_bad_images_are_dropped_counted_and_the_next_one_processed(ros_graph, fixed_backend):
+    node, probe = start(ros_graph, backend=fixed_backend)
+    wrong_step = image_msg(small_frame(), T0_NS)
+    wrong_step.step -= 1
+    publish_until(probe, wrong_step, lambda: node.stats.dropped_bad >= 1, 5.0,
+                  "the wrong step to be dropped")
+    unsupported = image_msg(small_frame(), T0_NS)
+    unsupported.encoding = "yuv422_yuy2_but_not_really"
+    publish_until(probe, unsupported, lambda: node.stats.dropped_bad >= 2, 5.0,
+                  "the unsupported encoding to be dropped")
+    assert "unsupported encoding 'yuv422_yuy2_but_not_really'" in node.stats.last_drop_reason
+    good = image_msg(small_frame(), T0_NS + 10**8)
+    publish_until(probe, good, lambda: probe.stamps(), 5.0, "the good image's people")
+    assert probe.stamps()[0] == T0_NS + 10**8 and node.stats.dropped_bad == 2
+    msg = probe.got(probe.people)[0]
+    assert (msg.image_width, msg.image_height, len(msg.people)) == (64, 48, 1)
+    wait_for(lambda: (probe.status() or {}).get("dropped_bad") == "2", 3.0,
+             "diagnostics counting the bad images")
+    assert node.stats.failed == 0
+
+
+def test_stamps_going_backwards_restart_tracking_with_new_ids(ros_graph, fixed_backend):
+    node, probe = start(ros_graph, backend=fixed_backend)
+    for i, ns in enumerate((T0_NS, T0_NS + 10**8, T0_NS - 10**9)):  # the last: a bag loops
+        publish_until(probe, image_msg(small_frame(), ns), lambda: len(probe.stamps()) > i,
+                      5.0, f"frame {i}")
+    ids = [m.people[0].track_id for m in probe.got(probe.people)]
+    assert ids[0] == ids[1] and ids[2] not in ids[:2], ids  # ids are never reused
+    assert node.stats.tracker_resets == 1
+    publish_until(probe, image_msg(np.zeros((60, 80, 3), np.uint8), T0_NS), lambda:
+                  len(probe.stamps()) > 3, 5.0, "a frame of another size")
+    assert node.stats.tracker_resets == 2
+
+
+# ------------------------------------------------------------------ parameters
+@pytest.mark.parametrize("params, match", [
+    (dict(backend="nope"), r"parameter 'backend' must be one of: .*mediapipe.*; got 'nope'"),
+    (dict(device="gpu"), r"parameter 'device' must be one of: auto, cpu, cuda, cuda:N; "
+                         r"got 'gpu'"),
+    (dict(device="cuda"), r"cannot start keypoint backend 'mediapipe' with options "
+                          r"\{'device': 'cuda'\}: unknown mediapipe detector options"),
+    (dict(backend_options="{max_peeple: 2}"), r"unknown mediapipe detector options "
+                                              r"\['max_peeple'\]"),
+    (dict(backend_options="[1, 2]"), r"parameter 'backend_options' must be a mapping"),
+    (dict(backend_options="{a: [1"), r"parameter 'backend_options' is not valid YAML/JSON"),
+    (dict(backend_options="{device: cpu}", device="cpu"), r"'device' is set both"),
+    (dict(track_min_hits=-1), r"parameter 'track_min_hits' must be >= 0; got -1"),
+    (dict(max_image_pixels="many"), r"parameter 'max_image_pixels'"),
+    (dict(publish_debug_image="yes"), r"parameter 'publish_debug_image'"),
+])
+def test_bad_parameters_stop_startup_with_one_clear_line(ros_graph, params, match):
+    overrides = [Parameter(k, value=v) for k, v in params.items()]
+    with pytest.raises(StartupError, match=match) as info:
+        KeypointNode(context=ros_graph.context, parameter_overrides=overrides)
+    assert "\n" not in str(info.value)
+
+
+def test_shipped_config_holds_the_defaults():
+    data = yaml.safe_load((REPO / "config" / "keypoint.yaml").read_text())
+    params = data["liftpose_keypoints"]["ros__parameters"]
+    assert params == {s.name: s.default for s in KEYPOINT_PARAMETERS}
+    assert all(s.description for s in KEYPOINT_PARAMETERS)
+
+
+# ------------------------------------------------------------------ the process
+def _run_node(*ros_args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "liftpose_ros.nodes.keypoint_node", "--ros-args", *ros_args],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=dict(os.environ, RCUTILS_LOGGING_BUFFERED_STREAM="0"))
+
+
+def test_main_exits_non_zero_on_a_bad_parameter():
+    proc = _run_node("-p", "backend:=nope")
+    try:
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1 and "FATAL" in lines[0], out
+    assert "parameter 'backend' must be one of" in lines[0]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_main_shuts_down_cleanly(sig):
+    proc = _run_node("--params-file", str(REPO / "config" / "keypoint.yaml"))
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("detecting with backend" in line for line in lines), 60.0,
+                 "node start-up")
+        proc.send_signal(sig)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(timeout=5)
+    out = "".join(lines)
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out, out
