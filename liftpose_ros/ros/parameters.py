@@ -22,7 +22,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 
-from liftpose_ros.weights import DEFAULT_LIFTER as DEFAULT_CHECKPOINT
+from liftpose_ros.weights import shipped_lifter
 from liftpose_ros.core.lifter.config import OUTPUT_MODES
 from liftpose_ros.core.detect.interface import DEFAULT_BACKEND, available_detectors
 from liftpose_ros.core.tracking import TrackerConfig
@@ -126,13 +126,16 @@ class LifterParams:
 
     @property
     def checkpoint_path(self) -> Path:
-        """The checkpoint to load: the shipped weights when the parameter is empty."""
-        return Path(self.checkpoint).expanduser() if self.checkpoint else DEFAULT_CHECKPOINT
+        """The checkpoint to load: when the parameter is empty, the shipped weights of the
+        requested mode (causal: lifter_causal_t27.pt, centre: lifter_centre_t27.pt)."""
+        if self.checkpoint:
+            return Path(self.checkpoint).expanduser()
+        return shipped_lifter(self.mode)
 
 
 _DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "checkpoint": dict(description="Lifter checkpoint (.pt written by `liftpose train`); empty "
-                       f"= the shipped weights ({DEFAULT_CHECKPOINT.name})."),
+                       "= the shipped weights for 'mode' (lifter_<mode>_t27.pt)."),
     "device": dict(description="Torch device for the lifter; 'auto' = CUDA when available.",
                    choices=("auto", "cpu", "cuda"), pattern=r"cuda:\d+",
                    pattern_help="cuda:N"),
