@@ -98,8 +98,8 @@ def test_cli_params_prints_poseformer_count():
     assert "9.603" in out.stdout  # PoseFormer-equivalent at T=81
 
 
-def test_cli_demo_runs_on_bundled_sample(trained_run, tmp_path):
-    out = _cli("demo", "--checkpoint", str(trained_run / "best.pt"), "--out", str(tmp_path),
+def test_cli_lift_sample_runs_on_bundled_sample(trained_run, tmp_path):
+    out = _cli("lift-sample", "--checkpoint", str(trained_run / "best.pt"), "--out", str(tmp_path),
                "--device", "cpu")
     assert out.returncode == 0, out.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -110,7 +110,7 @@ def test_cli_demo_runs_on_bundled_sample(trained_run, tmp_path):
 
 
 def test_cli_reports_a_missing_checkpoint_in_one_line(tmp_path):
-    out = _cli("demo", "--checkpoint", str(tmp_path / "nope.pt"), "--out", str(tmp_path))
+    out = _cli("lift-sample", "--checkpoint", str(tmp_path / "nope.pt"), "--out", str(tmp_path))
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0
     assert "checkpoint not found" in out.stderr and "nope.pt" in out.stderr

@@ -1,4 +1,5 @@
-"""`liftpose` subcommands for the 3D lifter: params, train, evaluate, export, bench, demo."""
+"""`liftpose` subcommands for the 3D lifter: params, train, evaluate, export, bench,
+lift-sample."""
 from __future__ import annotations
 
 import argparse
@@ -77,10 +78,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from liftpose_ros.offline.lift_sample import run_demo
+def _cmd_lift_sample(args: argparse.Namespace) -> int:
+    from liftpose_ros.offline.lift_sample import run_lift_sample
 
-    run_demo(checkpoint=args.checkpoint, out_dir=args.out, device=args.device)
+    run_lift_sample(checkpoint=args.checkpoint, out_dir=args.out, device=args.device)
     return 0
 
 
@@ -133,8 +134,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--float32", action="store_true", help="keep float32 (default: float16)")
     p.set_defaults(func=_cmd_export)
 
-    p = sub.add_parser("demo", help="lift the bundled sample clip with the shipped weights")
+    p = sub.add_parser("lift-sample",
+                       help="lift the bundled 2D sample (held-out CMU clip) with a lifter")
     p.add_argument("--checkpoint", default=str(DEFAULT_LIFTER))
-    p.add_argument("--out", default="out/demo", help="output folder")
+    p.add_argument("--out", default="out/lift_sample", help="output folder")
     p.add_argument("--device", default="auto")
-    p.set_defaults(func=_cmd_demo)
+    p.set_defaults(func=_cmd_lift_sample)

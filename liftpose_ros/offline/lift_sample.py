@@ -1,4 +1,4 @@
-"""The bundled demo: lift the sample 2D sequence frame by frame, as the live node would.
+"""Lift the bundled 2D sample frame by frame, as the live node would (no ROS, no camera).
 
 Writes to the output folder:
   skeletons.npz   pred (N,17,3) root-relative m, pred_camera (N,17,3) metric camera frame m,
@@ -41,7 +41,7 @@ def _place(sample: DemoSample, pred: np.ndarray) -> np.ndarray:
         for p, px, c in zip(pred, sample.pixels, sample.confidence)])
 
 
-def run_demo(checkpoint: str, out_dir: str = "out/demo", device: str = "auto",
+def run_lift_sample(checkpoint: str, out_dir: str = "out/lift_sample", device: str = "auto",
              sample_path: str | Path = SAMPLE_PATH, log=print) -> dict:
     sample = load_sample(sample_path)
     runner = LifterRunner.from_checkpoint(checkpoint, device=device)
