@@ -15,5 +15,6 @@ setup(
         "liftpose = liftpose_ros.cli:main",
         "liftpose-keypoint-node = liftpose_ros.nodes.keypoint_node:main",
         "liftpose-lifter-node = liftpose_ros.nodes.lifter_node:main",
+        "liftpose-bringup = liftpose_ros.nodes.bringup:main",
     ]},
 )

@@ -7,12 +7,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from liftpose_ros.cli import detector_commands, lifter_commands
+from liftpose_ros.cli import demo_commands, detector_commands, lifter_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="liftpose", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    demo_commands.add_commands(sub)
     lifter_commands.add_commands(sub)
     detector_commands.add_commands(sub)
     return parser

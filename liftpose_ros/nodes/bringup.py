@@ -1,0 +1,93 @@
+"""One-process bring-up: the keypoint node and the lifter node in one executor.
+
+    liftpose-bringup --ros-args --params-file config/liftpose.yaml -r image:=/camera/image_raw
+    liftpose-bringup --params-file config/liftpose.yaml   (shorthand for the same file)
+
+Why one process: People2D then never leaves the machine's loopback, start-up loads torch and
+mediapipe once, and the two nodes share the cores under one scheduler. The executor is a
+MultiThreadedExecutor with two threads: the lifter's callbacks run on one while the other
+keeps taking images (the keypoint node's detector has its own worker thread). On two cores
+more threads only contend; the default thread count dropped frames in measurements.
+
+Everything after `--ros-args` applies to both nodes (remappings, `-p`, `--params-file`); a
+parameter file addresses each by name (`liftpose_keypoints`, `liftpose_lifter`, or
+`/**/name` in any namespace). Do not rename nodes with `-r __node:=...`: both would get the
+name. Ctrl-C and SIGTERM stop both nodes cleanly (exit status 0); a node that cannot start
+prints one line and the process exits with status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.utilities import remove_ros_args
+
+from liftpose_ros.nodes import keypoint_node, lifter_node
+
+LOGGER = "liftpose_bringup"
+EXECUTOR_THREADS = 2
+STARTUP_ERRORS = (keypoint_node.StartupError, lifter_node.StartupError)
+
+
+def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    """(own options, argv for rclpy). `--params-file` before `--ros-args` is a shorthand that is
+    passed on as a ROS argument."""
+    parser = argparse.ArgumentParser(prog="liftpose-bringup", description=__doc__.splitlines()[0])
+    parser.add_argument("--params-file", help="YAML parameter file for both nodes "
+                        "(e.g. config/liftpose.yaml)")
+    parser.add_argument("--torch-threads", type=int, default=1,
+                        help="torch intra-op threads of the lifter (default 1: on a small CPU "
+                        "more threads fight the detector; 0 = torch's default)")
+    options = parser.parse_args(remove_ros_args(argv)[1:])
+    ros_argv = list(argv)
+    if options.params_file:
+        ros_argv += ["--ros-args", "--params-file", options.params_file]
+    return options, ros_argv
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def main(args: list[str] | None = None) -> int:
+    """Console entry point (`liftpose-bringup`): spin both nodes until Ctrl-C/SIGTERM."""
+    options, ros_argv = parse_args(list(sys.argv if args is None else args))
+    if options.torch_threads > 0:
+        import torch
+        torch.set_num_threads(options.torch_threads)
+    try:
+        rclpy.init(args=ros_argv)
+    except Exception as exc:  # unreadable parameter file, malformed --ros-args
+        print(f"[FATAL] [{LOGGER}]: cannot initialise ROS 2: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    nodes: list = []
+    executor: MultiThreadedExecutor | None = None
+    try:
+        nodes.append(keypoint_node.KeypointNode())
+        nodes.append(lifter_node.LifterNode())
+        executor = MultiThreadedExecutor(num_threads=EXECUTOR_THREADS)
+        for node in nodes:
+            executor.add_node(node)
+        executor.spin()
+    except STARTUP_ERRORS as exc:
+        rclpy.logging.get_logger(LOGGER).fatal(_one_line(exc))
+        return 1
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # SIGTERM shut the context down under start-up: a clean stop, not a failure
+    finally:
+        if executor is not None:
+            executor.shutdown()
+        for node in reversed(nodes):
+            node.destroy_node()  # the keypoint node joins its worker and closes the detector
+        rclpy.try_shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,436 @@
+"""The product demo: a video through the real ROS 2 graph to 3D skeletons, in one process.
+
+Nodes (one rclpy Context, MultiThreadedExecutor(num_threads=2) spun in a background thread):
+  liftpose_video_publisher  the video as a 30 Hz camera: image + camera_info, stamped now
+  liftpose_keypoints        image -> people_2d (its own worker thread runs the detector)
+  liftpose_lifter           people_2d + camera_info -> skeletons_3d (CAMERA_METRIC) + markers
+  liftpose_recorder         keeps people_2d and skeletons_3d with receive times
+The messages really go through DDS (serialised, over loopback), exactly as between processes,
+so the latency measured is the deployed one. Two executor threads: one for the lifter while the
+other serves the camera and the recorder; the detector has its own thread in the keypoint node.
+More threads only contend for two cores (measured: the default thread count dropped frames),
+and torch gets one intra-op thread for the same reason (`torch_threads`).
+
+DDS discovery multicasts, so this refuses to run outside a private network namespace
+(`ensure_private_network`); the CLI re-executes itself under `unshare -n` for that.
+
+`run_graph_demo` writes to out_dir: skeletons_3d.npz / .json, people_2d.json, latency.json,
+summary.json, demo_strip.png and overlay.mp4, and returns the summary. `GraphPipeline` is the
+reusable part (the benchmark and the graph test use it).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+NAMESPACE_HINT = ("run it through scripts/in_private_network.sh (or `unshare -n` with "
+                  "`ip link set lo up` and ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST)")
+DISCOVERY_TIMEOUT_S = 15.0
+OUTPUTS = ("skeletons_3d.npz", "skeletons_3d.json", "people_2d.json", "latency.json",
+           "summary.json", "demo_strip.png", "overlay.mp4")
+SETTLE_S = 0.5  # the lifter took no message for this long: nothing is on its way
+
+
+class PrivateNetworkError(RuntimeError):
+    """This process may reach a real network: DDS discovery would multicast onto it."""
+
+
+def ensure_private_network() -> None:
+    """Raise PrivateNetworkError unless /proc/net/dev lists only 'lo' and ROS discovery is
+    restricted to localhost (both: the namespace keeps packets in, the variable keeps
+    discovery to this host even where the namespace has more interfaces)."""
+    try:
+        lines = Path("/proc/net/dev").read_text().splitlines()[2:]
+    except OSError as exc:
+        raise PrivateNetworkError(f"cannot read /proc/net/dev ({exc}); {NAMESPACE_HINT}") from exc
+    interfaces = sorted({line.split(":", 1)[0].strip() for line in lines if ":" in line})
+    if interfaces != ["lo"]:
+        raise PrivateNetworkError(f"refusing to start ROS 2 nodes: network interfaces "
+                                  f"{interfaces} are visible, not only ['lo']; {NAMESPACE_HINT}")
+    if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST":
+        raise PrivateNetworkError("refusing to start ROS 2 nodes: ROS_AUTOMATIC_DISCOVERY_RANGE "
+                                  f"is not LOCALHOST; {NAMESPACE_HINT}")
+
+
+def private_network_argv(argv: list[str]) -> list[str]:
+    """The command line that runs `argv` in a new network namespace holding only loopback,
+    with ROS 2 discovery restricted to this host (what scripts/in_private_network.sh does).
+    Needs `unshare -n` (root, or unprivileged user namespaces). For a CLI that re-executes
+    itself: `os.execvp(cmd[0], cmd)` with cmd = private_network_argv([sys.executable, ...])."""
+    script = ('ip link set lo up && export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST '
+              'FASTDDS_BUILTIN_TRANSPORTS=UDPv4 && exec "$@"')
+    return ["unshare", "-n", "--", "sh", "-c", script, "sh", *argv]
+
+
+# ------------------------------------------------------------------ settings and results
+@dataclass
+class PipelineSettings:
+    """What to run. checkpoint None = the shipped lifter; video None = the bundled clip."""
+
+    video: str | Path | None = None
+    checkpoint: str | Path | None = None
+    device: str = "auto"
+    mode: str = "causal"
+    rate_hz: float = 30.0
+    scale: float = 0.5
+    fov_deg: float = 60.0
+    frame_id: str = "camera_optical_frame"
+    backend: str = "mediapipe"
+    backend_options: str = ""
+    torch_threads: int | None = 1  # None = leave torch's default (one per core); process-wide
+    executor_threads: int = 2  # 1 = SingleThreadedExecutor
+    preload: bool = True  # decoding must not compete with the pipeline being measured
+    loop: bool = False
+    duration_s: float | None = None  # stop publishing after this long (with loop)
+    drain_s: float = 5.0  # at most this long after the last frame for the last results
+    warmup: bool = True  # run detector and lifter once before playback (steady-state latency)
+    record_image_stamps: bool = False
+    record_markers: bool = False
+    lifter_queue_depth: int = 2  # the node's default: a slow lifter skips, it does not lag
+
+    def timeout_s(self, video_s: float) -> float:
+        """Longest a run may take before it is declared stuck."""
+        play = self.duration_s if self.duration_s is not None else video_s
+        return 3.0 * play + 30.0
+
+
+@dataclass
+class PipelineResult:
+    """Everything a run produced, read after the video ended and the pipeline settled."""
+
+    settings: PipelineSettings
+    video_path: Path
+    video_fps: float
+    image_size: tuple[int, int]
+    intrinsics: tuple[float, float, float, float]
+    published: list[tuple[int, int]]  # (stamp_ns, file frame index)
+    people: list  # pose_recorder.PeopleFrame
+    skeletons: list  # pose_recorder.SkeletonFrame
+    images: list[tuple[int, int]]  # (stamp_ns, receive_ns) with record_image_stamps
+    markers: list  # (receive_ns, [(ns, id, action, type)]) with record_markers
+    keypoint_stats: dict[str, Any]
+    lifter_stats: dict[str, Any]
+    diagnostics: dict[str, dict[str, str]]
+    checkpoint: str
+    window: int
+    lifter_device: str
+    wall_s: float
+    settled: bool  # every published frame was answered or counted as dropped in time
+
+
+# ------------------------------------------------------------------ the pipeline
+class GraphPipeline:
+    """The four nodes in one private Context. Use as a context manager: nodes are built on
+    construction (a StartupError of any node becomes one RuntimeError line), `run` plays the
+    video and returns a PipelineResult, leaving the `with` block shuts everything down."""
+
+    def __init__(self, settings: PipelineSettings | None = None) -> None:
+        ensure_private_network()
+        import rclpy
+        from rclpy.context import Context
+
+        self.settings = s = settings or PipelineSettings()
+        self._torch_threads_before: int | None = None
+        if s.torch_threads:  # process-wide: put back by close()
+            import torch
+            self._torch_threads_before = torch.get_num_threads()
+            torch.set_num_threads(int(s.torch_threads))
+        self.context = Context()
+        rclpy.init(context=self.context, args=[])
+        self.nodes: list = []
+        self._extra: list = []
+        self.executor = None
+        self._thread: threading.Thread | None = None
+        self._spin_errors: list[BaseException] = []
+        self._lifter_seen: tuple[int, float] | None = None  # (messages received, since when)
+        try:
+            self._build()
+        except BaseException:
+            self.close()
+            raise
+
+    def _build(self) -> None:
+        from liftpose_ros.nodes import keypoint_node, lifter_node, pose_recorder, video_publisher
+
+        s = self.settings
+        self.video = self._make(video_publisher.VideoPublisher, dict(
+            video=str(s.video or ""), rate_hz=float(s.rate_hz), scale=float(s.scale),
+            fov_deg=float(s.fov_deg), frame_id=s.frame_id, loop=s.loop, preload=s.preload,
+            autostart=False))
+        self.keypoints = self._make(keypoint_node.KeypointNode, dict(
+            backend=s.backend, backend_options=s.backend_options))
+        self.lifter = self._make(lifter_node.LifterNode, dict(
+            checkpoint=str(s.checkpoint or ""), device=s.device, mode=s.mode,
+            queue_depth=int(s.lifter_queue_depth)))
+        self.recorder = self._make(pose_recorder.PoseRecorder, dict(
+            record_image_stamps=s.record_image_stamps, record_markers=s.record_markers))
+
+    def _make(self, node_class, params: dict[str, Any]):
+        from rclpy.parameter import Parameter
+
+        overrides = [Parameter(k, value=v) for k, v in params.items()]
+        try:
+            node = node_class(context=self.context, parameter_overrides=overrides)
+        except RuntimeError as exc:  # every node's StartupError is a one-line RuntimeError
+            raise RuntimeError(f"{node_class.__name__}: {exc}") from exc
+        self.nodes.append(node)
+        return node
+
+    def add(self, node):
+        """Add a caller's node (a probe) to the executor; before `run`."""
+        self._extra.append(node)
+        return node
+
+    def __enter__(self) -> GraphPipeline:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ running
+    def run(self, log: Callable[[str], None] = lambda _: None) -> PipelineResult:
+        """Play the video through the graph; return once it ended and the pipeline settled."""
+        s = self.settings
+        if s.warmup:
+            self._warm_up()
+        self._start_spinning()
+        self._wait_for_discovery()
+        info = self.video.source.info
+        video_s = info.frame_count / max(self.video.fps, 1e-6)
+        log(f"playing {self.video.params.video_path.name}: {video_s:.1f} s at {s.rate_hz:g} Hz")
+        start = time.monotonic()
+        self.video.start()
+        self._wait(lambda: self.video.finished.is_set() or (
+            s.duration_s is not None and time.monotonic() - start >= s.duration_s),
+            s.timeout_s(video_s), "the end of the video")
+        self.video.timer.cancel()
+        settled = self._wait(self._settled, s.drain_s, None)
+        return self._result(time.monotonic() - start, settled)
+
+    def _warm_up(self) -> None:
+        """Run the detector on the first frame and the lifter on an empty window, then reset
+        the detector: a model's first calls (mediapipe builds a graph per person, ~0.3 s) would
+        otherwise be measured as the latency of the first frames, which a camera that runs for
+        hours never sees. Called before spinning, so no image can reach the worker meanwhile."""
+        from liftpose_ros.nodes.video_publisher import read_frames
+
+        first = read_frames(self.video.params.video_path, {0}, self.settings.scale).get(0)
+        if first is not None:
+            for _ in range(3):
+                self.keypoints.detector.detect(first)
+            self.keypoints.detector.reset()
+        cfg = self.lifter.runner.config
+        self.lifter.runner.predict(np.zeros((2, cfg.num_frames, cfg.num_joints, 3), np.float32))
+
+    def _start_spinning(self) -> None:
+        from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
+
+        threads = self.settings.executor_threads
+        self.executor = (SingleThreadedExecutor(context=self.context) if threads == 1 else
+                         MultiThreadedExecutor(num_threads=threads, context=self.context))
+        for node in self.nodes + self._extra:
+            self.executor.add_node(node)
+        self._thread = threading.Thread(target=self._spin, name="liftpose_graph_spin")
+        self._thread.start()
+
+    def _spin(self) -> None:
+        from rclpy.executors import ExternalShutdownException
+
+        try:
+            self.executor.spin()
+        except ExternalShutdownException:
+            pass
+        except BaseException as exc:  # surfaced by run() and close()
+            self._spin_errors.append(exc)
+
+    def _wait_for_discovery(self) -> None:
+        """Every publisher of the pipeline sees its subscribers before the first frame."""
+        s = self.settings
+        needs = [(self.video.image_pub, 1 + s.record_image_stamps), (self.video.info_pub, 1),
+                 (self.keypoints.people_pub, 2), (self.lifter.skeleton_pub, 1)]
+        if self.lifter.marker_pub is not None and s.record_markers:
+            needs.append((self.lifter.marker_pub, 1))
+        self._wait(lambda: all(p.get_subscription_count() >= n for p, n in needs),
+                   DISCOVERY_TIMEOUT_S, "discovery between the nodes")
+
+    def _wait(self, done: Callable[[], bool], timeout_s: float, what: str | None) -> bool:
+        """Poll done(); False after timeout_s, or RuntimeError naming `what` when given."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._spin_errors:
+                raise RuntimeError(f"executor failed: {self._spin_errors[0]!r}")
+            if done():
+                return True
+            time.sleep(0.02)
+        if what is not None:
+            raise RuntimeError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        return False
+
+    def _settled(self) -> bool:
+        """Every image the keypoint node got is answered or dropped, every answer is recorded,
+        the lifter has taken nothing new for SETTLE_S (its small queue may drop People2D by
+        design, so its count cannot be compared) and every lift is recorded."""
+        k, lifted = self.keypoints.stats, self.lifter.stats
+        people, skeletons = self.recorder.snapshot()
+        idle = k.received == k.processed + k.dropped_stale + k.dropped_bad + k.failed
+        now = time.monotonic()
+        if self._lifter_seen is None or self._lifter_seen[0] != lifted.received:
+            self._lifter_seen = (lifted.received, now)
+        quiet = now - self._lifter_seen[1] >= SETTLE_S
+        return (idle and quiet and len(people) == k.processed
+                and len(skeletons) == lifted.lifted)
+
+    def _result(self, wall_s: float, settled: bool) -> PipelineResult:
+        people, skeletons = self.recorder.snapshot()
+        images, markers, diagnostics = self.recorder.extras()
+        return PipelineResult(
+            settings=self.settings, video_path=self.video.params.video_path,
+            video_fps=self.video.fps, image_size=self.video.source.size,
+            intrinsics=self.video.intrinsics, published=list(self.video.published),
+            people=people, skeletons=skeletons, images=images, markers=markers,
+            keypoint_stats=asdict(self.keypoints.stats), lifter_stats=asdict(self.lifter.stats),
+            diagnostics=diagnostics, checkpoint=str(self.lifter.params.checkpoint_path),
+            window=self.lifter.runner.config.num_frames,
+            lifter_device=str(self.lifter.runner.device), wall_s=wall_s, settled=settled)
+
+    # ------------------------------------------------------------------ shutting down
+    def close(self) -> None:
+        """Stop spinning, join, destroy every node (the keypoint node joins its worker), shut
+        the context down. In this order: tearing down under a running spin thread can abort
+        the process. Safe to call twice."""
+        import rclpy
+
+        if self.executor is not None:
+            self.executor.shutdown(timeout_sec=10.0)
+        if self._thread is not None:
+            self._thread.join(timeout=15.0)
+            if self._thread.is_alive():
+                raise RuntimeError("the executor thread did not stop")
+            self._thread = None
+        for node in reversed(self.nodes + self._extra):
+            node.destroy_node()
+        self.nodes, self._extra, self.executor = [], [], None
+        rclpy.try_shutdown(context=self.context)
+        if self._torch_threads_before is not None:
+            import torch
+            torch.set_num_threads(self._torch_threads_before)
+            self._torch_threads_before = None
+
+
+# ------------------------------------------------------------------ the summary
+def _percentiles_ms(values_s: list[float]) -> dict[str, float | None]:
+    if not values_s:
+        return {"p50": None, "p95": None, "max": None, "mean": None}
+    ms = 1e3 * np.asarray(values_s, np.float64)
+    return {"p50": round(float(np.percentile(ms, 50)), 1),
+            "p95": round(float(np.percentile(ms, 95)), 1),
+            "max": round(float(ms.max()), 1), "mean": round(float(ms.mean()), 1)}
+
+
+def summarize(result: PipelineResult) -> dict[str, Any]:
+    """Counts, people, tracks and latencies of a run (JSON-ready)."""
+    people_counts = [len(f.track_ids) for f in result.people]
+    tracks_2d: dict[int, int] = {}
+    for f in result.people:
+        for t in f.track_ids.tolist():
+            tracks_2d[t] = tracks_2d.get(t, 0) + 1
+    tracks_3d = sorted({t for f in result.skeletons for t in f.track_ids.tolist()})
+    placements = [int(p) for f in result.skeletons for p in f.placements]
+    k = result.keypoint_stats
+    return {
+        "video": str(result.video_path), "image_size": list(result.image_size),
+        "intrinsics_px": [round(v, 2) for v in result.intrinsics],
+        "rate_hz": result.settings.rate_hz, "lifter_checkpoint": result.checkpoint,
+        "lifter_window": result.window,
+        "lifter_device": result.lifter_device, "wall_s": round(result.wall_s, 2),
+        "frames_published": len(result.published),
+        "frames_processed": len(result.people),
+        "frames_lifted": len(result.skeletons),
+        "frames_dropped": len(result.published) - len(result.people),
+        "dropped_stale": k["dropped_stale"], "dropped_bad": k["dropped_bad"],
+        "failed": k["failed"], "images_received_by_keypoint_node": k["received"],
+        "lifter_dropped": result.lifter_stats["dropped"], "settled": result.settled,
+        "people_per_frame": {
+            "mean": round(float(np.mean(people_counts)), 2) if people_counts else 0.0,
+            "min": min(people_counts, default=0), "max": max(people_counts, default=0)},
+        "track_ids_2d": {str(t): n for t, n in sorted(tracks_2d.items())},
+        "track_ids_3d": tracks_3d,
+        "skeletons_camera_metric": sum(p == 1 for p in placements),
+        "skeletons_root_relative": sum(p == 0 for p in placements),
+        "latency_ms_camera_to_3d": _percentiles_ms([f.latency_s for f in result.skeletons]),
+        "latency_ms_camera_to_2d": _percentiles_ms([f.latency_s for f in result.people]),
+    }
+
+
+def format_summary(s: dict[str, Any], out_dir: Path | None = None) -> str:
+    lat, lat2 = s["latency_ms_camera_to_3d"], s["latency_ms_camera_to_2d"]
+    ppl = s["people_per_frame"]
+    lines = [
+        f"graph demo: {Path(s['video']).name} as {s['image_size'][0]}x{s['image_size'][1]} at "
+        f"{s['rate_hz']:g} Hz, lifter T={s['lifter_window']} on {s['lifter_device']}",
+        f"  frames: {s['frames_published']} published, {s['frames_processed']} processed "
+        f"(2D), {s['frames_lifted']} lifted (3D), {s['frames_dropped']} dropped "
+        f"({s['dropped_stale']} skipped as stale by the keypoint node)",
+        f"  people per frame: mean {ppl['mean']}, min {ppl['min']}, max {ppl['max']}; track "
+        f"ids (2D frames): {s['track_ids_2d']}",
+        f"  skeletons: {s['skeletons_camera_metric']} CAMERA_METRIC, "
+        f"{s['skeletons_root_relative']} ROOT_RELATIVE",
+        f"  latency camera stamp -> 3D: p50 {lat['p50']} ms, p95 {lat['p95']} ms, max "
+        f"{lat['max']} ms (-> 2D: p50 {lat2['p50']} ms, p95 {lat2['p95']} ms)",
+    ]
+    if not s["settled"]:
+        lines.append("  warning: the pipeline had not caught up when the demo stopped")
+    if out_dir is not None:
+        written = sorted(p.name for p in Path(out_dir).iterdir() if p.name in OUTPUTS)
+        lines.append(f"  outputs in {out_dir}: {', '.join(written)}")
+    return "\n".join(lines)
+
+
+def latency_json(result: PipelineResult, summary: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "clock": "receive time at the recorder - the camera image's header stamp (one clock)",
+        "camera_to_3d_ms": summary["latency_ms_camera_to_3d"],
+        "camera_to_2d_ms": summary["latency_ms_camera_to_2d"],
+        "frames_3d": [{"image_stamp_ns": f.image_stamp_ns,
+                       "latency_ms": round(1e3 * f.latency_s, 2)} for f in result.skeletons],
+        "frames_2d": [{"image_stamp_ns": f.stamp_ns, "latency_ms": round(1e3 * f.latency_s, 2)}
+                      for f in result.people],
+    }
+
+
+# ------------------------------------------------------------------ the demo
+def run_graph_demo(video: str | Path | None = None, out_dir: str | Path = "out/demo",
+                   checkpoint: str | Path | None = None, device: str = "auto",
+                   rate_hz: float = 30.0, scale: float = 0.5, fov_deg: float = 60.0,
+                   mode: str = "causal", backend: str = "mediapipe", backend_options: str = "",
+                   torch_threads: int | None = 1, overlay: bool = True, strip_frames: int = 4,
+                   log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the bundled (or given) video through the ROS 2 graph in this process; write the
+    outputs to out_dir and return the summary. Raises PrivateNetworkError outside a private
+    network namespace and RuntimeError (one line) when a node cannot start."""
+    from liftpose_ros.offline import render
+
+    settings = PipelineSettings(video=video, checkpoint=checkpoint, device=device,
+                                mode=mode, rate_hz=rate_hz, scale=scale, fov_deg=fov_deg,
+                                backend=backend, backend_options=backend_options,
+                                torch_threads=torch_threads, record_markers=True)
+    with GraphPipeline(settings) as pipeline:
+        result = pipeline.run(log)
+        pipeline.recorder.save(out_dir)
+    out = Path(out_dir)
+    summary = summarize(result)
+    (out / "latency.json").write_text(json.dumps(latency_json(result, summary), indent=1))
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    render.render_demo_strip(result, out / "demo_strip.png", strip_frames)
+    if overlay:
+        render.write_overlay_video(result, out / "overlay.mp4")
+    log(format_summary(summary, out))
+    return summary
