@@ -16,5 +16,7 @@ setup(
         "liftpose-keypoint-node = liftpose_ros.nodes.keypoint_node:main",
         "liftpose-lifter-node = liftpose_ros.nodes.lifter_node:main",
         "liftpose-bringup = liftpose_ros.nodes.bringup:main",
+        "liftpose-video-publisher = liftpose_ros.nodes.video_publisher:main",
+        "liftpose-recorder = liftpose_ros.nodes.pose_recorder:main",
     ]},
 )

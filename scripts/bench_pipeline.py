@@ -4,7 +4,8 @@
     scripts/in_private_network.sh .venv/bin/python scripts/bench_pipeline.py [--duration-s 10]
 
 Runs the product's in-process graph (liftpose_ros.offline.graph_demo.GraphPipeline: video
-publisher, keypoint node, lifter node, recorder; MultiThreadedExecutor with two threads) on the
+publisher in its own executor thread; keypoint node, lifter node and recorder in one
+SingleThreadedExecutor; --executor-threads and --camera-in-pipeline-executor compare) on the
 bundled clip at 30 Hz and splits every answered frame's latency into stages, all on one clock
 (system time: the image stamps, the recorder's receive times and the timers below):
 
@@ -54,9 +55,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup-s", type=float, default=0.3,
                    help="leave out frames stamped in the first seconds of playback")
     p.add_argument("--torch-threads", type=int, default=1)
-    p.add_argument("--executor-threads", type=int, default=2,
-                   help="MultiThreadedExecutor threads (1 = SingleThreadedExecutor)")
+    p.add_argument("--executor-threads", type=int, default=1,
+                   help="threads of the pipeline nodes' executor: 1 = SingleThreadedExecutor "
+                   "(default), N > 1 = MultiThreadedExecutor(num_threads=N)")
     p.add_argument("--backend-options", default="", help="keypoint backend options (YAML)")
+    p.add_argument("--camera-in-pipeline-executor", action="store_true",
+                   help="spin the video publisher in the pipeline's executor instead of its "
+                   "own thread")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return p.parse_args(argv)
 
@@ -149,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint=args.checkpoint, device=args.device, mode=args.mode, rate_hz=args.rate_hz,
         scale=args.scale, torch_threads=args.torch_threads, backend_options=args.backend_options,
         executor_threads=args.executor_threads,
+        camera_thread=not args.camera_in_pipeline_executor,
         loop=args.duration_s is not None, duration_s=args.duration_s,
         record_image_stamps=True, lifter_queue_depth=2)
     load_before, check_before = os.getloadavg(), cpu_check_ms()
@@ -162,8 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     summary = summarize(result)
     load, check = os.getloadavg(), cpu_check_ms()
     print(f"\npipeline on {os.cpu_count()} cores, load average {load_before[0]:.2f} before / "
-          f"{load[0]:.2f} after, CPU check {check_before:.0f} / {check:.0f} ms; lifter T={result.window} ({args.mode}) on {result.lifter_device}"
-          f", torch threads {args.torch_threads}, executor threads {args.executor_threads}, "
+          f"{load[0]:.2f} after, CPU check {check_before:.0f} / {check:.0f} ms; lifter "
+          f"T={result.window} ({args.mode}) on {result.lifter_device}"
+          f", torch threads {args.torch_threads}, executor threads {args.executor_threads}"
+          f"{' + camera thread' if not args.camera_in_pipeline_executor else ''}, "
           f"{result.image_size[0]}x{result.image_size[1]} "
           f"at {args.rate_hz:g} Hz")
     print(f"frames: {summary['frames_published']} published, {summary['frames_processed']} "

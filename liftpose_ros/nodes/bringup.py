@@ -4,10 +4,15 @@
     liftpose-bringup --params-file config/liftpose.yaml   (shorthand for the same file)
 
 Why one process: People2D then never leaves the machine's loopback, start-up loads torch and
-mediapipe once, and the two nodes share the cores under one scheduler. The executor is a
-MultiThreadedExecutor with two threads: the lifter's callbacks run on one while the other
-keeps taking images (the keypoint node's detector has its own worker thread). On two cores
-more threads only contend; the default thread count dropped frames in measurements.
+mediapipe once, and the two nodes share the cores under one scheduler.
+
+Executor: SingleThreadedExecutor by default (`--executor-threads 1`). The keypoint node's
+image callback only drops the newest image into a mailbox (its detector runs in its own worker
+thread), so one executor thread is enough to take images while the lifter works, and on two
+cores it measured best: in the same topology (scripts/bench_pipeline.py, bundled clip at 30 Hz)
+camera -> 3D was p50 ~115 ms / p95 ~190 ms, whereas MultiThreadedExecutor(num_threads=2)
+(`--executor-threads 2`) gave p50 ~190 ms at best and collapsed in about half of the runs
+(Python threads contending for the GIL and the cores).
 
 Everything after `--ros-args` applies to both nodes (remappings, `-p`, `--params-file`); a
 parameter file addresses each by name (`liftpose_keypoints`, `liftpose_lifter`, or
@@ -21,13 +26,14 @@ import argparse
 import sys
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import (Executor, ExternalShutdownException, MultiThreadedExecutor,
+                             SingleThreadedExecutor)
 from rclpy.utilities import remove_ros_args
 
 from liftpose_ros.nodes import keypoint_node, lifter_node
 
 LOGGER = "liftpose_bringup"
-EXECUTOR_THREADS = 2
+DEFAULT_EXECUTOR_THREADS = 1
 STARTUP_ERRORS = (keypoint_node.StartupError, lifter_node.StartupError)
 
 
@@ -37,6 +43,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(prog="liftpose-bringup", description=__doc__.splitlines()[0])
     parser.add_argument("--params-file", help="YAML parameter file for both nodes "
                         "(e.g. config/liftpose.yaml)")
+    parser.add_argument("--executor-threads", type=int, default=DEFAULT_EXECUTOR_THREADS,
+                        help="1 = SingleThreadedExecutor (default, measured best on 2 cores); "
+                        "N > 1 = MultiThreadedExecutor(num_threads=N)")
     parser.add_argument("--torch-threads", type=int, default=1,
                         help="torch intra-op threads of the lifter (default 1: on a small CPU "
                         "more threads fight the detector; 0 = torch's default)")
@@ -45,6 +54,11 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     if options.params_file:
         ros_argv += ["--ros-args", "--params-file", options.params_file]
     return options, ros_argv
+
+
+def make_executor(threads: int) -> Executor:
+    return (SingleThreadedExecutor() if threads <= 1
+            else MultiThreadedExecutor(num_threads=threads))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -63,11 +77,11 @@ def main(args: list[str] | None = None) -> int:
         print(f"[FATAL] [{LOGGER}]: cannot initialise ROS 2: {_one_line(exc)}", file=sys.stderr)
         return 1
     nodes: list = []
-    executor: MultiThreadedExecutor | None = None
+    executor: Executor | None = None
     try:
         nodes.append(keypoint_node.KeypointNode())
         nodes.append(lifter_node.LifterNode())
-        executor = MultiThreadedExecutor(num_threads=EXECUTOR_THREADS)
+        executor = make_executor(options.executor_threads)
         for node in nodes:
             executor.add_node(node)
         executor.spin()

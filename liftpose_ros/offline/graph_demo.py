@@ -1,15 +1,20 @@
 """The product demo: a video through the real ROS 2 graph to 3D skeletons, in one process.
 
-Nodes (one rclpy Context, MultiThreadedExecutor(num_threads=2) spun in a background thread):
+Nodes (one rclpy Context; the camera spins in its own thread, the rest in one executor thread):
   liftpose_video_publisher  the video as a 30 Hz camera: image + camera_info, stamped now
   liftpose_keypoints        image -> people_2d (its own worker thread runs the detector)
   liftpose_lifter           people_2d + camera_info -> skeletons_3d (CAMERA_METRIC) + markers
   liftpose_recorder         keeps people_2d and skeletons_3d with receive times
 The messages really go through DDS (serialised, over loopback), exactly as between processes,
-so the latency measured is the deployed one. Two executor threads: one for the lifter while the
-other serves the camera and the recorder; the detector has its own thread in the keypoint node.
-More threads only contend for two cores (measured: the default thread count dropped frames),
-and torch gets one intra-op thread for the same reason (`torch_threads`).
+so the latency measured is the deployed one. Threads, measured on 2 cores with
+scripts/bench_pipeline.py (bundled clip, 30 Hz, shipped causal lifter): the video publisher gets
+its own SingleThreadedExecutor, as a camera driver would be its own process, so it keeps 30 Hz
+whatever the lifter does; the keypoint, lifter and recorder nodes share a SingleThreadedExecutor
+(the detector has its own worker thread in the keypoint node). That gave camera -> 3D p50
+~115 ms / p95 ~190 ms with ~120 of 300 frames answered; a MultiThreadedExecutor(num_threads=2)
+for those nodes gave p50 ~190 ms at best and, in about half of the runs, collapsed to seconds of
+latency with the camera ticking at a third of its rate (Python threads fighting over the GIL
+and two cores). torch gets one intra-op thread for the same reason (`torch_threads`).
 
 DDS discovery multicasts, so this refuses to run outside a private network namespace
 (`ensure_private_network`); the CLI re-executes itself under `unshare -n` for that.
@@ -86,7 +91,8 @@ class PipelineSettings:
     backend: str = "mediapipe"
     backend_options: str = ""
     torch_threads: int | None = 1  # None = leave torch's default (one per core); process-wide
-    executor_threads: int = 2  # 1 = SingleThreadedExecutor
+    executor_threads: int = 1  # of the pipeline nodes' executor; 1 = SingleThreadedExecutor
+    camera_thread: bool = True  # the video publisher spins alone, like a camera driver process
     preload: bool = True  # decoding must not compete with the pipeline being measured
     loop: bool = False
     duration_s: float | None = None  # stop publishing after this long (with loop)
@@ -148,7 +154,8 @@ class GraphPipeline:
         self.nodes: list = []
         self._extra: list = []
         self.executor = None
-        self._thread: threading.Thread | None = None
+        self._camera_executor = None
+        self._threads: list[threading.Thread] = []
         self._spin_errors: list[BaseException] = []
         self._lifter_seen: tuple[int, float] | None = None  # (messages received, since when)
         try:
@@ -234,18 +241,27 @@ class GraphPipeline:
         from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
 
         threads = self.settings.executor_threads
+        pipeline = [n for n in self.nodes + self._extra
+                    if not (self.settings.camera_thread and n is self.video)]
         self.executor = (SingleThreadedExecutor(context=self.context) if threads == 1 else
                          MultiThreadedExecutor(num_threads=threads, context=self.context))
-        for node in self.nodes + self._extra:
-            self.executor.add_node(node)
-        self._thread = threading.Thread(target=self._spin, name="liftpose_graph_spin")
-        self._thread.start()
+        self._spin_in_thread(self.executor, pipeline, "liftpose_graph_spin")
+        if self.settings.camera_thread:
+            self._camera_executor = SingleThreadedExecutor(context=self.context)
+            self._spin_in_thread(self._camera_executor, [self.video], "liftpose_camera_spin")
 
-    def _spin(self) -> None:
+    def _spin_in_thread(self, executor, nodes: list, name: str) -> None:
+        for node in nodes:
+            executor.add_node(node)
+        thread = threading.Thread(target=self._spin, args=(executor,), name=name)
+        self._threads.append(thread)
+        thread.start()
+
+    def _spin(self, executor) -> None:
         from rclpy.executors import ExternalShutdownException
 
         try:
-            self.executor.spin()
+            executor.spin()
         except ExternalShutdownException:
             pass
         except BaseException as exc:  # surfaced by run() and close()
@@ -308,13 +324,14 @@ class GraphPipeline:
         the process. Safe to call twice."""
         import rclpy
 
-        if self.executor is not None:
-            self.executor.shutdown(timeout_sec=10.0)
-        if self._thread is not None:
-            self._thread.join(timeout=15.0)
-            if self._thread.is_alive():
-                raise RuntimeError("the executor thread did not stop")
-            self._thread = None
+        for executor in (self.executor, self._camera_executor):
+            if executor is not None:
+                executor.shutdown(timeout_sec=10.0)
+        for thread in self._threads:
+            thread.join(timeout=15.0)
+            if thread.is_alive():
+                raise RuntimeError(f"the executor thread {thread.name} did not stop")
+        self._threads, self._camera_executor = [], None
         for node in reversed(self.nodes + self._extra):
             node.destroy_node()
         self.nodes, self._extra, self.executor = [], [], None

@@ -27,8 +27,10 @@ def spin_node(factory: Callable[[], Node], name: str, args: list[str] | None = N
     node: Node | None = None
     executor: SingleThreadedExecutor | None = None
     try:
-        node = factory()
+        # The executor exists before the node: a signal that arrives once the node has
+        # announced itself can no longer interrupt the executor's own construction.
         executor = SingleThreadedExecutor()
+        node = factory()
         executor.add_node(node)
         executor.spin()
     except StartupError as exc:
