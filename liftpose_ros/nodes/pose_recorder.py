@@ -28,9 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 from visualization_msgs.msg import MarkerArray
@@ -42,17 +40,11 @@ from liftpose_ros.ros import topics
 from liftpose_ros.ros.conversions import (PLACEMENTS, MessageError, people_from_msg,
                                           skeletons_from_msg, stamp_to_ns)
 from liftpose_ros.ros.parameters import ParameterError, ParamSpec, declare_and_read
+from liftpose_ros.ros.node_runner import StartupError, spin_node
 from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
 NODE_NAME = "liftpose_recorder"
 DECIMALS = 4  # JSON: 0.1 mm, 1e-4 px
-
-
-class StartupError(RuntimeError):
-    """A parameter the recorder cannot run with. One line."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
 
 
 # ------------------------------------------------------------------ records
@@ -307,24 +299,7 @@ def people_json(frames: list[PeopleFrame]) -> dict:
 
 def main(args: list[str] | None = None) -> int:
     """Console entry point: record until Ctrl-C/SIGTERM, then write output_dir if set."""
-    rclpy.init(args=args)
-    node: PoseRecorder | None = None
-    executor = SingleThreadedExecutor()
-    try:
-        node = PoseRecorder()
-        executor.add_node(node)
-        executor.spin()
-    except StartupError as exc:
-        rclpy.logging.get_logger(NODE_NAME).fatal(str(exc))
-        return 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    return spin_node(PoseRecorder, NODE_NAME, args)
 
 
 if __name__ == "__main__":
