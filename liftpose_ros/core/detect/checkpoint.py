@@ -2,7 +2,7 @@
 
 Same conventions as the lifter's checkpoints (`liftpose_ros.core.lifter.checkpoint`): the
 file holds only tensors, numbers, strings, lists and dicts (the config, attention placement
-included, is stored as a plain dict), so `torch.load(..., weights_only=True)` reads it and a
+included, is stored as a plain dict), so weights-only loading reads it and a
 checkpoint from an untrusted source cannot run code. Saving is atomic. Every failure is a
 `CheckpointError` with one line saying what is wrong and where.
 
@@ -12,7 +12,6 @@ our format tag; they are read by `read_official_weights` and copied in by key wi
 """
 from __future__ import annotations
 
-import zipfile
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,8 @@ import torch
 
 from liftpose_ros.core.detect.attention import AttentionPlacement
 from liftpose_ros.core.detect.hrnet import HRNet, HRNetConfig
-from liftpose_ros.core.lifter.checkpoint import CheckpointError as _ProjectCheckpointError
+from liftpose_ros.core.checkpoint_io import CheckpointError as _ProjectCheckpointError
+from liftpose_ros.core.checkpoint_io import load_state_into, load_weights_only
 
 FORMAT = "liftpose_ros/detector"
 FORMAT_VERSION = 1
@@ -117,19 +117,8 @@ def save_detector(path: str | Path, model: HRNet, extra: dict[str, Any] | None =
 
 
 def _load_weights_only(path: Path, map_location: str | torch.device) -> Any:
-    """torch.load with weights_only=True, every failure turned into one CheckpointError line."""
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except (zipfile.BadZipFile, EOFError, RuntimeError) as exc:
-        raise CheckpointError(f"checkpoint {path} is truncated or not a torch file: "
-                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                              ) from exc
-    except Exception as exc:  # pickle.UnpicklingError: weights_only refused a global
-        raise CheckpointError(
-            f"checkpoint {path} holds objects other than plain weights and was refused "
-            f"(weights-only loading): {str(exc).splitlines()[0]}") from exc
+    """Weights-only loading; every failure is one detector CheckpointError line."""
+    return load_weights_only(path, map_location, error=CheckpointError)
 
 
 def _what_it_is(payload: Any) -> str:
@@ -168,17 +157,7 @@ def load_detector(path: str | Path, map_location: str | torch.device = "cpu"
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: invalid detector configuration: {exc}") from exc
     model = HRNet(config)
-    state = {k: v.float() if v.is_floating_point() else v
-             for k, v in payload["state_dict"].items()}
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
-    if missing or unexpected or mismatched:
-        raise CheckpointError(
-            f"{path}: weights do not fit the architecture in its config "
-            f"(missing {missing[:3]}, unexpected {unexpected[:3]}, wrong shape {mismatched[:3]})")
-    model.load_state_dict(state)
+    load_state_into(model, payload["state_dict"], Path(path), error=CheckpointError)
     return model.to(map_location), payload.get("extra", {})
 
 

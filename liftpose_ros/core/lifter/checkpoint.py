@@ -1,26 +1,22 @@
 """Checkpoints: a state_dict plus the configuration that built it, loadable without pickle.
 
-Everything saved is tensors, numbers, strings, lists and dicts, so `torch.load(...,
-weights_only=True)` can read it: a checkpoint from an untrusted source cannot run code.
+Everything saved is tensors, numbers, strings, lists and dicts, so weights-only loading can
+read it: a checkpoint from an untrusted source cannot run code.
 Failures are raised as `CheckpointError` with one line saying what is wrong and where.
 """
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from liftpose_ros.core.checkpoint_io import CheckpointError, load_state_into, load_weights_only
 from liftpose_ros.core.lifter.config import LifterConfig
 from liftpose_ros.core.lifter.model import PoseLifter
 
 FORMAT = "liftpose_ros/lifter"
 FORMAT_VERSION = 1
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, unreadable, of another format or of another architecture."""
 
 
 def save_checkpoint(path: str | Path, model: PoseLifter, extra: dict[str, Any] | None = None,
@@ -50,16 +46,7 @@ def save_checkpoint(path: str | Path, model: PoseLifter, extra: dict[str, Any] |
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load and sanity-check a checkpoint file (weights only, never pickle)."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (zipfile.BadZipFile, EOFError, RuntimeError) as exc:
-        raise CheckpointError(f"checkpoint {path} is truncated or not a torch file: {exc}") from exc
-    except Exception as exc:  # pickle.UnpicklingError from weights_only refusing a global
-        raise CheckpointError(
-            f"checkpoint {path} holds objects other than plain weights and was refused "
-            f"(weights-only loading): {str(exc).splitlines()[0]}") from exc
+    payload = load_weights_only(path, map_location)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a liftpose_ros lifter checkpoint "
                               f"(missing format tag '{FORMAT}')")
@@ -78,15 +65,5 @@ def load_lifter(path: str | Path, map_location: str | torch.device = "cpu"
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: invalid lifter configuration: {exc}") from exc
     model = PoseLifter(config)
-    state = {k: v.float() if v.is_floating_point() else v
-             for k, v in payload["state_dict"].items()}
-    own = model.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
-    if missing or unexpected or mismatched:
-        raise CheckpointError(
-            f"{path}: weights do not fit the architecture in its config "
-            f"(missing {missing[:3]}, unexpected {unexpected[:3]}, wrong shape {mismatched[:3]})")
-    model.load_state_dict(state)
+    load_state_into(model, payload["state_dict"], Path(path))
     return model.to(map_location), payload.get("extra", {})
