@@ -26,15 +26,14 @@ import argparse
 import sys
 
 import rclpy
-from rclpy.executors import (Executor, ExternalShutdownException, MultiThreadedExecutor,
-                             SingleThreadedExecutor)
+from rclpy.executors import Executor, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.utilities import remove_ros_args
 
 from liftpose_ros.nodes import keypoint_node, lifter_node
+from liftpose_ros.ros.node_runner import spin_nodes
 
 LOGGER = "liftpose_bringup"
 DEFAULT_EXECUTOR_THREADS = 1
-STARTUP_ERRORS = (keypoint_node.StartupError, lifter_node.StartupError)
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -76,31 +75,8 @@ def main(args: list[str] | None = None) -> int:
     except Exception as exc:  # unreadable parameter file, malformed --ros-args
         print(f"[FATAL] [{LOGGER}]: cannot initialise ROS 2: {_one_line(exc)}", file=sys.stderr)
         return 1
-    nodes: list = []
-    executor: Executor | None = None
-    try:
-        nodes.append(keypoint_node.KeypointNode())
-        nodes.append(lifter_node.LifterNode())
-        executor = make_executor(options.executor_threads)
-        for node in nodes:
-            executor.add_node(node)
-        executor.spin()
-    except STARTUP_ERRORS as exc:
-        rclpy.logging.get_logger(LOGGER).fatal(_one_line(exc))
-        return 1
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    except Exception:
-        if rclpy.ok():
-            raise
-        # SIGTERM shut the context down under start-up: a clean stop, not a failure
-    finally:
-        if executor is not None:
-            executor.shutdown()
-        for node in reversed(nodes):
-            node.destroy_node()  # the keypoint node joins its worker and closes the detector
-        rclpy.try_shutdown()
-    return 0
+    return spin_nodes([keypoint_node.KeypointNode, lifter_node.LifterNode], LOGGER,
+                      lambda: make_executor(options.executor_threads))
 
 
 if __name__ == "__main__":

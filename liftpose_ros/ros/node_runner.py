@@ -1,10 +1,10 @@
 """Start-up failure and the spin/shutdown sequence shared by every liftpose node's main()."""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 
 
@@ -16,22 +16,24 @@ class StartupError(RuntimeError):
         super().__init__(" ".join(str(message).split()))
 
 
-def spin_node(factory: Callable[[], Node], name: str, args: list[str] | None = None) -> int:
-    """Build the node, spin until Ctrl-C/SIGTERM, always clean up. Exit status 1 on a
-    StartupError (logged as one FATAL line), else 0.
+def spin_nodes(factories: Sequence[Callable[[], Node]], name: str,
+               make_executor: Callable[[], Executor] = SingleThreadedExecutor) -> int:
+    """Build the nodes (rclpy already initialised), spin them in one executor until
+    Ctrl-C/SIGTERM, always clean up. Exit status 1 on a StartupError (logged as one FATAL
+    line), else 0.
 
-    A signal may arrive at any moment, also while the node is being built or before the
+    A signal may arrive at any moment, also while the nodes are being built or before the
     executor spins (a launch file stopping early): every path ends in the same clean-up.
     """
-    rclpy.init(args=args)
-    node: Node | None = None
-    executor: SingleThreadedExecutor | None = None
+    nodes: list[Node] = []
+    executor: Executor | None = None
     try:
-        # The executor exists before the node: a signal that arrives once the node has
+        # The executor exists before the nodes: a signal that arrives once a node has
         # announced itself can no longer interrupt the executor's own construction.
-        executor = SingleThreadedExecutor()
-        node = factory()
-        executor.add_node(node)
+        executor = make_executor()
+        for factory in factories:
+            nodes.append(factory())
+            executor.add_node(nodes[-1])
         executor.spin()
     except StartupError as exc:
         rclpy.logging.get_logger(name).fatal(str(exc))
@@ -45,7 +47,13 @@ def spin_node(factory: Callable[[], Node], name: str, args: list[str] | None = N
     finally:
         if executor is not None:
             executor.shutdown()
-        if node is not None:
+        for node in reversed(nodes):
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def spin_node(factory: Callable[[], Node], name: str, args: list[str] | None = None) -> int:
+    """`spin_nodes` for one node in a single-threaded executor, initialising rclpy first."""
+    rclpy.init(args=args)
+    return spin_nodes([factory], name)
