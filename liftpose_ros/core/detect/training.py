@@ -26,6 +26,7 @@ import yaml
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from liftpose_ros.core.config_sections import build_section
 from liftpose_ros.core.detect.checkpoint import (
     CheckpointError,
     hrnet_config_from_dict,
@@ -109,9 +110,9 @@ class DetectorTrainConfig:
         data_raw = dict(_section(raw, "data"))
         data_raw.setdefault("input_size", list(model.input_size))
         return cls(model=model,
-                   data=_build(CocoDatasetConfig, data_raw, "data"),
-                   optim=_build(DetectorOptimConfig, _section(raw, "optim"), "optim"),
-                   train=_build(DetectorLoopConfig, _section(raw, "train"), "train"))
+                   data=build_section(CocoDatasetConfig, data_raw, "data"),
+                   optim=build_section(DetectorOptimConfig, _section(raw, "optim"), "optim"),
+                   train=build_section(DetectorLoopConfig, _section(raw, "train"), "train"))
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> DetectorTrainConfig:
@@ -136,16 +137,6 @@ def _section(raw: dict[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"config section '{name}' must be a mapping")
     return value
-
-
-def _build(kind: type, raw: dict[str, Any], section: str) -> Any:
-    """Construct a dataclass from a mapping, refusing keys it does not have."""
-    names = {f.name for f in fields(kind)}
-    unknown = set(raw) - names
-    if unknown:
-        raise ValueError(f"unknown key(s) in section '{section}': {sorted(unknown)} "
-                         f"(known: {sorted(names)})")
-    return kind(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
 
 
 # ------------------------------------------------------------------ state

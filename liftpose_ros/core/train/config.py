@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from liftpose_ros.core.config_sections import build_section
 from liftpose_ros.core.data.windows import WindowConfig
 from liftpose_ros.core.lifter.config import LifterConfig
 
@@ -82,10 +83,10 @@ class ExperimentConfig:
             raise ValueError(f"unknown config section(s): {sorted(unknown)}")
         return cls(
             lifter=LifterConfig.from_dict(raw.get("lifter", {})),
-            window=_build(WindowConfig, raw.get("window", {}), "window"),
-            data=_build(DataConfig, raw.get("data", {}), "data"),
-            optim=_build(OptimConfig, raw.get("optim", {}), "optim"),
-            train=_build(TrainConfig, raw.get("train", {}), "train"),
+            window=build_section(WindowConfig, raw.get("window", {}), "window"),
+            data=build_section(DataConfig, raw.get("data", {}), "data"),
+            optim=build_section(OptimConfig, raw.get("optim", {}), "optim"),
+            train=build_section(TrainConfig, raw.get("train", {}), "train"),
         )
 
     @classmethod
@@ -101,16 +102,3 @@ class ExperimentConfig:
 
     def to_yaml(self, path: str | Path) -> None:
         Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
-
-
-def _build(kind: type, raw: dict[str, Any], section: str) -> Any:
-    """Construct a dataclass from a mapping, refusing keys it does not have."""
-    if not isinstance(raw, dict):
-        raise ValueError(f"config section '{section}' must be a mapping")
-    names = {f.name for f in fields(kind)}
-    unknown = set(raw) - names
-    if unknown:
-        raise ValueError(f"unknown key(s) in section '{section}': {sorted(unknown)} "
-                         f"(known: {sorted(names)})")
-    converted = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-    return kind(**converted)
