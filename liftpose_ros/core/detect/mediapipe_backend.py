@@ -19,7 +19,9 @@ BlazePose itself is single-person: its graph keeps only the strongest detection.
    `max_people` are tracked. Erasing means blurring over a silhouette drawn from the landmarks: a
    flat grey silhouette still looks like a person to BlazePose's detector (see `erase_regions`).
    Tall or wide frames are also searched in overlapping squares, where people look bigger to the
-   detector. This "find, erase, repeat" uses BlazePose's own detector and needs no other model;
+   detector. While people are tracked, a search sweep looks at `search_regions_per_frame` regions
+   per frame (the sweep spans a few frames), so no frame pays for the whole sweep.
+   This "find, erase, repeat" uses BlazePose's own detector and needs no other model;
    OpenCV's HOG people detector, tried instead, found none of the people in the Pose2Sim video
    frames (leaning, lunging, seen from behind) and took 60-140 ms a frame against ~12 ms.
 3. A new track runs at once on the current frame, with the other people erased from its crop so
@@ -30,13 +32,21 @@ BlazePose itself is single-person: its graph keeps only the strongest detection.
 4. Clean-up. Two tracks on one person (same box or same skeleton) are merged by keeping the
    higher score; a track whose pose vanished for more than `max_missed_frames` frames is dropped.
 
+Parallelism: the graphs run in C++ and release the GIL, so the tracks' landmark passes and the
+frame's search region run on `workers` threads at once. Each thread touches only its own graph
+and track; the search erases people where they were on the previous frame (a silhouette is
+generous enough for a 30 fps step). On 2 cores, 2 workers bring a 3-person frame from ~65 ms to
+~40 ms.
+
 Keypoints: the 17 COCO joints are 17 of BlazePose's 33 landmarks under the same names (eyes are
 BlazePose's eye centres, not the inner/outer corners), and both name left/right from the
 person's own point of view. A joint's score is min(visibility, presence) of its landmark.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -101,6 +111,8 @@ class MediaPipeConfig:
     crop_max_side: int = 384  # crops are downscaled to this before BlazePose (its input is 256)
     search_max_side: int = 640  # the whole frame is downscaled to this for the search
     search_tiles: bool = True  # also search squares of tall/wide frames (see _search_regions)
+    search_regions_per_frame: int = 1  # regions of a sweep searched per frame while tracking
+    workers: int = 2  # threads running landmark passes and the search at once (1 = serial)
     min_person_size: float = 0.2  # new person's box side >= this x searched region's short side
     duplicate_iou: float = 0.6  # two people whose boxes overlap more are one
     duplicate_distance: float = 0.08  # ... or whose joints lie closer (fraction of box side)
@@ -109,8 +121,10 @@ class MediaPipeConfig:
     smooth_landmarks: bool = False  # BlazePose's own filter; off: it lags when a crop moves
 
     def __post_init__(self) -> None:
-        if self.max_people < 1 or self.redetect_every < 1 or self.max_missed_frames < 0:
-            raise ValueError("max_people and redetect_every must be >= 1, max_missed_frames >= 0")
+        if (self.max_people < 1 or self.redetect_every < 1 or self.max_missed_frames < 0
+                or self.workers < 1 or self.search_regions_per_frame < 1):
+            raise ValueError("max_people, redetect_every, workers and search_regions_per_frame "
+                             "must be >= 1, max_missed_frames >= 0")
         for name in ("min_detection_score", "min_tracking_score", "min_person_score",
                      "recrop_iou", "duplicate_iou", "min_person_size"):
             if not 0.0 <= getattr(self, name) <= 1.0:
@@ -202,6 +216,9 @@ class MediaPipeDetector(KeypointDetector):
         self._frame_index = 0
         self._next_id = 0
         self._shape: tuple[int, int] | None = None
+        self._sweep: list[tuple[int, int, int, int]] = []  # search regions still to look at
+        self._pool = (ThreadPoolExecutor(self.config.workers, thread_name_prefix="blazepose")
+                      if self.config.workers > 1 else None)
 
     # --- graphs -----------------------------------------------------------------------------
     def _new_graph(self, static: bool):
@@ -228,11 +245,14 @@ class MediaPipeDetector(KeypointDetector):
         for track in self._tracks:
             self._release(track)
         self._tracks = []
+        self._sweep = []
         self._frame_index = 0
 
     def close(self) -> None:
         if getattr(self, "_is_closed", False):
             return
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         for graph in [t.graph for t in self._tracks] + self._idle + [self._searcher]:
             graph.close()
         self._tracks, self._idle = [], []
@@ -247,18 +267,30 @@ class MediaPipeDetector(KeypointDetector):
         if self._shape != image.shape[:2]:
             self.reset()
             self._shape = image.shape[:2]
-        self._update_tracks(image)
-        active = [t for t in self._tracks if t.missed == 0]
-        if not active or self._frame_index % self.config.redetect_every == 0:
-            self._search(image)
+        regions = self._regions_to_search(*image.shape[:2])
+        room = self.config.max_people - len(self._tracks)
+        seen = [t.landmarks for t in self._tracks]  # where people were on the previous frame
+        tasks = [partial(self._step, t, image, [o for o in self._tracks if o is not t])
+                 for t in self._tracks]
+        if regions:
+            tasks.append(partial(self._look, image, regions, seen, room))
+        results = self._run(tasks)
+        self._end_lost_tracks()
+        self._merge_duplicates()
+        for landmarks, region in (results[-1] if regions else []):
+            self._propose(image, landmarks, region)
         self._frame_index += 1
         return [self._person(t) for t in self._tracks if t.missed == 0]
 
+    def _run(self, tasks: list) -> list:
+        """Results of the argument-less `tasks`, in order, on the worker threads when there are
+        several (each task owns its graph; mediapipe releases the GIL while a graph runs)."""
+        if self._pool is None or len(tasks) < 2:
+            return [task() for task in tasks]
+        return [future.result() for future in [self._pool.submit(task) for task in tasks]]
+
     # --- tracking ---------------------------------------------------------------------------
-    def _update_tracks(self, image: np.ndarray) -> None:
-        for track in self._tracks:
-            others = [t for t in self._tracks if t is not track]
-            self._step(track, image, others)
+    def _end_lost_tracks(self) -> None:
         keep = []
         for track in self._tracks:
             if track.missed > self.config.max_missed_frames:
@@ -266,7 +298,6 @@ class MediaPipeDetector(KeypointDetector):
             else:
                 keep.append(track)
         self._tracks = keep
-        self._merge_duplicates()
 
     def _step(self, track: _Track, image: np.ndarray, others: list[_Track]) -> bool:
         """Run a track's graph on its crop of this frame; True when the pose was found."""
@@ -275,7 +306,7 @@ class MediaPipeDetector(KeypointDetector):
         crop = image[y0:y1, x0:x1]
         if track.stateless and others:  # its detector will run: hide the other people from it
             crop = crop.copy()
-            self._erase(crop, others, offset=(x0, y0), scale=1.0)
+            self._erase(crop, [o.landmarks for o in others], offset=(x0, y0), scale=1.0)
         max_side = self.config.search_max_side if track.fixed_view else self.config.crop_max_side
         norm = _run_graph(track.graph, _to_rgb(crop, max_side))
         if norm is None:
@@ -321,14 +352,15 @@ class MediaPipeDetector(KeypointDetector):
         self._tracks = sorted(kept, key=lambda t: t.track_id)
 
     # --- search -----------------------------------------------------------------------------
-    def _erase(self, image: np.ndarray, people: list[_Track], offset: tuple[int, int],
+    def _erase(self, image: np.ndarray, people: list[np.ndarray], offset: tuple[int, int],
                scale: float) -> None:
-        """Blur over `people` in `image`, a view of the frame at `offset` px scaled by `scale`."""
+        """Blur over the people whose (33, >=2) landmarks (frame px) are `people` in `image`, a
+        view of the frame at `offset` px scaled by `scale`."""
         if not people:
             return
         mask = np.zeros(image.shape[:2], dtype=np.uint8)
-        for person in people:
-            xy = (person.landmarks[:, :2] - np.asarray(offset, np.float32)) * scale
+        for landmarks in people:
+            xy = (landmarks[:, :2] - np.asarray(offset, np.float32)) * scale
             mask |= _silhouette(image.shape[:2], xy, self._connections)
         erase_regions(image, mask)
 
@@ -349,19 +381,38 @@ class MediaPipeDetector(KeypointDetector):
                            else (0, start, width, start + short))
         return regions
 
-    def _search(self, image: np.ndarray) -> None:
-        """Find people not tracked yet: in each region find the strongest, erase it, repeat."""
-        h, w = image.shape[:2]
+    def _regions_to_search(self, height: int, width: int) -> list[tuple[int, int, int, int]]:
+        """This frame's share of the search: the whole sweep while nobody is followed (no
+        landmark passes to pay for), else the next `search_regions_per_frame` regions of the
+        sweep that starts every `redetect_every` frames."""
         if len(self._tracks) >= self.config.max_people:
-            return
+            self._sweep = []
+            return []
+        if not any(t.missed == 0 for t in self._tracks):
+            self._sweep = []
+            return self._search_regions(height, width)
+        if not self._sweep and self._frame_index % self.config.redetect_every == 0:
+            self._sweep = self._search_regions(height, width)
+        count = self.config.search_regions_per_frame
+        regions, self._sweep = self._sweep[:count], self._sweep[count:]
+        return regions
+
+    def _look(self, image: np.ndarray, regions: list[tuple[int, int, int, int]],
+              seen: list[np.ndarray], room: int
+              ) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+        """Search `regions` with the people at `seen` erased: in each region find the strongest
+        person, erase it, repeat. Returns at most `room` finds as ((33, 4) landmarks in frame
+        px, region). Touches only the search graph, so it may run beside the tracks' steps."""
+        h, w = image.shape[:2]
         scale = min(1.0, self.config.search_max_side / max(h, w))
         small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
                            interpolation=cv2.INTER_AREA) if scale < 1.0 else image.copy()
-        self._erase(small, self._tracks, offset=(0, 0), scale=scale)
-        proposals_left = self.config.max_people + 2  # bounds the loop whatever the detector does
-        for region in self._search_regions(h, w):
+        self._erase(small, seen, offset=(0, 0), scale=scale)
+        found: list[tuple[np.ndarray, tuple[int, int, int, int]]] = []
+        proposals_left = room + 2  # bounds the loop whatever the detector does
+        for region in regions:
             sx0, sy0, sx1, sy1 = (int(round(v * scale)) for v in region)
-            while proposals_left > 0 and len(self._tracks) < self.config.max_people:
+            while proposals_left > 0 and len(found) < room:
                 view = small[sy0:sy1, sx0:sx1]  # a view: erasing `small` erases it too
                 norm = _run_graph(self._searcher, cv2.cvtColor(view, cv2.COLOR_BGR2RGB))
                 if norm is None:
@@ -370,11 +421,19 @@ class MediaPipeDetector(KeypointDetector):
                 landmarks = norm.copy()
                 landmarks[:, 0] = (sx0 + norm[:, 0] * (sx1 - sx0)) / scale
                 landmarks[:, 1] = (sy0 + norm[:, 1] * (sy1 - sy0)) / scale
-                proposal = _Track(-1, None, region, landmarks, np.zeros((17, 3), np.float32))
-                self._set_landmarks(proposal, landmarks)
-                self._erase(small, [proposal], offset=(0, 0), scale=scale)
-                if self._big_enough(proposal.box, region):
-                    self._start_track(image, proposal, region)
+                self._erase(small, [landmarks], offset=(0, 0), scale=scale)
+                found.append((landmarks, region))
+        return found
+
+    def _propose(self, image: np.ndarray, landmarks: np.ndarray,
+                 region: tuple[int, int, int, int]) -> None:
+        """Start a track on a search find that is big enough and nobody's duplicate."""
+        if len(self._tracks) >= self.config.max_people:
+            return
+        proposal = _Track(-1, None, region, landmarks, np.zeros((17, 3), np.float32))
+        self._set_landmarks(proposal, landmarks)
+        if self._big_enough(proposal.box, region):
+            self._start_track(image, proposal, region)
 
     def _big_enough(self, box: np.ndarray, region: tuple[int, int, int, int]) -> bool:
         """Whether a proposal fills enough of the region it was found in to be believed.

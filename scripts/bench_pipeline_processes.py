@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""End-to-end latency with one process per node, as `ros2 launch liftpose_ros liftpose.launch.py`
+deploys it: camera stamp -> Skeletons3D received, p50/p95, and the 2D / 3D halves.
+
+    scripts/in_private_network.sh .venv/bin/python scripts/bench_pipeline_processes.py \
+        [--duration-s 20] [--json results/pipeline/bench_processes.json]
+
+Processes: this one (the video publisher, spun in its own thread like a camera driver, and the
+recorder), `python -m liftpose_ros.nodes.keypoint_node` and `python -m
+liftpose_ros.nodes.lifter_node` (torch with one intra-op thread: OMP_NUM_THREADS=1), all
+talking over DDS on loopback. scripts/bench_pipeline.py measures the one-process bring-up
+(`liftpose-bringup`, the demo) and splits detection from transport; across processes the stages
+are read from the recorder's receive times (one system clock) and the nodes' /diagnostics:
+
+  camera -> 2D received     image stamp -> People2D received (transport, waiting under the
+                            latest-frame policy, conversion, detection, tracking)
+  2D -> 3D received         People2D received -> Skeletons3D received (lifter queue, windows,
+                            predict, placement, transport)
+
+Frames stamped in the first --warmup-s seconds are left out: the nodes build their models
+(mediapipe makes a graph per person, ~0.3 s) on their first frames.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from bench_pipeline import GOAL_P95_MS, cpu_check_ms, table  # noqa: E402
+
+from liftpose_ros.offline.graph_demo import ensure_private_network  # noqa: E402
+
+DISCOVERY_TIMEOUT_S = 60.0  # the node processes import torch / mediapipe first
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--mode", default="causal", choices=("causal", "centre"))
+    p.add_argument("--rate-hz", type=float, default=30.0)
+    p.add_argument("--scale", type=float, default=0.5, help="image downscale (0.5: 544x960)")
+    p.add_argument("--duration-s", type=float, default=20.0, help="play this long (looping)")
+    p.add_argument("--warmup-s", type=float, default=3.0)
+    p.add_argument("--backend-options", default="", help="keypoint backend options (YAML)")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    return p.parse_args(argv)
+
+
+def node_process(module: str, params: dict[str, object], env: dict[str, str]) -> subprocess.Popen:
+    """Start `python -m module` with ROS parameters; its output goes to this terminal."""
+    argv = [sys.executable, "-m", module, "--ros-args"]
+    for name, value in params.items():
+        argv += ["-p", f"{name}:={value}"]
+    return subprocess.Popen(argv, env={**os.environ, **env}, cwd=REPO)
+
+
+def stop(process: subprocess.Popen) -> int:
+    """SIGINT (what ros2 launch sends), then SIGKILL after 10 s; the exit status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.returncode
+
+
+def wait_for(done, timeout_s: float, what: str, processes: list[subprocess.Popen]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if any(p.poll() is not None for p in processes):
+            raise RuntimeError(f"a node process exited while waiting for {what}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def stage_samples(people: list, skeletons: list, t0_ns: int) -> dict[str, list[float]]:
+    """Per-frame durations (s) of the frames stamped after t0_ns that reached 3D."""
+    people_rx = {f.stamp_ns: f.receive_ns for f in people}
+    out: dict[str, list[float]] = {"end to end": [], "camera -> 2D received": [],
+                                   "2D -> 3D received": []}
+    for frame in skeletons:
+        stamp = frame.image_stamp_ns
+        if stamp < t0_ns or stamp not in people_rx:
+            continue
+        out["end to end"].append(frame.latency_s)
+        out["camera -> 2D received"].append((people_rx[stamp] - stamp) * 1e-9)
+        out["2D -> 3D received"].append((frame.receive_ns - people_rx[stamp]) * 1e-9)
+    return out
+
+
+def run(args: argparse.Namespace) -> dict:
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.parameter import Parameter
+
+    from liftpose_ros.nodes.pose_recorder import PoseRecorder
+    from liftpose_ros.nodes.video_publisher import VideoPublisher
+    from liftpose_ros.ros import topics
+
+    context = Context()
+    rclpy.init(context=context, args=[])
+    video = VideoPublisher(context=context, parameter_overrides=[
+        Parameter("rate_hz", value=float(args.rate_hz)), Parameter("scale", value=args.scale),
+        Parameter("loop", value=True), Parameter("preload", value=True),
+        Parameter("autostart", value=False)])
+    recorder = PoseRecorder(context=context)
+    executors, threads = [], []
+    for node in (video, recorder):
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        executors.append(executor)
+        threads.append(threading.Thread(target=executor.spin, daemon=True))
+        threads[-1].start()
+    keypoint_params: dict[str, object] = {"backend": "mediapipe"}
+    if args.backend_options:  # quoted: the YAML text must reach the node as a string
+        keypoint_params["backend_options"] = f"'{args.backend_options}'"
+    keypoints = node_process("liftpose_ros.nodes.keypoint_node", keypoint_params, {})
+    lifter = node_process("liftpose_ros.nodes.lifter_node", {"mode": args.mode, "device": "cpu"},
+                          {"OMP_NUM_THREADS": "1"})
+    processes = [keypoints, lifter]
+    try:
+        wait_for(lambda: (video.image_pub.get_subscription_count() >= 1
+                          and recorder.count_publishers(f"/{topics.PEOPLE_2D}") >= 1
+                          and recorder.count_publishers(f"/{topics.SKELETONS_3D}") >= 1),
+                 DISCOVERY_TIMEOUT_S, "the node processes", processes)
+        load_before, check_before = os.getloadavg(), cpu_check_ms()
+        video.start()
+        start_ns = time.time_ns()
+        time.sleep(args.duration_s)
+        _, _, diagnostics = recorder.extras()  # the nodes' last full period under load
+        video.timer.cancel()
+        time.sleep(2.0)  # the last frames reach 3D
+        people, skeletons = recorder.snapshot()
+        load, check = os.getloadavg(), cpu_check_ms()
+    finally:
+        codes = [stop(p) for p in processes]
+        for executor in executors:
+            executor.shutdown(timeout_sec=5.0)
+        video.destroy_node()
+        recorder.destroy_node()
+        rclpy.try_shutdown(context=context)
+    samples = stage_samples(people, skeletons, start_ns + int(args.warmup_s * 1e9))
+    text, figures = table(samples)
+    published = [s for s, _ in video.published if s >= start_ns + int(args.warmup_s * 1e9)]
+    return {"text": text, "figures_ms": figures, "diagnostics": diagnostics,
+            "frames_published": len(published), "frames_in_table": len(samples["end to end"]),
+            "people_per_frame": float(np.mean([len(f.track_ids) for f in skeletons]))
+            if skeletons else 0.0,
+            "exit_codes": codes, "load_average": [load_before[0], load[0]],
+            "cpu_check_ms": [check_before, check]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        ensure_private_network()
+    except RuntimeError as exc:
+        print(f"bench_pipeline_processes: {exc}", file=sys.stderr)
+        return 2
+    out = run(args)
+    kp = out["diagnostics"].get("liftpose_keypoints: keypoints", {})
+    lf = out["diagnostics"].get("liftpose_lifter: lifter", {})
+    print(f"\nthree processes on {os.cpu_count()} cores (camera + recorder, keypoint node, "
+          f"lifter node), load average {out['load_average'][0]:.2f} before / "
+          f"{out['load_average'][1]:.2f} after, CPU check {out['cpu_check_ms'][0]:.0f} / "
+          f"{out['cpu_check_ms'][1]:.0f} ms; {args.mode} lifter on cpu with 1 torch thread, "
+          f"bundled clip scaled {args.scale:g} at {args.rate_hz:g} Hz for {args.duration_s:g} s")
+    print(f"frames after the {args.warmup_s:g} s warm-up: {out['frames_published']} published, "
+          f"{out['frames_in_table']} answered in 3D; {out['people_per_frame']:.2f} people per "
+          f"3D message; node exit codes {out['exit_codes']}\n")
+    print(out["text"])
+    print(f"\nnodes' own /diagnostics (last 1 s period): keypoint detector mean "
+          f"{kp.get('detector_latency_ms_mean', '?')} ms, max "
+          f"{kp.get('detector_latency_ms_max', '?')} ms, processed "
+          f"{kp.get('processed_rate_hz', '?')} Hz of {kp.get('input_rate_hz', '?')} Hz; lifter "
+          f"callback mean {lf.get('mean_callback_ms', '?')} ms")
+    e2e = out["figures_ms"].get("end to end")
+    if e2e and args.mode == "causal":
+        verdict = "meets" if e2e["p95"] < GOAL_P95_MS else "misses"
+        print(f"\ncausal p95 {e2e['p95']:.1f} ms {verdict} the {GOAL_P95_MS:.0f} ms goal")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({k: v for k, v in out.items() if k != "text"},
+                                        indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
