@@ -4,8 +4,8 @@
     scripts/in_private_network.sh .venv/bin/python scripts/bench_pipeline.py [--duration-s 10]
 
 Runs the product's in-process graph (liftpose_ros.offline.graph_demo.GraphPipeline: video
-publisher in its own executor thread; keypoint node, lifter node and recorder in one
-SingleThreadedExecutor; --executor-threads and --camera-in-pipeline-executor compare) on the
+publisher in its own executor thread; keypoint node, lifter node and recorder each in its own
+SingleThreadedExecutor thread; --executor and --camera-in-pipeline-executor compare) on the
 bundled clip at 30 Hz and splits every answered frame's latency into stages, all on one clock
 (system time: the image stamps, the recorder's receive times and the timers below):
 
@@ -55,10 +55,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup-s", type=float, default=0.3,
                    help="leave out frames stamped in the first seconds of playback")
     p.add_argument("--torch-threads", type=int, default=1)
-    p.add_argument("--executor-threads", type=int, default=1,
-                   help="threads of the pipeline nodes' executor: 1 = SingleThreadedExecutor "
-                   "(default), N > 1 = MultiThreadedExecutor(num_threads=N)")
+    p.add_argument("--executor", choices=("per-node", "single", "multi"), default="per-node",
+                   help="how the pipeline nodes spin, as liftpose-bringup's --executor")
+    p.add_argument("--executor-threads", type=int, default=2,
+                   help="threads of the 'multi' executor")
     p.add_argument("--backend-options", default="", help="keypoint backend options (YAML)")
+    p.add_argument("--max-frame-wait-s", type=float, default=None,
+                   help="keypoint node parameter (default: the node's default)")
     p.add_argument("--camera-in-pipeline-executor", action="store_true",
                    help="spin the video publisher in the pipeline's executor instead of its "
                    "own thread")
@@ -153,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = PipelineSettings(
         checkpoint=args.checkpoint, device=args.device, mode=args.mode, rate_hz=args.rate_hz,
         scale=args.scale, torch_threads=args.torch_threads, backend_options=args.backend_options,
-        executor_threads=args.executor_threads,
+        max_frame_wait_s=args.max_frame_wait_s,
+        executor=args.executor, executor_threads=args.executor_threads,
         camera_thread=not args.camera_in_pipeline_executor,
         loop=args.duration_s is not None, duration_s=args.duration_s,
         record_image_stamps=True, lifter_queue_depth=2)
@@ -170,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\npipeline on {os.cpu_count()} cores, load average {load_before[0]:.2f} before / "
           f"{load[0]:.2f} after, CPU check {check_before:.0f} / {check:.0f} ms; lifter "
           f"T={result.window} ({args.mode}) on {result.lifter_device}"
-          f", torch threads {args.torch_threads}, executor threads {args.executor_threads}"
+          f", torch threads {args.torch_threads}, executor {args.executor}"
+          f"{f' ({args.executor_threads} threads)' if args.executor == 'multi' else ''}"
           f"{' + camera thread' if not args.camera_in_pipeline_executor else ''}, "
           f"{result.image_size[0]}x{result.image_size[1]} "
           f"at {args.rate_hz:g} Hz")

@@ -53,8 +53,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration-s", type=float, default=20.0, help="play this long (looping)")
     p.add_argument("--warmup-s", type=float, default=3.0)
     p.add_argument("--backend-options", default="", help="keypoint backend options (YAML)")
+    p.add_argument("--max-frame-wait-s", type=float, default=None,
+                   help="keypoint node parameter (default: the node's default)")
+    p.add_argument("--transport", choices=("profile", "shm", "udp"), default="profile",
+                   help="Fast DDS transports: profile = config/fastdds_large_images.xml (shared "
+                   "memory with segments that hold whole images, the recommended set-up), shm = "
+                   "Fast DDS's default transports, udp = UDPv4 only")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return p.parse_args(argv)
+
+
+FASTDDS_PROFILE = REPO / "config" / "fastdds_large_images.xml"
+
+
+def use_transport(name: str) -> None:
+    """Set Fast DDS's transports for this process and the node processes it starts (read when
+    a participant is created). With Fast DDS's defaults (0.5 MB shared-memory segments) or UDP
+    only, 1.5 MB images between busy processes travel as fragments and are mostly lost."""
+    if name == "profile":
+        os.environ.pop("FASTDDS_BUILTIN_TRANSPORTS", None)
+        os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(FASTDDS_PROFILE)
+    else:
+        os.environ["FASTDDS_BUILTIN_TRANSPORTS"] = "DEFAULT" if name == "shm" else "UDPv4"
+
+
+def shm_files() -> set[str]:
+    """Fast DDS's shared-memory segments and locks (left behind only by a killed process)."""
+    root = Path("/dev/shm")
+    return {p.name for p in root.iterdir() if "fast" in p.name} if root.is_dir() else set()
 
 
 def node_process(module: str, params: dict[str, object], env: dict[str, str]) -> subprocess.Popen:
@@ -127,6 +153,8 @@ def run(args: argparse.Namespace) -> dict:
         threads.append(threading.Thread(target=executor.spin, daemon=True))
         threads[-1].start()
     keypoint_params: dict[str, object] = {"backend": "mediapipe"}
+    if args.max_frame_wait_s is not None:
+        keypoint_params["max_frame_wait_s"] = float(args.max_frame_wait_s)
     if args.backend_options:  # quoted: the YAML text must reach the node as a string
         keypoint_params["backend_options"] = f"'{args.backend_options}'"
     keypoints = node_process("liftpose_ros.nodes.keypoint_node", keypoint_params, {})
@@ -172,14 +200,19 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"bench_pipeline_processes: {exc}", file=sys.stderr)
         return 2
+    use_transport(args.transport)
+    shm_before = shm_files()
     out = run(args)
+    out["shm_left_behind"] = sorted(shm_files() - shm_before)
     kp = out["diagnostics"].get("liftpose_keypoints: keypoints", {})
     lf = out["diagnostics"].get("liftpose_lifter: lifter", {})
     print(f"\nthree processes on {os.cpu_count()} cores (camera + recorder, keypoint node, "
           f"lifter node), load average {out['load_average'][0]:.2f} before / "
           f"{out['load_average'][1]:.2f} after, CPU check {out['cpu_check_ms'][0]:.0f} / "
           f"{out['cpu_check_ms'][1]:.0f} ms; {args.mode} lifter on cpu with 1 torch thread, "
-          f"bundled clip scaled {args.scale:g} at {args.rate_hz:g} Hz for {args.duration_s:g} s")
+          f"bundled clip scaled {args.scale:g} at {args.rate_hz:g} Hz for {args.duration_s:g} s, "
+          f"Fast DDS transport {args.transport}; shared-memory files left behind: "
+          f"{out['shm_left_behind'] or 'none'}")
     print(f"frames after the {args.warmup_s:g} s warm-up: {out['frames_published']} published, "
           f"{out['frames_in_table']} answered in 3D; {out['people_per_frame']:.2f} people per "
           f"3D message; node exit codes {out['exit_codes']}\n")

@@ -338,10 +338,14 @@ def test_user_onnx_with_fixed_batch_matches_torch(tmp_path: Path, two_people) ->
 def test_missing_and_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match="checkpoint not found: .*absent.pt"):
         create_detector("hrnet", checkpoint=str(tmp_path / "absent.pt"), boxes="full_frame")
-    with pytest.raises(CheckpointError, match="ONNX model not found: .*absent.onnx"):
+    with pytest.raises(CheckpointError, match="checkpoint not found: .*absent.onnx"):
         create_detector("hrnet", checkpoint=str(tmp_path / "absent.onnx"), boxes="full_frame")
-    with pytest.raises(CheckpointError, match="ONNX model not found: .*absent.onnx"):
+    with pytest.raises(CheckpointError, match="checkpoint not found: .*absent.onnx"):
         create_detector("onnx", model=str(tmp_path / "absent.onnx"), boxes="full_frame")
+    folder = tmp_path / "model.onnx"
+    folder.mkdir()
+    with pytest.raises(CheckpointError, match="model.onnx is a directory, not a file"):
+        create_detector("onnx", model=str(folder), boxes="full_frame")
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"not a protobuf at all" * 10)
     with pytest.raises(CheckpointError, match="junk.onnx is not a readable ONNX model"):

@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from liftpose_ros.cli import demo_commands, detector_commands, lifter_commands
+from liftpose_ros.cli import (demo_commands, detector_commands, lifter_commands,
+                              recorded_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_commands.add_commands(sub)
     lifter_commands.add_commands(sub)
     detector_commands.add_commands(sub)
+    recorded_commands.add_commands(sub)
     return parser
 
 

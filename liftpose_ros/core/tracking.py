@@ -8,7 +8,11 @@ anything else:
 - an id must stay with its person while the person is visible (and through short occlusions),
   otherwise the lifter's window mixes two people;
 - an id is never reused within a tracker's life (not even after `reset`), and every ended id is
-  reported exactly once, so the lifter can free its buffer and delete its RViz markers.
+  reported exactly once, so the lifter can free its buffer and delete its RViz markers;
+- a restarted process must not hand out the ids of its previous run either: the lifter may still
+  hold a window for them, and would append a new person to an old person's history. A live
+  tracker therefore starts its ids at `clock_first_id()` (its start time in milliseconds)
+  rather than at 0.
 
 Matching uses an OKS-like keypoint similarity (COCO per-joint sigmas, box area as scale, only
 joints visible in both) blended with box IoU, against track positions predicted with a constant
@@ -22,6 +26,7 @@ change how long a person may be hidden; an optional frame count can end tracks s
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
@@ -48,6 +53,23 @@ def _part(joint: str) -> str:
 
 COCO_SIGMAS: np.ndarray = np.array([_PART_SIGMAS[_part(j)] for j in COCO17.joints])  # (17,)
 _MIN_AREA_PX2 = 1.0  # floor of the OKS scale, so zero-size boxes do not divide by zero
+MAX_FIRST_ID = 2**62  # leaves 2**62 ids of headroom below int64's limit (Person2D.track_id)
+
+
+def clock_first_id(now_ns: int | None = None) -> int:
+    """First track id for a tracker starting now: milliseconds since the Unix epoch.
+
+    Why: ids leave the process (the lifter keeps a window per id, recorders store them). When
+    the keypoint node restarts while the lifter runs, ids starting at 0 again would be taken
+    for the previous run's people and their histories mixed. A run that starts at t ms hands
+    out t, t+1, ...; it stays below the next run's first id as long as it creates fewer than
+    1000 tracks per second on average (a tracker creates a few) and the system clock does not
+    step back between the runs.
+    """
+    ns = time.time_ns() if now_ns is None else int(now_ns)
+    if ns < 0:
+        raise ValueError(f"clock before the Unix epoch: {ns} ns")
+    return ns // 1_000_000
 
 
 class StampWentBackwards(ValueError):
@@ -81,6 +103,8 @@ class TrackerConfig:
     use_velocity: predict track positions with a constant velocity from the last two observations.
     max_prediction_s: extrapolate at most this far ahead of the last observation, so a long
         occlusion does not fling the prediction out of the image.
+    first_id: the first track id handed out (>= 0). 0 suits one-off processing; a live node
+        uses `clock_first_id()` so that its ids differ from those of its previous runs.
     """
 
     min_similarity: float = 0.2
@@ -92,6 +116,7 @@ class TrackerConfig:
     min_hits: int = 1
     use_velocity: bool = True
     max_prediction_s: float = 0.5
+    first_id: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -107,6 +132,10 @@ class TrackerConfig:
         _check_number("max_age_s", self.max_age_s, low=0.0, low_open=True)
         _check_number("max_prediction_s", self.max_prediction_s, low=0.0)
         _check_int("min_hits", self.min_hits, low=0)
+        _check_int("first_id", self.first_id, low=0)
+        if self.first_id > MAX_FIRST_ID:
+            raise ValueError(f"first_id must be <= {MAX_FIRST_ID} (ids are int64 in "
+                             f"messages), got {self.first_id!r}")
         if self.max_age_frames is not None:
             _check_int("max_age_frames", self.max_age_frames, low=0)
         if not isinstance(self.use_velocity, (bool, np.bool_)):
@@ -398,7 +427,7 @@ class PersonTracker:
         self.config = config if config is not None else TrackerConfig()
         self.config.validate()
         self._tracks: list[Track] = []
-        self._next_id = 0
+        self._next_id = self.config.first_id
         self._last_stamp_s: float | None = None
 
     @property

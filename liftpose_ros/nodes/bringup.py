@@ -6,13 +6,13 @@
 Why one process: People2D then never leaves the machine's loopback, start-up loads torch and
 mediapipe once, and the two nodes share the cores under one scheduler.
 
-Executor: SingleThreadedExecutor by default (`--executor-threads 1`). The keypoint node's
-image callback only drops the newest image into a mailbox (its detector runs in its own worker
-thread), so one executor thread is enough to take images while the lifter works, and on two
-cores it measured best: in the same topology (scripts/bench_pipeline.py, bundled clip at 30 Hz)
-camera -> 3D was p50 ~115 ms / p95 ~190 ms, whereas MultiThreadedExecutor(num_threads=2)
-(`--executor-threads 2`) gave p50 ~190 ms at best and collapsed in about half of the runs
-(Python threads contending for the GIL and the cores).
+Executors (`--executor`): `per-node` (default) spins each node in its own SingleThreadedExecutor
+thread (ros/node_runner.ExecutorPerNode), so images reach the keypoint node's mailbox while the
+lifter works; `single` puts both nodes in one SingleThreadedExecutor (images then wait for the
+lifter's callback); `multi` uses MultiThreadedExecutor(num_threads=--executor-threads). On two
+cores (scripts/bench_pipeline.py, bundled clip at 30 Hz) `per-node` measured best, `single`
+added ~10 ms between camera and detector, and `multi` collapsed to seconds of latency (Python
+threads contending for the GIL and the cores).
 
 Everything after `--ros-args` applies to both nodes (remappings, `-p`, `--params-file`); a
 parameter file addresses each by name (`liftpose_keypoints`, `liftpose_lifter`, or
@@ -30,10 +30,10 @@ from rclpy.executors import Executor, MultiThreadedExecutor, SingleThreadedExecu
 from rclpy.utilities import remove_ros_args
 
 from liftpose_ros.nodes import keypoint_node, lifter_node
-from liftpose_ros.ros.node_runner import spin_nodes
+from liftpose_ros.ros.node_runner import ExecutorPerNode, spin_nodes
 
 LOGGER = "liftpose_bringup"
-DEFAULT_EXECUTOR_THREADS = 1
+EXECUTORS = ("per-node", "single", "multi")
 
 
 def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -42,9 +42,12 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(prog="liftpose-bringup", description=__doc__.splitlines()[0])
     parser.add_argument("--params-file", help="YAML parameter file for both nodes "
                         "(e.g. config/liftpose.yaml)")
-    parser.add_argument("--executor-threads", type=int, default=DEFAULT_EXECUTOR_THREADS,
-                        help="1 = SingleThreadedExecutor (default, measured best on 2 cores); "
-                        "N > 1 = MultiThreadedExecutor(num_threads=N)")
+    parser.add_argument("--executor", choices=EXECUTORS, default="per-node",
+                        help="per-node: a SingleThreadedExecutor thread per node (default, "
+                        "measured best on 2 cores); single: one SingleThreadedExecutor; multi: "
+                        "MultiThreadedExecutor(num_threads=--executor-threads)")
+    parser.add_argument("--executor-threads", type=int, default=2,
+                        help="threads of the 'multi' executor (default 2)")
     parser.add_argument("--torch-threads", type=int, default=1,
                         help="torch intra-op threads of the lifter (default 1: on a small CPU "
                         "more threads fight the detector; 0 = torch's default)")
@@ -55,9 +58,12 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     return options, ros_argv
 
 
-def make_executor(threads: int) -> Executor:
-    return (SingleThreadedExecutor() if threads <= 1
-            else MultiThreadedExecutor(num_threads=threads))
+def make_executor(kind: str, threads: int = 2) -> Executor | ExecutorPerNode:
+    if kind == "per-node":
+        return ExecutorPerNode()
+    if kind == "single":
+        return SingleThreadedExecutor()
+    return MultiThreadedExecutor(num_threads=max(1, threads))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -76,7 +82,7 @@ def main(args: list[str] | None = None) -> int:
         print(f"[FATAL] [{LOGGER}]: cannot initialise ROS 2: {_one_line(exc)}", file=sys.stderr)
         return 1
     return spin_nodes([keypoint_node.KeypointNode, lifter_node.LifterNode], LOGGER,
-                      lambda: make_executor(options.executor_threads))
+                      lambda: make_executor(options.executor, options.executor_threads))
 
 
 if __name__ == "__main__":

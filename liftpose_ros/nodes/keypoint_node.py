@@ -10,11 +10,14 @@ only add latency, so the image callback just stores the newest message (counting
 overwrites, if unprocessed, as a stale drop) and a worker thread processes whatever is newest
 when it becomes free. Because the callback never waits for the detector, the node answers
 the newest frame, and skipped frames are counted instead of vanishing inside DDS queues.
+A frame that already waited more than `max_frame_wait_s` when the worker gets free is traded
+for the next image if one arrives soon (see `_fresher`): answering it would only add its wait.
 
 Per processed frame: convert and validate the image (ros/image_conversion.py; a bad image is
 logged, counted and dropped), run the detector backend (core/detect/interface.py), give track
 ids with PersonTracker (core/tracking.py), publish the people of confirmed tracks with the
-image's header and size, and optionally the annotated image.
+image's header and size, and optionally the annotated image. The detection and tracking steps
+are core/pipeline/keypoints.py, which `liftpose process` runs on recorded data too.
 
 Track ids are never reused. When the image stamps go backwards (a bag looping, a clock reset)
 or the image size changes (another camera), the tracker and the detector's own state are reset
@@ -40,7 +43,8 @@ from sensor_msgs.msg import Image
 from liftpose_ros.core.detect.draw import DrawnPerson, DrawStyle, draw_people
 from liftpose_ros.core.detect.interface import KeypointDetector, create_detector
 from liftpose_ros.core.detect.interface import Person2D as DetectedPerson
-from liftpose_ros.core.tracking import Detection, PersonTracker
+from liftpose_ros.core.pipeline.keypoints import KeypointPipeline, TrackedPerson
+from liftpose_ros.core.tracking import clock_first_id
 from liftpose_ros.msg import People2D
 from liftpose_ros.ros import topics
 from liftpose_ros.ros.conversions import (MessageError, Person2DData, copy_header,
@@ -57,6 +61,7 @@ from liftpose_ros.ros.qos import pose_qos, sensor_qos
 NODE_NAME = "liftpose_keypoints"
 LOG_THROTTLE_S = 2.0
 WORKER_POLL_S = 0.2  # how often an idle worker checks whether the node is stopping
+MAX_NEXT_FRAME_WAIT_S = 0.1  # longest wait for a fresher image (see KeypointNode._fresher)
 
 
 @dataclass
@@ -140,13 +145,10 @@ def load_detector(params: KeypointParams) -> KeypointDetector:
                            f"{options}: {exc}") from exc
 
 
-def _published_person(track_id: int, person: DetectedPerson) -> Person2DData:
-    """A tracked detection as message data; scores clipped into [0, 1] as People2D demands
-    (a backend rounding to 1.0000001 must not cost the whole frame)."""
-    kp = np.array(person.keypoints, dtype=np.float32)
-    kp[:, 2] = np.clip(kp[:, 2], 0.0, 1.0)
-    return Person2DData(track_id=track_id, keypoints=kp, box=np.asarray(person.box, np.float32),
-                        score=float(np.clip(person.score, 0.0, 1.0)))
+def person_data(person: TrackedPerson) -> Person2DData:
+    """A tracked person (scores already clipped into [0, 1]) as People2D message data."""
+    return Person2DData(track_id=person.track_id, keypoints=person.keypoints, box=person.box,
+                        score=person.score)
 
 
 class KeypointNode(Node):
@@ -157,6 +159,8 @@ class KeypointNode(Node):
         super().__init__(NODE_NAME, **node_kwargs)
         self.detector: KeypointDetector | None = None
         self._latest = LatestFrame()
+        self._last_arrival_s: float | None = None  # time.monotonic() of the last image
+        self._arrival_gap_s = 1.0 / 30.0  # smoothed gap between images (executor thread)
         self._worker: threading.Thread | None = None
         try:
             self._setup()
@@ -168,16 +172,18 @@ class KeypointNode(Node):
         try:
             self.params = declare_keypoint_parameters(self)
             tracker_config = self.params.tracker_config()
+            tracker_config.first_id = clock_first_id()  # ids unlike a previous run's
         except ParameterError as exc:
             raise StartupError(str(exc)) from exc
         self.detector = load_detector(self.params)
-        self.tracker = PersonTracker(tracker_config)
+        # the per-frame logic (continuity checks, detection, tracking) is shared with the
+        # offline processor; the node adds transport, logging and counters around it
+        self.pipeline = KeypointPipeline(self.detector, tracker_config)
+        self.tracker = self.pipeline.tracker
         self.draw_style = DrawStyle(min_score=self.params.track_min_keypoint_score)
         self.stats = KeypointStats()
         self._stats_lock = threading.Lock()
         self._period = _Period()
-        self._last_stamp_ns: int | None = None
-        self._last_size: tuple[int, int] | None = None
         self._warned_zero_stamp = False
 
         self.people_pub = self.create_publisher(People2D, topics.PEOPLE_2D, pose_qos())
@@ -211,7 +217,12 @@ class KeypointNode(Node):
     # ------------------------------------------------------------------ callbacks
     def _on_image(self, msg: Image) -> None:
         """Executor thread: only store the newest image; the worker does the rest."""
-        stale = self._latest.put(Frame(msg, time.monotonic()))
+        now = time.monotonic()
+        stale = self._latest.put(Frame(msg, now))
+        if self._last_arrival_s is not None:  # smoothed time between images
+            gap = min(now - self._last_arrival_s, MAX_NEXT_FRAME_WAIT_S)
+            self._arrival_gap_s += 0.1 * (gap - self._arrival_gap_s)
+        self._last_arrival_s = now
         with self._stats_lock:
             self.stats.received += 1
             self._period.received += 1
@@ -225,12 +236,31 @@ class KeypointNode(Node):
             frame = self._latest.take(WORKER_POLL_S)
             if frame is None:
                 continue
+            frame = self._fresher(frame)
             try:
                 self._process(frame)
             except Exception as exc:  # keep running whatever one frame provokes
                 if self._latest.closed or not self.context.ok():
                     return  # shutting down: publishers are already gone
                 self._drop("failed", f"processing failed: {type(exc).__name__}: {exc}")
+
+    def _fresher(self, frame: Frame) -> Frame:
+        """`frame`, or the next image when `frame` waited more than max_frame_wait_s for the
+        busy detector: its answer would carry that wait as latency, the next one's does not.
+        The next image is awaited for at most two of the recent gaps between images; if none
+        comes (the stream paused or ended), `frame` is answered after all, so the newest
+        image always gets an answer. Costs answered frames only when the detector is slower
+        than the camera."""
+        limit = self.params.max_frame_wait_s
+        if limit <= 0.0 or time.monotonic() - frame.received_s <= limit:
+            return frame
+        newer = self._latest.take(min(2.0 * self._arrival_gap_s, MAX_NEXT_FRAME_WAIT_S))
+        if newer is None:
+            return frame
+        with self._stats_lock:
+            self.stats.dropped_stale += 1
+            self._period.stale += 1
+        return newer
 
     def _drop(self, kind: str, reason: str) -> None:
         """Count and log (throttled) a frame that produced no People2D."""
@@ -256,10 +286,8 @@ class KeypointNode(Node):
             return
         stamp_ns = stamp_to_ns(msg.header.stamp)
         self._check_continuity(stamp_ns, image.shape[1], image.shape[0])
-        start = time.perf_counter()
-        detected = self.detector.detect(image)
-        detect_s = time.perf_counter() - start
-        people = self._track(stamp_ns * 1e-9, detected)
+        detected, detect_s = self.pipeline.detect(image)
+        people = self._track(stamp_ns, detected)
         try:
             out = people_to_msg(msg.header, image.shape[1], image.shape[0], people)
         except MessageError as exc:
@@ -272,41 +300,30 @@ class KeypointNode(Node):
 
     def _check_continuity(self, stamp_ns: int, width: int, height: int) -> None:
         """Reset tracking where the stream is not a continuation of the previous frames."""
-        reason = None
-        if self._last_stamp_ns is not None and stamp_ns < self._last_stamp_ns:
-            reason = (f"image stamp went backwards by "
-                      f"{(self._last_stamp_ns - stamp_ns) * 1e-9:.3f} s")
-        elif self._last_size is not None and (width, height) != self._last_size:
-            reason = f"image size changed from {self._last_size} to {(width, height)}"
         if stamp_ns == 0 and not self._warned_zero_stamp:
             self._warned_zero_stamp = True
             self.get_logger().warning("images carry no header stamp (0); tracking ages tracks "
                                       "by stamps, so people may keep stale ids")
-        self._last_stamp_ns, self._last_size = stamp_ns, (width, height)
-        if reason is None:
+        restart = self.pipeline.restart_if_discontinuous(stamp_ns, width, height)
+        if restart is None:
             return
-        ended = self.tracker.reset()
-        self.detector.reset()
         with self._stats_lock:
             self.stats.tracker_resets += 1
-        self.get_logger().warning(f"{reason}: tracking restarted, {len(ended)} track ids "
-                                  "ended; people get new ids", throttle_duration_sec=LOG_THROTTLE_S)
+        self.get_logger().warning(f"{restart.reason}: tracking restarted, "
+                                  f"{len(restart.ended_ids)} track ids ended; people get new ids",
+                                  throttle_duration_sec=LOG_THROTTLE_S)
 
-    def _track(self, stamp_s: float, detected: list[DetectedPerson]) -> list[Person2DData]:
+    def _track(self, stamp_ns: int, detected: list[DetectedPerson]) -> list[Person2DData]:
         """Tracker ids for this frame's detections; people of confirmed tracks only (tentative
         ones are held back until min_hits, as the lifter needs a track's history anyway)."""
-        kept, detections = [], []
-        for person in detected:
-            try:
-                detections.append(Detection.from_person(person))
-                kept.append(person)
-            except ValueError as exc:  # NaN/inf would break matching for everyone
-                with self._stats_lock:
-                    self.stats.invalid_people += 1
-                self.get_logger().warning(f"left out an invalid detection: {exc}",
-                                          throttle_duration_sec=LOG_THROTTLE_S)
-        result = self.tracker.update(stamp_s, detections)
-        return [_published_person(tid, kept[i]) for tid, i in result.assigned]
+        tracked = self.pipeline.track(stamp_ns, detected)
+        if tracked.invalid:
+            with self._stats_lock:
+                self.stats.invalid_people += len(tracked.invalid)
+        for reason in tracked.invalid:  # NaN/inf would break matching for everyone
+            self.get_logger().warning(f"left out an invalid detection: {reason}",
+                                      throttle_duration_sec=LOG_THROTTLE_S)
+        return [person_data(p) for p in tracked.people]
 
     def _publish_debug(self, image: np.ndarray, msg: Image, people: list[Person2DData]) -> None:
         drawn = draw_people(image, [DrawnPerson(p.keypoints, p.box, p.track_id) for p in people],

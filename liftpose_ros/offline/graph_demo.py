@@ -90,8 +90,10 @@ class PipelineSettings:
     frame_id: str = "camera_optical_frame"
     backend: str = "mediapipe"
     backend_options: str = ""
+    max_frame_wait_s: float | None = None  # the keypoint node's parameter; None = its default
     torch_threads: int | None = 1  # None = leave torch's default (one per core); process-wide
-    executor_threads: int = 1  # of the pipeline nodes' executor; 1 = SingleThreadedExecutor
+    executor: str = "per-node"  # per-node | single | multi, as liftpose-bringup's --executor
+    executor_threads: int = 2  # of the 'multi' executor
     camera_thread: bool = True  # the video publisher spins alone, like a camera driver process
     preload: bool = True  # decoding must not compete with the pipeline being measured
     loop: bool = False
@@ -155,6 +157,7 @@ class GraphPipeline:
         self._extra: list = []
         self.executor = None
         self._camera_executor = None
+        self._node_executors: list = []
         self._threads: list[threading.Thread] = []
         self._spin_errors: list[BaseException] = []
         self._lifter_seen: tuple[int, float] | None = None  # (messages received, since when)
@@ -172,8 +175,11 @@ class GraphPipeline:
             video=str(s.video or ""), rate_hz=float(s.rate_hz), scale=float(s.scale),
             fov_deg=float(s.fov_deg), frame_id=s.frame_id, loop=s.loop, preload=s.preload,
             autostart=False))
-        self.keypoints = self._make(keypoint_node.KeypointNode, dict(
-            backend=s.backend, backend_options=s.backend_options))
+        keypoint_params: dict[str, Any] = dict(backend=s.backend,
+                                               backend_options=s.backend_options)
+        if s.max_frame_wait_s is not None:
+            keypoint_params["max_frame_wait_s"] = float(s.max_frame_wait_s)
+        self.keypoints = self._make(keypoint_node.KeypointNode, keypoint_params)
         self.lifter = self._make(lifter_node.LifterNode, dict(
             checkpoint=str(s.checkpoint or ""), device=s.device, mode=s.mode,
             queue_depth=int(s.lifter_queue_depth)))
@@ -243,9 +249,16 @@ class GraphPipeline:
         threads = self.settings.executor_threads
         pipeline = [n for n in self.nodes + self._extra
                     if not (self.settings.camera_thread and n is self.video)]
-        self.executor = (SingleThreadedExecutor(context=self.context) if threads == 1 else
-                         MultiThreadedExecutor(num_threads=threads, context=self.context))
-        self._spin_in_thread(self.executor, pipeline, "liftpose_graph_spin")
+        if self.settings.executor == "per-node":
+            for node in pipeline:
+                executor = SingleThreadedExecutor(context=self.context)
+                self._node_executors.append(executor)
+                self._spin_in_thread(executor, [node], f"liftpose_spin_{node.get_name()}")
+        else:
+            self.executor = (SingleThreadedExecutor(context=self.context)
+                             if self.settings.executor == "single" else
+                             MultiThreadedExecutor(num_threads=threads, context=self.context))
+            self._spin_in_thread(self.executor, pipeline, "liftpose_graph_spin")
         if self.settings.camera_thread:
             self._camera_executor = SingleThreadedExecutor(context=self.context)
             self._spin_in_thread(self._camera_executor, [self.video], "liftpose_camera_spin")
@@ -324,14 +337,14 @@ class GraphPipeline:
         the process. Safe to call twice."""
         import rclpy
 
-        for executor in (self.executor, self._camera_executor):
+        for executor in [self.executor, self._camera_executor] + self._node_executors:
             if executor is not None:
                 executor.shutdown(timeout_sec=10.0)
         for thread in self._threads:
             thread.join(timeout=15.0)
             if thread.is_alive():
                 raise RuntimeError(f"the executor thread {thread.name} did not stop")
-        self._threads, self._camera_executor = [], None
+        self._threads, self._camera_executor, self._node_executors = [], None, []
         for node in reversed(self.nodes + self._extra):
             node.destroy_node()
         self.nodes, self._extra, self.executor = [], [], None

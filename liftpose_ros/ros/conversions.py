@@ -5,6 +5,19 @@ test publisher, a bag from an older version). Everything is checked once here an
 `MessageError` with a message naming the person and the field, so nodes can catch one
 exception type, log it, count a drop and carry on; past this module the arrays are trusted.
 
+What counts as unusable, and what happens to it:
+- a People2D that breaks the message contract (wrong joint count, NaN/inf, scores outside
+  [0, 1], a negative id other than UNTRACKED, duplicate ids, a zero image size) raises
+  `MessageError` and is dropped whole: a producer that sends such a message is broken, and
+  trusting the rest of its message would be guesswork; the lifter's windows bridge one lost
+  frame by interpolation;
+- a finite joint far outside the image (more than `OUTSIDE_MARGIN` image sizes past a border)
+  is kept as *not detected* (x = y = confidence = 0) and counted in
+  `People2DData.masked_joints`: detectors extrapolate cut-off limbs a little past the border,
+  which is fine, but a joint a whole image away is not something the camera saw, and an
+  extreme one (1e30 px is a finite float32) turns the lifter's output into NaN for as long as
+  that frame stays in the track's window.
+
 Joint counts come from the message constants (`Person2D.JOINT_COUNT`, `Skeleton3D.JOINT_COUNT`)
 and joint order from `core.skeleton` (COCO-17 in, H36M-17 out); nothing is re-listed here.
 """
@@ -39,6 +52,11 @@ PLACEMENTS: dict[int, str] = {Skeleton3D.ROOT_RELATIVE: "ROOT_RELATIVE",
 
 class MessageError(ValueError):
     """A message that cannot be used: wrong joint count, non-finite values, out-of-range scores."""
+
+
+# A joint more than this many image widths (heights) left/right of (above/below) the image is
+# treated as not detected; see the module docstring.
+OUTSIDE_MARGIN = 1.0
 
 
 # ------------------------------------------------------------------ stamps
@@ -83,6 +101,8 @@ class People2DData:
     image_width: int
     image_height: int
     people: list[Person2DData]
+    masked_joints: int = 0  # detected joints set to 'not detected' for lying far outside
+
 
     @property
     def track_ids(self) -> np.ndarray:
@@ -152,13 +172,30 @@ def person_from_msg(msg: Person2D, index: int = 0) -> Person2DData:
                         box=box, score=float(score[0]))
 
 
+def mask_far_joints(keypoints: np.ndarray, width: int, height: int) -> int:
+    """Set joints lying more than OUTSIDE_MARGIN image sizes outside a width x height image to
+    not detected (x = y = confidence = 0), in place; return how many detected joints that hit.
+
+    keypoints: (..., 17, 3) x px, y px, confidence (finite).
+    """
+    x, y = keypoints[..., 0], keypoints[..., 1]
+    far = ((x < -OUTSIDE_MARGIN * width) | (x > (1 + OUTSIDE_MARGIN) * width)
+           | (y < -OUTSIDE_MARGIN * height) | (y > (1 + OUTSIDE_MARGIN) * height))
+    hit = int(np.count_nonzero(far & (keypoints[..., 2] > 0)))
+    keypoints[far] = 0.0
+    return hit
+
+
 def people_from_msg(msg: People2D) -> People2DData:
-    """Validate and convert a People2D; raises MessageError on anything unusable."""
+    """Validate and convert a People2D; raises MessageError on anything unusable (the
+    whole message); joints far outside the image are masked and counted, not raised."""
     _check_image_size(msg.image_width, msg.image_height)
+    width, height = int(msg.image_width), int(msg.image_height)
     people = [person_from_msg(p, i) for i, p in enumerate(msg.people)]
     _check_unique([p.track_id for p in people], "People2D")
-    return People2DData(header=copy_header(msg.header), image_width=int(msg.image_width),
-                        image_height=int(msg.image_height), people=people)
+    masked = sum(mask_far_joints(p.keypoints, width, height) for p in people)
+    return People2DData(header=copy_header(msg.header), image_width=width,
+                        image_height=height, people=people, masked_joints=masked)
 
 
 def person_to_msg(person: Person2DData, index: int = 0) -> Person2D:

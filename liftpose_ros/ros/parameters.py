@@ -26,6 +26,7 @@ from liftpose_ros.weights import shipped_lifter
 from liftpose_ros.core.lifter.config import OUTPUT_MODES
 from liftpose_ros.core.detect.interface import DEFAULT_BACKEND, available_detectors
 from liftpose_ros.core.tracking import TrackerConfig
+from liftpose_ros.ros.camera_info_sync import SYNC_MODES as CAMERA_INFO_SYNC_MODES
 from liftpose_ros.ros.image_conversion import DEFAULT_MAX_PIXELS
 
 _TYPES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
@@ -117,6 +118,8 @@ class LifterParams:
     mode: str = "causal"
     frame_id_override: str = ""
     use_camera_info: bool = True
+    camera_info_sync: str = "auto"
+    camera_info_tolerance_s: float = 0.1
     max_gap_s: float = 0.5
     max_track_age_s: float = 1.0
     min_frames: int = 1
@@ -146,6 +149,15 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
                               "info); empty = the image's frame."),
     "use_camera_info": dict(description="Subscribe to camera_info and place skeletons "
                             "metrically in the camera frame (CAMERA_METRIC) once one arrives."),
+    "camera_info_sync": dict(description="Which camera_info places a People2D: 'auto' = the "
+                             "one nearest in time to the image (message_filters Cache) where "
+                             "message_filters is installed, else the latest; 'latest' = always "
+                             "the latest received (right when the intrinsics never change).",
+                             choices=CAMERA_INFO_SYNC_MODES),
+    "camera_info_tolerance_s": dict(description="Largest |camera_info stamp - image stamp| "
+                                    "for the nearest camera_info to count as the image's; "
+                                    "beyond it the latest is used, with a warning. Only used "
+                                    "when camera infos are matched by time.", minimum=0.0),
     "max_gap_s": dict(description="Longest gap between a track's frames that is interpolated "
                       "across; longer gaps hold the last frame.", minimum=1e-3),
     "max_track_age_s": dict(description="A track not seen for this long is dropped and its "
@@ -184,6 +196,7 @@ class KeypointParams:
     device: str = "auto"
     publish_debug_image: bool = False
     max_image_pixels: int = DEFAULT_MAX_PIXELS
+    max_frame_wait_s: float = 0.005
     track_min_similarity: float = _TRACKER_DEFAULTS.min_similarity
     track_min_keypoint_score: float = _TRACKER_DEFAULTS.min_keypoint_score
     track_max_age_s: float = _TRACKER_DEFAULTS.max_age_s
@@ -246,6 +259,11 @@ _KEYPOINT_DESCRIPTIONS: dict[str, dict[str, Any]] = {
                                 "draw per frame)."),
     "max_image_pixels": dict(description="Images with more pixels are dropped as corrupt "
                              "instead of being allocated.", minimum=1),
+    "max_frame_wait_s": dict(description="Latest-frame policy: an image that waited longer "
+                             "than this for the busy detector is dropped as stale and the "
+                             "detector takes the next one as it arrives (lower latency, fewer "
+                             "frames answered when the detector is slower than the camera); "
+                             "0 = answer the newest image whatever its wait.", minimum=0.0),
     "track_min_similarity": dict(description="Tracker: least keypoint/box similarity for a "
                                  "detection to continue a track.", minimum=1e-3, maximum=1.0),
     "track_min_keypoint_score": dict(description="Tracker (and debug drawing): a joint counts "

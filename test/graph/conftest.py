@@ -6,8 +6,9 @@ which puts the process in a network namespace holding only `lo` with localhost d
 Anywhere else every test here is skipped before any ROS 2 context is created.
 
 Fixtures: `ros_graph` (a fresh rclpy Context + MultiThreadedExecutor(num_threads=2) spun in a
-thread, shut down cleanly), tiny lifter checkpoints, and helpers to build People2D messages
-of a synthetic standing person seen by a known pinhole camera.
+thread, shut down cleanly; `module_ros_graph` is the same shared by a module's tests), tiny
+lifter checkpoints, and helpers to build People2D messages of a synthetic standing person
+seen by a known pinhole camera.
 """
 from __future__ import annotations
 
@@ -135,6 +136,20 @@ class RosGraph:
 
 @pytest.fixture
 def ros_graph(_private_network_only) -> Iterator[RosGraph]:
+    graph = RosGraph()
+    try:
+        yield graph
+    finally:
+        graph.close()
+
+
+@pytest.fixture(scope="module")
+def module_ros_graph() -> Iterator[RosGraph]:
+    """One graph for all tests of a module, so nodes start once (a module-scoped fixture
+    cannot use the function-scoped guard, so it checks the namespace itself)."""
+    reason = network_guard()
+    if reason is not None:
+        pytest.skip(reason)
     graph = RosGraph()
     try:
         yield graph

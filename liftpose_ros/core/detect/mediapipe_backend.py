@@ -20,7 +20,10 @@ BlazePose itself is single-person: its graph keeps only the strongest detection.
    flat grey silhouette still looks like a person to BlazePose's detector (see `erase_regions`).
    Tall or wide frames are also searched in overlapping squares, where people look bigger to the
    detector. While people are tracked, a search sweep looks at `search_regions_per_frame` regions
-   per frame (the sweep spans a few frames), so no frame pays for the whole sweep.
+   per frame (the sweep spans a few frames) on a thread of its own at a lower CPU priority
+   (`background_search`, `search_nice`): frames do not wait for it, and what it finds joins at
+   the next frame (new tracks start on that frame, from the find's box). People entering are
+   found a frame or two later; the people already tracked keep their latency.
    This "find, erase, repeat" uses BlazePose's own detector and needs no other model;
    OpenCV's HOG people detector, tried instead, found none of the people in the Pose2Sim video
    frames (leaning, lunging, seen from behind) and took 60-140 ms a frame against ~12 ms.
@@ -32,11 +35,15 @@ BlazePose itself is single-person: its graph keeps only the strongest detection.
 4. Clean-up. Two tracks on one person (same box or same skeleton) are merged by keeping the
    higher score; a track whose pose vanished for more than `max_missed_frames` frames is dropped.
 
-Parallelism: the graphs run in C++ and release the GIL, so the tracks' landmark passes and the
-frame's search region run on `workers` threads at once. Each thread touches only its own graph
-and track; the search erases people where they were on the previous frame (a silhouette is
-generous enough for a 30 fps step). On 2 cores, 2 workers bring a 3-person frame from ~65 ms to
-~40 ms.
+Parallelism: the graphs run in C++ and release the GIL, so the tracks' landmark passes run on
+`workers` threads at once, beside the search thread. Each thread touches only its own graph and
+track; the search erases people where they were when it started (a silhouette is generous
+enough for a 30 fps step). On 2 cores, 2 workers bring a 3-person frame from ~65 ms to ~43 ms
+(one landmark pass is ~20 ms, a search region ~21 ms: the detector ~12 ms plus the erasing).
+The landmark threads run `workers_nice` steps less urgently than the rest of the process: they
+are the bulk of the CPU work, and what a frame waits for after them (the lifter, DDS, the camera
+driver) should not queue behind the next frame's landmarks; the robot's own processes keep
+their share too. On 2 cores it took camera -> 3D p95 from ~103 to ~94 ms (one process per node).
 
 Keypoints: the 17 COCO joints are 17 of BlazePose's 33 landmarks under the same names (eyes are
 BlazePose's eye centres, not the inner/outer corners), and both name left/right from the
@@ -44,7 +51,9 @@ person's own point of view. A joint's score is min(visibility, presence) of its 
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, fields
 from functools import partial
 from pathlib import Path
@@ -112,7 +121,10 @@ class MediaPipeConfig:
     search_max_side: int = 640  # the whole frame is downscaled to this for the search
     search_tiles: bool = True  # also search squares of tall/wide frames (see _search_regions)
     search_regions_per_frame: int = 1  # regions of a sweep searched per frame while tracking
-    workers: int = 2  # threads running landmark passes and the search at once (1 = serial)
+    workers: int = 2  # threads running landmark passes at once (1 = serial)
+    background_search: bool = True  # while tracking, search on its own thread (see above)
+    search_nice: int = 10  # the search thread's niceness (Linux; 0 = the process's own)
+    workers_nice: int = 5  # the landmark threads' niceness (with workers > 1; see below)
     min_person_size: float = 0.2  # new person's box side >= this x searched region's short side
     duplicate_iou: float = 0.6  # two people whose boxes overlap more are one
     duplicate_distance: float = 0.08  # ... or whose joints lie closer (fraction of box side)
@@ -129,6 +141,9 @@ class MediaPipeConfig:
                      "recrop_iou", "duplicate_iou", "min_person_size"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        for name in ("search_nice", "workers_nice"):
+            if not 0 <= getattr(self, name) <= 19:
+                raise ValueError(f"{name} must lie in [0, 19], got {getattr(self, name)}")
         if self.crop_margin < 0 or self.crop_max_side < 64 or self.search_max_side < 64:
             raise ValueError("crop_margin must be >= 0 and crop_max_side, search_max_side >= 64")
 
@@ -162,6 +177,17 @@ def _to_rgb(bgr: np.ndarray, max_side: int) -> np.ndarray:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _lower_priority(nice: int) -> None:
+    """Make the calling thread `nice` steps less urgent (Linux threads have their own nice
+    value), so background work yields the CPU to the work a frame waits for."""
+    if nice <= 0:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+    except (AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
+        pass
 
 
 def _run_graph(graph, rgb: np.ndarray) -> np.ndarray | None:
@@ -217,8 +243,15 @@ class MediaPipeDetector(KeypointDetector):
         self._next_id = 0
         self._shape: tuple[int, int] | None = None
         self._sweep: list[tuple[int, int, int, int]] = []  # search regions still to look at
-        self._pool = (ThreadPoolExecutor(self.config.workers, thread_name_prefix="blazepose")
+        self._pool = (ThreadPoolExecutor(self.config.workers, thread_name_prefix="blazepose",
+                                         initializer=_lower_priority,
+                                         initargs=(self.config.workers_nice,))
                       if self.config.workers > 1 else None)
+        self._search_pool = (ThreadPoolExecutor(1, thread_name_prefix="blazepose_search",
+                                                initializer=_lower_priority,
+                                                initargs=(self.config.search_nice,))
+                             if self.config.background_search else None)
+        self._search: Future | None = None  # the background search in flight
 
     # --- graphs -----------------------------------------------------------------------------
     def _new_graph(self, static: bool):
@@ -242,6 +275,7 @@ class MediaPipeDetector(KeypointDetector):
 
     # --- public -----------------------------------------------------------------------------
     def reset(self) -> None:
+        self._finish_search()  # its finds belong to the frames before the reset
         for track in self._tracks:
             self._release(track)
         self._tracks = []
@@ -251,8 +285,9 @@ class MediaPipeDetector(KeypointDetector):
     def close(self) -> None:
         if getattr(self, "_is_closed", False):
             return
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        for pool in (self._pool, self._search_pool):
+            if pool is not None:
+                pool.shutdown(wait=True)
         for graph in [t.graph for t in self._tracks] + self._idle + [self._searcher]:
             graph.close()
         self._tracks, self._idle = [], []
@@ -267,17 +302,25 @@ class MediaPipeDetector(KeypointDetector):
         if self._shape != image.shape[:2]:
             self.reset()
             self._shape = image.shape[:2]
+        tracking = any(t.missed == 0 for t in self._tracks)
         regions = self._regions_to_search(*image.shape[:2])
         room = self.config.max_people - len(self._tracks)
         seen = [t.landmarks for t in self._tracks]  # where people were on the previous frame
+        finds = self._finish_search() if self._search_done() else []
         tasks = [partial(self._step, t, image, [o for o in self._tracks if o is not t])
                  for t in self._tracks]
-        if regions:
+        search_now = bool(regions) and not (tracking and self._search_pool is not None)
+        if search_now:  # nobody followed (or no search thread): this frame waits for it
             tasks.append(partial(self._look, image, regions, seen, room))
+        elif regions and self._search is None:
+            self._search = self._search_pool.submit(self._look, image.copy(), regions, seen,
+                                                    room)
+        elif regions:  # the previous search is still running: these regions come next
+            self._sweep = regions + self._sweep
         results = self._run(tasks)
         self._end_lost_tracks()
         self._merge_duplicates()
-        for landmarks, region in (results[-1] if regions else []):
+        for landmarks, region in finds + (results[-1] if search_now else []):
             self._propose(image, landmarks, region)
         self._frame_index += 1
         return [self._person(t) for t in self._tracks if t.missed == 0]
@@ -288,6 +331,14 @@ class MediaPipeDetector(KeypointDetector):
         if self._pool is None or len(tasks) < 2:
             return [task() for task in tasks]
         return [future.result() for future in [self._pool.submit(task) for task in tasks]]
+
+    def _search_done(self) -> bool:
+        return self._search is not None and self._search.done()
+
+    def _finish_search(self) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
+        """The background search's finds, waiting for it if it still runs ([] when none)."""
+        search, self._search = self._search, None
+        return search.result() if search is not None else []
 
     # --- tracking ---------------------------------------------------------------------------
     def _end_lost_tracks(self) -> None:

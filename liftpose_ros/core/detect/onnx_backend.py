@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from liftpose_ros.core.checkpoint_io import check_file
 from liftpose_ros.core.detect.checkpoint import CheckpointError
 from liftpose_ros.core.detect.interface import NUM_KEYPOINTS
 from liftpose_ros.core.detect.hrnet_backend import (HRNetDetector,
@@ -146,8 +147,7 @@ def load_onnx_heatmap_model(path: str | Path, device: str = "auto", num_threads:
     from liftpose_ros.core.detect.onnx_export import OnnxHeatmapModel
 
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"ONNX model not found: {path}")
+    check_file(path, CheckpointError)  # missing, a directory, a FIFO: each its own message
     providers = onnx_providers(device)
     try:
         runner = OnnxHeatmapModel(path, providers=providers, num_threads=num_threads)

@@ -1,0 +1,143 @@
+"""Image + stamp -> tracked 2D people: detection, validation and track ids for one stream.
+
+This is the keypoint node's per-frame logic without ROS, so a live camera and a recorded bag
+or video go through the same steps:
+
+1. `restart_if_discontinuous`: when the stamps go backwards (a bag looping, a clock reset) or
+   the image size changes (another camera), the stream is not a continuation of the previous
+   frames; the tracker and the detector's own state are reset and people get new ids.
+2. `detect`: the detector backend on the BGR image.
+3. `track`: track ids from `PersonTracker`; detections with NaN/inf values are left out (and
+   counted) because they would break matching for everyone; only people of confirmed tracks
+   are returned (tentative ones are held back until min_hits, as the lifter needs a track's
+   history anyway), with scores clipped into [0, 1] as People2D demands.
+
+`process` runs the three in order. The node calls the steps one by one so that it can time the
+detector and log each event where it happens.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from liftpose_ros.core.detect.interface import KeypointDetector
+from liftpose_ros.core.detect.interface import Person2D as DetectedPerson
+from liftpose_ros.core.tracking import Detection, PersonTracker, TrackerConfig
+
+
+@dataclass
+class TrackedPerson:
+    """One person of a confirmed track in one frame."""
+
+    track_id: int
+    keypoints: np.ndarray  # (17, 3) float32: x px, y px, score in [0, 1]; COCO-17 order
+    box: np.ndarray  # (4,) float32: x_min, y_min, x_max, y_max px
+    score: float  # detection confidence in [0, 1]
+
+
+@dataclass(frozen=True)
+class TrackingRestart:
+    """Why tracking restarted before a frame, and the confirmed track ids that ended."""
+
+    reason: str
+    ended_ids: list[int]
+
+
+@dataclass
+class TrackedFrame:
+    """The tracker's answer for one frame's detections."""
+
+    people: list[TrackedPerson]  # confirmed tracks only, in detection order
+    invalid: list[str] = field(default_factory=list)  # why each left-out detection was refused
+    ended_ids: list[int] = field(default_factory=list)  # tracks that aged out in this update
+
+
+@dataclass
+class KeypointResult:
+    """Everything `process` did for one frame."""
+
+    stamp_ns: int
+    width: int
+    height: int
+    people: list[TrackedPerson]
+    invalid: list[str]
+    ended_ids: list[int]
+    restart: TrackingRestart | None
+    detect_s: float  # wall time of the detector call
+
+
+def tracked_person(track_id: int, person: DetectedPerson) -> TrackedPerson:
+    """A tracked detection with scores clipped into [0, 1] (a backend rounding to 1.0000001
+    must not cost the whole frame its People2D)."""
+    kp = np.array(person.keypoints, dtype=np.float32)  # (17, 3), a copy
+    kp[:, 2] = np.clip(kp[:, 2], 0.0, 1.0)
+    return TrackedPerson(track_id=int(track_id), keypoints=kp,
+                         box=np.asarray(person.box, np.float32),
+                         score=float(np.clip(person.score, 0.0, 1.0)))
+
+
+class KeypointPipeline:
+    """Detector + tracker for ONE image stream; not thread-safe (one worker calls it).
+
+    Counters since construction: `frames` (tracked), `invalid_people`, `restarts`.
+    """
+
+    def __init__(self, detector: KeypointDetector,
+                 tracker_config: TrackerConfig | None = None) -> None:
+        self.detector = detector
+        self.tracker = PersonTracker(tracker_config or TrackerConfig())
+        self._last_stamp_ns: int | None = None
+        self._last_size: tuple[int, int] | None = None
+        self.frames = 0
+        self.invalid_people = 0
+        self.restarts = 0
+
+    def restart_if_discontinuous(self, stamp_ns: int, width: int,
+                                 height: int) -> TrackingRestart | None:
+        """Reset tracking (and the detector's state) when this frame does not continue the
+        previous ones; None when it does."""
+        reason = None
+        if self._last_stamp_ns is not None and stamp_ns < self._last_stamp_ns:
+            reason = (f"image stamp went backwards by "
+                      f"{(self._last_stamp_ns - stamp_ns) * 1e-9:.3f} s")
+        elif self._last_size is not None and (width, height) != self._last_size:
+            reason = f"image size changed from {self._last_size} to {(width, height)}"
+        self._last_stamp_ns, self._last_size = stamp_ns, (width, height)
+        if reason is None:
+            return None
+        ended = self.tracker.reset()
+        self.detector.reset()
+        self.restarts += 1
+        return TrackingRestart(reason, ended)
+
+    def detect(self, image: np.ndarray) -> tuple[list[DetectedPerson], float]:
+        """The detector's people in a (H, W, 3) uint8 BGR image, and the seconds it took."""
+        start = time.perf_counter()
+        detected = self.detector.detect(image)
+        return detected, time.perf_counter() - start
+
+    def track(self, stamp_ns: int, detected: list[DetectedPerson]) -> TrackedFrame:
+        """Track ids for this frame's detections; people of confirmed tracks only."""
+        kept, detections, invalid = [], [], []
+        for person in detected:
+            try:
+                detections.append(Detection.from_person(person))
+                kept.append(person)
+            except ValueError as exc:  # NaN/inf would break matching for everyone
+                invalid.append(str(exc))
+        self.invalid_people += len(invalid)
+        result = self.tracker.update(stamp_ns * 1e-9, detections)
+        self.frames += 1
+        return TrackedFrame([tracked_person(tid, kept[i]) for tid, i in result.assigned],
+                            invalid, list(result.ended))
+
+    def process(self, image: np.ndarray, stamp_ns: int) -> KeypointResult:
+        """All steps for one (H, W, 3) uint8 BGR image stamped `stamp_ns`."""
+        height, width = image.shape[:2]
+        restart = self.restart_if_discontinuous(stamp_ns, width, height)
+        detected, detect_s = self.detect(image)
+        tracked = self.track(stamp_ns, detected)
+        return KeypointResult(stamp_ns, width, height, tracked.people, tracked.invalid,
+                              tracked.ended_ids, restart, detect_s)

@@ -1,0 +1,149 @@
+"""Tracked 2D people -> 3D skeletons: per-track windows, one batched lifter call, placement.
+
+This is the lifter node's per-message logic without ROS, so a live People2D stream and a
+recorded bag or video go through the same steps for each frame:
+
+1. when the stamps go backwards (a bag looping, a restarted camera) every track is forgotten,
+   instead of mixing two timelines in one window;
+2. each person's COCO-17 keypoints become the lifter's H36M-17 input (normalised x, y,
+   confidence) and are appended to that track's stamped history (`TrackWindows`);
+3. the tracks of this frame with at least `min_frames` observations are resampled onto the
+   model's frame grid and lifted in ONE batched call (root-relative metres);
+4. with intrinsics each pose is placed metrically in the camera frame (root depth from the
+   lifted body size); a person whose placement fails stays root-relative on their own;
+5. tracks not seen for `max_track_age_s` of stamps are forgotten.
+
+The result describes the instant `stamp - target_offset` (0 for causal lifters, T//2 model
+frames earlier for centre ones) and lists the track ids that ended, so a caller can delete
+their markers or close their records.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from liftpose_ros.core.camera import place_in_camera, unnormalize_screen
+from liftpose_ros.core.data.windows import make_lifter_input
+from liftpose_ros.core.lifter.track_windows import TrackWindows
+from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
+
+if TYPE_CHECKING:
+    from liftpose_ros.core.lifter.inference import LifterRunner
+
+Intrinsics = tuple[float, float, float, float]  # fx, fy, cx, cy in pixels of the 2D image
+
+
+class TrackedKeypoints(Protocol):
+    """What the lifting needs of a person: a track id and COCO-17 keypoints (17, 3) px + conf.
+    Satisfied by `keypoints.TrackedPerson` and by the ROS side's `Person2DData`."""
+
+    track_id: int
+    keypoints: np.ndarray
+
+
+@dataclass
+class LiftResult:
+    """The 3D answer for one frame of 2D people."""
+
+    stamp_ns: int  # the 2D frame's stamp
+    target_offset_ns: int  # the skeletons describe stamp_ns - target_offset_ns
+    window_size: int  # T, frames the lifter saw per person
+    causal: bool
+    track_ids: list[int]  # (K,) tracks lifted in this frame
+    positions: np.ndarray  # (K, 17, 3) float64 m, H36M-17; camera frame where `metric`
+    metric: np.ndarray  # (K,) bool: placed in the camera frame, else root-relative
+    confidences: np.ndarray  # (K, 17) float32: input confidences at the described instant
+    ended_track_ids: list[int]  # tracks forgotten at this frame
+    restarted: bool  # the stamps went backwards: every earlier track ended
+
+    @property
+    def target_stamp_ns(self) -> int:
+        """The instant the skeletons describe."""
+        return self.stamp_ns - self.target_offset_ns
+
+
+class LiftingPipeline:
+    """Per-track windows and the lifter for ONE 2D stream; not thread-safe.
+
+    runner: the loaded lifter (its config gives T and causal/centre); max_gap_s, max_track_age_s:
+    see `TrackWindows`; min_frames: observations a track needs before it is lifted.
+    """
+
+    def __init__(self, runner: LifterRunner, max_gap_s: float = 0.5,
+                 max_track_age_s: float = 1.0, min_frames: int = 1) -> None:
+        if int(min_frames) < 1:
+            raise ValueError(f"min_frames must be >= 1; got {min_frames!r}")
+        self.runner = runner
+        cfg = runner.config
+        self.windows = TrackWindows(cfg.num_frames, cfg.output, max_gap_s=max_gap_s,
+                                    max_track_age_s=max_track_age_s)
+        self.min_frames = int(min_frames)
+        self._last_stamp_s = float("-inf")
+
+    @property
+    def target_offset_ns(self) -> int:
+        return int(round(self.windows.target_offset_s * 1e9))
+
+    def process(self, stamp_ns: int, image_width: int, image_height: int,
+                people: Sequence[TrackedKeypoints],
+                intrinsics: Intrinsics | None = None) -> LiftResult:
+        """Lift the tracked people of one frame (every track_id >= 0, unique)."""
+        stamp_s = stamp_ns * 1e-9
+        ids = [int(p.track_id) for p in people]
+        restarted = self._restart_if_time_went_back(stamp_s)
+        # After a jump forward, a track back in this message must not keep minutes-old frames
+        # in its window: end the tracks that aged out before adding this frame.
+        aged = [t for t in self.windows.prune(stamp_s) if t not in ids]
+        if people:
+            coco = np.stack([p.keypoints for p in people])  # (N, 17, 3) px + conf, COCO-17
+            h36m = coco_to_h36m(coco)  # (N, 17, 3) px + conf, H36M-17
+            inputs = make_lifter_input(h36m[..., :2], h36m[..., 2], image_width,
+                                       image_height)  # (N, 17, 3) normalised
+            self.windows.update(stamp_s, ids, inputs)
+        ready = [t for t in ids if self.windows.observations(t) >= self.min_frames]
+        poses, target = self._lift(ready, stamp_s)
+        positions, metric = self._place(poses, target, image_width, image_height, intrinsics)
+        ended = restarted + aged + self.windows.prune(stamp_s)
+        cfg = self.runner.config
+        return LiftResult(stamp_ns, self.target_offset_ns, cfg.num_frames,
+                          cfg.output == "causal", ready, positions, metric, target[..., 2],
+                          ended, bool(restarted))
+
+    def _restart_if_time_went_back(self, stamp_s: float) -> list[int]:
+        """Forget every track when the stamps go backwards; the ids forgotten."""
+        went_back = stamp_s < self._last_stamp_s
+        self._last_stamp_s = stamp_s
+        return self.windows.clear() if went_back else []
+
+    def _lift(self, ready: list[int], stamp_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """One batched lifter call: (K, 17, 3) m root-relative poses and the (K, 17, 3)
+        normalised input at the described instant."""
+        j = H36M17.num_joints
+        if not ready:
+            return np.zeros((0, j, 3), np.float32), np.zeros((0, j, 3), np.float32)
+        windows, _ = self.windows.windows(stamp_s, ready)  # (K, T, 17, 3)
+        poses = self.runner.predict(windows)  # (K, 17, 3) m, root-relative
+        return poses, windows[:, self.windows.target_index]
+
+    @staticmethod
+    def _place(poses: np.ndarray, target: np.ndarray, width: int, height: int,
+               intrinsics: Intrinsics | None) -> tuple[np.ndarray, np.ndarray]:
+        """Metric camera-frame poses where intrinsics are known and the placement gives finite
+        points in front of the camera; the others stay root-relative."""
+        metric = np.zeros(len(poses), dtype=bool)
+        if intrinsics is None:
+            return np.asarray(poses, dtype=np.float64), metric
+        px = unnormalize_screen(target[..., :2], width, height)  # (K, 17, 2)
+        positions = np.array(poses, dtype=np.float64)  # (K, 17, 3)
+        for k in range(len(poses)):
+            try:
+                placed = place_in_camera(poses[k], px[k], intrinsics, weights=target[k, :, 2])
+            except ValueError:  # fewer than two visible joints
+                continue
+            if np.all(np.isfinite(placed)) and np.all(placed[:, 2] > 0):
+                positions[k] = placed
+                metric[k] = True
+        return positions, metric

@@ -1,0 +1,575 @@
+"""Recorded data through the live pipeline: `liftpose process INPUT --out DIR`.
+
+INPUT is a rosbag2 (a folder with metadata.yaml, or a single .db3 / .mcap file) or a video
+file. Every frame goes, offline and in order, through the steps the ROS 2 graph runs: the
+keypoint node's pipeline (core/pipeline/keypoints.py) and its People2D, the lifter node's
+validation of that message (ros/conversions.py) and its pipeline (core/pipeline/lifting.py),
+and Skeletons3D and markers built by the lifter node's own functions. The one difference is
+intended: offline nothing is skipped as stale, since there is no clock to keep up with; every
+frame is answered (the live graph answers the newest frame when it falls behind).
+
+Bags: the image topic is --image-topic, else the first sensor_msgs/Image topic (else the first
+sensor_msgs/CompressedImage one). Camera intrinsics come from a CameraInfo topic (--camera-info
+-topic, else the image topic's sibling `camera_info`, else the bag's only CameraInfo topic);
+each frame uses the camera info nearest to it in time, so skeletons are placed metrically in
+the camera frame. Frames the keypoint node would drop (unsupported encoding, wrong step or
+size, undecodable compressed data, a message that does not deserialise) are counted by reason
+and skipped. A frame without a header stamp uses its bag time.
+
+Videos: stamps from the frame index and the file's frame rate; intrinsics from an assumed field
+of view, exactly as the video publisher derives them (nodes/video_publisher.py).
+
+Output bag timing: each message is written at the bag time of the input image it answers, so
+`ros2 bag play` of the input and output bags together keeps them in step; header stamps are
+the image's (a Skeletons3D: the instant it describes, as the lifter node stamps it).
+"""
+from __future__ import annotations
+
+import bisect
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from rclpy.serialization import deserialize_message
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
+from tqdm import tqdm
+
+from liftpose_ros.core.detect.interface import DEFAULT_BACKEND
+from liftpose_ros.core.pipeline.keypoints import KeypointPipeline
+from liftpose_ros.core.pipeline.lifting import Intrinsics, LiftingPipeline, LiftResult
+from liftpose_ros.msg import People2D, Person2D, Skeleton3D
+from liftpose_ros.nodes.keypoint_node import load_detector, person_data
+from liftpose_ros.nodes.lifter_node import load_runner, skeletons_message
+from liftpose_ros.nodes.video_publisher import VideoParams, VideoSource, camera_intrinsics
+from liftpose_ros.offline.bag_output import STORAGES, BagOutput
+from liftpose_ros.offline.recorded_outputs import (FrameRecord, OverlayVideo, ResultTable)
+from liftpose_ros.ros.conversions import (PLACEMENTS, MessageError, intrinsics_from_camera_info,
+                                          ns_to_stamp, people_from_msg, people_to_msg,
+                                          stamp_to_ns)
+from liftpose_ros.ros.image_conversion import ImageError, image_to_bgr
+from liftpose_ros.ros.markers import MarkerStyle, skeleton_markers
+from liftpose_ros.ros.parameters import KeypointParams, LifterParams
+
+IMAGE_TYPES: dict[str, type] = {"sensor_msgs/msg/Image": Image,
+                                "sensor_msgs/msg/CompressedImage": CompressedImage}
+CAMERA_INFO_TYPE = "sensor_msgs/msg/CameraInfo"
+BAG_SUFFIXES = (".db3", ".mcap")
+OUTPUT_BAG = "bag"  # folder name of the output bag inside --out
+REASON_CHARS = 120  # drop reasons are grouped by their first characters
+
+
+# ------------------------------------------------------------------ options and frames
+@dataclass(frozen=True)
+class ProcessOptions:
+    """What to read, how to run the pipeline, what to write."""
+
+    image_topic: str | None = None
+    camera_info_topic: str | None = None
+    mode: str = "causal"
+    checkpoint: str | None = None  # None = the shipped lifter of `mode`
+    device: str = "auto"
+    backend: str = DEFAULT_BACKEND
+    backend_options: str = ""
+    max_frames: int | None = None
+    scale: float = 1.0  # videos only: downscale factor before detection
+    fov_deg: float = VideoParams.fov_deg  # videos only: assumed field of view (long side)
+    write_bag: bool = True
+    storage: str = "sqlite3"
+    namespace: str = ""  # of the output topics; '' = root, like nodes started without one
+    write_npz: bool = False
+    write_csv: bool = False
+    write_video: bool = False
+    progress: bool = True
+
+
+@dataclass
+class InputFrame:
+    """One image of the input, decoded (or why not)."""
+
+    index: int  # position among the input's images
+    receive_ns: int  # bag time (video: the frame's time in the file)
+    stamp_ns: int  # header stamp (the bag time when the header has none)
+    frame_id: str
+    image: np.ndarray | None  # (H, W, 3) uint8 BGR; None when unusable
+    error: str = ""  # why image is None
+    camera_info: Any = None  # the CameraInfo nearest in time (bags)
+    intrinsics: Intrinsics | None = None  # known directly (videos)
+
+
+# ------------------------------------------------------------------ bags
+def _topic_list(connections) -> str:
+    return ", ".join(f"{c.topic} ({c.msgtype})" for c in connections) or "none"
+
+
+class BagInput:
+    """Images (and camera infos) of one topic of a rosbag2, in bag-time order."""
+
+    kind = "rosbag2"
+
+    def __init__(self, path: Path, image_topic: str | None = None,
+                 camera_info_topic: str | None = None,
+                 max_pixels: int = KeypointParams.max_image_pixels) -> None:
+        from rosbags.rosbag2 import Reader
+
+        self.path = Path(path)
+        self.max_pixels = max_pixels
+        try:
+            self.reader = Reader(self.path)
+            self.reader.open()
+        except Exception as exc:  # no metadata.yaml, unknown storage, corrupt file
+            raise ValueError(f"cannot open {self.path} as a rosbag2: {exc}") from exc
+        try:
+            self._choose_topics(image_topic, camera_info_topic)
+        except BaseException:
+            self.reader.close()
+            raise
+        self.count = sum(c.msgcount for c in self.image_connections)
+        duration_s = self.reader.duration * 1e-9
+        self.fps = float(np.clip((self.count - 1) / duration_s, 1.0, 240.0)) \
+            if self.count > 1 and duration_s > 0 else 30.0
+
+    def _choose_topics(self, image_topic: str | None, camera_info_topic: str | None) -> None:
+        self.image_connections = self._image_connections(image_topic)
+        self.image_topic = self.image_connections[0].topic
+        self.info_connections = self._info_connections(camera_info_topic)
+        self.camera_info_topic = (self.info_connections[0].topic if self.info_connections
+                                  else None)
+        self.info_stamps, self.infos = self._read_camera_infos()
+
+    def _image_connections(self, topic: str | None) -> list:
+        conns = self.reader.connections
+        images = [c for c in conns if c.msgtype in IMAGE_TYPES]
+        if topic is None:
+            if not images:
+                raise ValueError(f"bag {self.path} has no sensor_msgs/Image or CompressedImage "
+                                 f"topic; its topics: {_topic_list(conns)}")
+            by_type = sorted(images, key=lambda c: list(IMAGE_TYPES).index(c.msgtype))
+            topic = by_type[0].topic
+        chosen = [c for c in conns if c.topic == topic]
+        if not chosen:
+            raise ValueError(f"image topic {topic!r} is not in bag {self.path}; image topics: "
+                             f"{_topic_list(images)}")
+        if any(c.msgtype not in IMAGE_TYPES for c in chosen):
+            raise ValueError(f"topic {topic!r} carries {chosen[0].msgtype}, not an image "
+                             f"type ({', '.join(IMAGE_TYPES)})")
+        return chosen
+
+    def _info_connections(self, topic: str | None) -> list:
+        infos = [c for c in self.reader.connections if c.msgtype == CAMERA_INFO_TYPE]
+        if topic is not None:
+            chosen = [c for c in infos if c.topic == topic]
+            if not chosen:
+                raise ValueError(f"camera info topic {topic!r} is not a sensor_msgs/CameraInfo "
+                                 f"topic of bag {self.path}; CameraInfo topics: "
+                                 f"{_topic_list(infos)}")
+            return chosen
+        sibling = self.image_topic.rsplit("/", 1)[0] + "/camera_info"
+        chosen = [c for c in infos if c.topic == sibling]
+        if chosen or len({c.topic for c in infos}) != 1:
+            return chosen  # the sibling, or none when the choice would be a guess
+        return infos
+
+    def _read_camera_infos(self) -> tuple[list[int], list[CameraInfo]]:
+        """Every camera info of the chosen topic, sorted by stamp (few and small)."""
+        found: list[tuple[int, CameraInfo]] = []
+        if self.info_connections:
+            for _, bag_ns, raw in self.reader.messages(connections=self.info_connections):
+                try:
+                    msg = deserialize_message(bytes(raw), CameraInfo)
+                except Exception:  # counted through frames that find no usable info
+                    continue
+                found.append((stamp_to_ns(msg.header.stamp) or bag_ns, msg))
+        found.sort(key=lambda item: item[0])
+        return [s for s, _ in found], [m for _, m in found]
+
+    def nearest_camera_info(self, stamp_ns: int) -> CameraInfo | None:
+        if not self.infos:
+            return None
+        i = bisect.bisect_left(self.info_stamps, stamp_ns)
+        near = [k for k in (i - 1, i) if 0 <= k < len(self.infos)]
+        return self.infos[min(near, key=lambda k: abs(self.info_stamps[k] - stamp_ns))]
+
+    def frames(self) -> Iterator[InputFrame]:
+        messages = self.reader.messages(connections=self.image_connections)
+        for index, (connection, bag_ns, raw) in enumerate(messages):
+            yield self._frame(index, IMAGE_TYPES[connection.msgtype], bag_ns, raw)
+
+    def _frame(self, index: int, msg_class: type, bag_ns: int, raw) -> InputFrame:
+        try:
+            msg = deserialize_message(bytes(raw), msg_class)
+        except Exception as exc:
+            return InputFrame(index, bag_ns, bag_ns, "", None,
+                              error=f"message does not deserialise as {msg_class.__name__}: "
+                                    f"{' '.join(str(exc).split())}")
+        stamp_ns = stamp_to_ns(msg.header.stamp) or bag_ns
+        frame = InputFrame(index, bag_ns, stamp_ns, msg.header.frame_id, None,
+                           camera_info=self.nearest_camera_info(stamp_ns))
+        try:
+            frame.image = (image_to_bgr(msg, self.max_pixels) if msg_class is Image
+                           else self._decode(msg))
+        except ImageError as exc:
+            frame.error = f"bad image: {exc}"
+        return frame
+
+    def _decode(self, msg: CompressedImage) -> np.ndarray:
+        """CompressedImage (jpeg, png, ...) -> BGR, with the same pixel limit as raw images."""
+        image = cv2.imdecode(np.frombuffer(msg.data, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ImageError(f"cannot decode {len(msg.data)} bytes of format {msg.format!r}")
+        if image.shape[0] * image.shape[1] > self.max_pixels:
+            raise ImageError(f"image {image.shape[1]} x {image.shape[0]} has more pixels than "
+                             f"the limit of {self.max_pixels}")
+        return image
+
+    def describe(self) -> str:
+        info = self.camera_info_topic or "none (skeletons stay root-relative)"
+        return (f"{self.path.name} ({self.kind}, {self.count} images on {self.image_topic}; "
+                f"camera info: {info})")
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+# ------------------------------------------------------------------ videos
+class VideoInput:
+    """Frames of a video file, stamped by their time in the file, with assumed intrinsics."""
+
+    kind = "video"
+
+    def __init__(self, path: Path, scale: float = 1.0,
+                 fov_deg: float = VideoParams.fov_deg) -> None:
+        self.path = Path(path)
+        self.source = VideoSource(self.path, scale)  # FileNotFoundError / ValueError
+        info = self.source.info
+        self.fps = info.fps if info.fps > 0 else 30.0  # unknown rate: assume a camera's
+        self.intrinsics = camera_intrinsics(info, scale, fov_deg)
+        self.count = info.frame_count
+        self.fov_deg = fov_deg
+        self.image_topic = self.camera_info_topic = None
+
+    def frames(self) -> Iterator[InputFrame]:
+        index = 0
+        while (image := self.source.read(index)) is not None:
+            t_ns = int(round(index * 1e9 / self.fps))
+            yield InputFrame(index, t_ns, t_ns, VideoParams.frame_id, image,
+                             intrinsics=self.intrinsics)
+            index += 1
+
+    def describe(self) -> str:
+        w, h = self.source.size
+        fx = self.intrinsics[0]
+        return (f"{self.path.name} ({self.kind}, {self.count} frames at {self.fps:g} fps as "
+                f"{w}x{h}; intrinsics assumed: {self.fov_deg:g} deg field of view, "
+                f"fx = {fx:.1f} px)")
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def open_input(path: str | Path, options: ProcessOptions) -> BagInput | VideoInput:
+    """A bag folder or .db3/.mcap file -> BagInput; any other file -> VideoInput."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise FileNotFoundError(f"input not found: {p}")
+    if p.is_dir() or p.suffix in BAG_SUFFIXES:
+        return BagInput(p, options.image_topic, options.camera_info_topic)
+    if options.image_topic or options.camera_info_topic:
+        raise ValueError(f"{p.name} is read as a video: --image-topic and --camera-info-topic "
+                         "apply to bags only")
+    return VideoInput(p, options.scale, options.fov_deg)
+
+
+# ------------------------------------------------------------------ the pipeline
+@dataclass
+class ProcessStats:
+    """Counters of a run (the keypoint and lifter nodes' counters, for one offline pass)."""
+
+    frames_read: int = 0
+    frames_answered: int = 0  # People2D produced
+    dropped_bad: int = 0  # unusable images
+    failed: int = 0  # the detector, tracker or People2D conversion failed
+    lift_failed: int = 0  # People2D the lifter rejected or failed on
+    invalid_people: int = 0  # detections with NaN/inf, left out of their frame
+    tracker_restarts: int = 0
+    frames_lifted: int = 0
+    people_2d: int = 0
+    skeletons_3d: int = 0
+    skeletons_metric: int = 0
+    no_usable_camera_info: int = 0  # frames lifted root-relative for want of intrinsics
+    drop_reasons: Counter = field(default_factory=Counter)
+    track_ids_2d: set = field(default_factory=set)
+    track_ids_3d: set = field(default_factory=set)
+
+
+@dataclass
+class Answer:
+    """What the graph would have published for one frame."""
+
+    people: People2D
+    record: FrameRecord
+    skeletons: Any = None  # Skeletons3D
+    markers: Any = None  # MarkerArray
+
+
+class RecordedPipeline:
+    """The keypoint and lifter nodes' pipelines, chained through their messages, offline.
+
+    Parameters not exposed here take the nodes' defaults (config/keypoint.yaml and
+    config/lifter.yaml), so a recording is processed as the default launch would process it.
+    """
+
+    def __init__(self, options: ProcessOptions) -> None:
+        kp = KeypointParams(backend=options.backend, backend_options=options.backend_options)
+        lp = LifterParams(checkpoint=options.checkpoint or "", mode=options.mode,
+                          device=options.device)
+        self.runner = load_runner(lp)  # StartupError (one line) for a bad file or mode
+        self.detector = load_detector(kp)
+        self.keypoints = KeypointPipeline(self.detector, kp.tracker_config())
+        self.lifting = LiftingPipeline(self.runner, max_gap_s=lp.max_gap_s,
+                                       max_track_age_s=lp.max_track_age_s,
+                                       min_frames=lp.min_frames)
+        self.marker_style = MarkerStyle(lifetime_s=lp.marker_lifetime_s)
+        self.frame_id_override = lp.frame_id_override
+        self.stats = ProcessStats()
+
+    def close(self) -> None:
+        self.detector.close()
+
+    def step(self, frame: InputFrame) -> Answer | None:
+        """One input frame through both nodes' logic; None when the keypoint side drops it."""
+        s = self.stats
+        s.frames_read += 1
+        if frame.image is None:
+            return self._drop("bad", frame.error)
+        try:
+            people, record = self._keypoints(frame)
+        except MessageError as exc:
+            return self._drop("failed", f"detector output not publishable: {exc}")
+        except Exception as exc:  # as the keypoint node: one frame must not end the run
+            return self._drop("failed", f"processing failed: {type(exc).__name__}: {exc}")
+        answer = Answer(people, record)
+        try:
+            self._lift(answer, frame)
+        except MessageError as exc:
+            self._lift_drop(f"malformed People2D: {exc}")
+        except Exception as exc:  # as the lifter node
+            self._lift_drop(f"lifting failed: {type(exc).__name__}: {exc}")
+        return answer
+
+    def _drop(self, kind: str, reason: str) -> None:
+        if kind == "bad":
+            self.stats.dropped_bad += 1
+        else:
+            self.stats.failed += 1
+        self.stats.drop_reasons[reason[:REASON_CHARS]] += 1
+        return None
+
+    def _lift_drop(self, reason: str) -> None:
+        self.stats.lift_failed += 1
+        self.stats.drop_reasons[reason[:REASON_CHARS]] += 1
+
+    def _keypoints(self, frame: InputFrame) -> tuple[People2D, FrameRecord]:
+        """The keypoint node's _process: pipeline, then People2D with the image's header."""
+        result = self.keypoints.process(frame.image, frame.stamp_ns)
+        s = self.stats
+        s.tracker_restarts += result.restart is not None
+        s.invalid_people += len(result.invalid)
+        header = Header(stamp=ns_to_stamp(frame.stamp_ns), frame_id=frame.frame_id)
+        people = [person_data(p) for p in result.people]
+        msg = people_to_msg(header, result.width, result.height, people)
+        s.frames_answered += 1
+        s.people_2d += len(people)
+        s.track_ids_2d.update(p.track_id for p in people)
+        record = FrameRecord(
+            frame.index, frame.stamp_ns, frame.receive_ns, result.width, result.height,
+            np.array([p.track_id for p in people], np.int64),
+            np.array([p.keypoints for p in people], np.float32).reshape(-1, 17, 3),
+            np.array([p.box for p in people], np.float32).reshape(-1, 4),
+            np.array([p.score for p in people], np.float32), None)
+        return msg, record
+
+    def _lift(self, answer: Answer, frame: InputFrame) -> None:
+        """The lifter node's _on_people for the People2D just built."""
+        data = people_from_msg(answer.people)
+        people = [p for p in data.people if p.track_id != Person2D.UNTRACKED]
+        found = self._intrinsics(frame, data.image_width, data.image_height)
+        intrinsics, info_frame = found if found is not None else (None, "")
+        result = self.lifting.process(data.stamp_ns, data.image_width, data.image_height,
+                                      people, intrinsics)
+        image_frame = data.header.frame_id
+        frame_id = ((image_frame or info_frame) if found is not None
+                    else (self.frame_id_override or image_frame))
+        answer.skeletons = skeletons_message(result, frame_id)
+        if result.track_ids or result.ended_track_ids:
+            answer.markers = skeleton_markers(answer.skeletons, result.ended_track_ids,
+                                              self.marker_style)
+        answer.record.lift = result
+        self._count_lift(result, found is None)
+
+    def _intrinsics(self, frame: InputFrame, width: int,
+                    height: int) -> tuple[Intrinsics, str] | None:
+        if frame.intrinsics is not None:
+            return frame.intrinsics, frame.frame_id
+        if frame.camera_info is None:
+            return None
+        try:
+            return (intrinsics_from_camera_info(frame.camera_info, width, height),
+                    frame.camera_info.header.frame_id)
+        except MessageError:  # counted: those frames are lifted root-relative
+            return None
+
+    def _count_lift(self, result: LiftResult, no_intrinsics: bool) -> None:
+        s = self.stats
+        s.frames_lifted += 1
+        s.skeletons_3d += len(result.track_ids)
+        s.skeletons_metric += int(np.count_nonzero(result.metric))
+        s.track_ids_3d.update(result.track_ids)
+        s.no_usable_camera_info += no_intrinsics
+
+
+# ------------------------------------------------------------------ the run
+def _outputs_requested(options: ProcessOptions) -> None:
+    if not (options.write_bag or options.write_npz or options.write_csv or options.write_video):
+        raise ValueError("nothing to write: keep --bag or ask for --npz, --csv or --video")
+    if options.storage not in STORAGES:
+        raise ValueError(f"storage must be one of {sorted(STORAGES)}; got {options.storage!r}")
+    if options.max_frames is not None and options.max_frames < 1:
+        raise ValueError(f"--max-frames must be >= 1; got {options.max_frames}")
+
+
+def process_recording(input_path: str | Path, out_dir: str | Path,
+                      options: ProcessOptions = ProcessOptions(),
+                      log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Process a bag or video into out_dir; return the summary (also summary.json).
+
+    Raises FileNotFoundError (no input), ValueError (bad option, unknown topic, existing output
+    bag, unreadable input) and RuntimeError (detector or lifter cannot start), each one line.
+    """
+    _outputs_requested(options)
+    out = Path(out_dir)
+    source = open_input(input_path, options)
+    bag = pipeline = None
+    try:
+        if options.write_bag and (out / OUTPUT_BAG).exists():
+            raise ValueError(f"output bag {out / OUTPUT_BAG} exists already; choose another "
+                             "--out folder or remove it")
+        log(f"reading {source.describe()}")
+        pipeline = RecordedPipeline(options)
+        out.mkdir(parents=True, exist_ok=True)
+        bag = (BagOutput(out / OUTPUT_BAG, options.storage, options.namespace)
+               if options.write_bag else None)
+        table = ResultTable()
+        video = OverlayVideo(out / "overlay.mp4", source.fps) if options.write_video else None
+        start = time.perf_counter()
+        _run(source, pipeline, bag, table, video, options)
+        wall_s = time.perf_counter() - start
+    finally:
+        for closable in (bag, pipeline, source):
+            if closable is not None:
+                closable.close()
+    written = _write_files(out, options, table, video, bag)
+    summary = summarize(source, pipeline, wall_s, written, options)
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    log(format_summary(summary, out))
+    return summary
+
+
+def _run(source, pipeline: RecordedPipeline, bag: BagOutput | None, table: ResultTable,
+         video: OverlayVideo | None, options: ProcessOptions) -> None:
+    total = source.count or None
+    if options.max_frames is not None:
+        total = min(total or options.max_frames, options.max_frames)
+    frames = source.frames()
+    with tqdm(total=total, unit="frame", desc="liftpose process", disable=not options.progress,
+              dynamic_ncols=True) as bar:
+        for frame in frames:
+            if options.max_frames is not None and frame.index >= options.max_frames:
+                break
+            answer = pipeline.step(frame)
+            bar.update(1)
+            if answer is None:
+                continue
+            table.add(answer.record)
+            if bag is not None:
+                _write_bag(bag, answer, frame.receive_ns)
+            if video is not None:
+                video.add(frame.image, answer.record)
+            if frame.index % 10 == 0:
+                bar.set_postfix(people=len(answer.record.track_ids), refresh=False)
+
+
+def _write_bag(bag: BagOutput, answer: Answer, receive_ns: int) -> None:
+    bag.write("people", answer.people, receive_ns)
+    if answer.skeletons is not None:
+        bag.write("skeletons", answer.skeletons, receive_ns)
+    if answer.markers is not None:
+        bag.write("markers", answer.markers, receive_ns)
+
+
+def _write_files(out: Path, options: ProcessOptions, table: ResultTable,
+                 video: OverlayVideo | None, bag: BagOutput | None) -> dict[str, Any]:
+    written: dict[str, Any] = {}
+    if bag is not None:
+        written["bag"] = {"path": str(bag.path), "storage": bag.storage, "messages": bag.counts}
+    if options.write_npz:
+        written["npz"] = str(table.write_npz(out / "results.npz"))
+    if options.write_csv:
+        names = {True: PLACEMENTS[Skeleton3D.CAMERA_METRIC],
+                 False: PLACEMENTS[Skeleton3D.ROOT_RELATIVE]}
+        written["csv"] = [str(table.write_people_csv(out / "people_2d.csv")),
+                          str(table.write_skeletons_csv(out / "skeletons_3d.csv", names))]
+    if video is not None:
+        path = video.close()
+        written["video"] = str(path) if path else None
+    return written
+
+
+def summarize(source, pipeline: RecordedPipeline, wall_s: float, written: dict[str, Any],
+              options: ProcessOptions) -> dict[str, Any]:
+    s = pipeline.stats
+    cfg = pipeline.runner.config
+    return {
+        "input": str(source.path), "kind": source.kind, "description": source.describe(),
+        "image_topic": source.image_topic, "camera_info_topic": source.camera_info_topic,
+        "lifter": {"checkpoint": str(LifterParams(checkpoint=options.checkpoint or "",
+                                                  mode=options.mode).checkpoint_path),
+                   "window": cfg.num_frames, "mode": cfg.output,
+                   "device": str(pipeline.runner.device)},
+        "backend": options.backend, "wall_s": round(wall_s, 2),
+        "frames_per_s": round(s.frames_read / wall_s, 2) if wall_s > 0 else None,
+        "frames_read": s.frames_read, "frames_answered": s.frames_answered,
+        "frames_lifted": s.frames_lifted, "dropped_bad": s.dropped_bad, "failed": s.failed,
+        "lift_failed": s.lift_failed, "drop_reasons": dict(s.drop_reasons.most_common(10)),
+        "invalid_people": s.invalid_people, "tracker_restarts": s.tracker_restarts,
+        "people_2d": s.people_2d, "skeletons_3d": s.skeletons_3d,
+        "skeletons_camera_metric": s.skeletons_metric,
+        "skeletons_root_relative": s.skeletons_3d - s.skeletons_metric,
+        "frames_without_usable_camera_info": s.no_usable_camera_info,
+        "track_ids_2d": sorted(s.track_ids_2d), "track_ids_3d": sorted(s.track_ids_3d),
+        "outputs": written,
+    }
+
+
+def format_summary(s: dict[str, Any], out_dir: Path) -> str:
+    lines = [
+        f"processed {s['frames_read']} frames of {Path(s['input']).name} in {s['wall_s']} s "
+        f"({s['frames_per_s']} frames/s); lifter T={s['lifter']['window']} "
+        f"{s['lifter']['mode']} on {s['lifter']['device']}",
+        f"  2D: {s['frames_answered']} frames answered, {s['people_2d']} people, track ids "
+        f"{s['track_ids_2d']}; dropped {s['dropped_bad']} bad, {s['failed']} failed",
+        f"  3D: {s['skeletons_3d']} skeletons ({s['skeletons_camera_metric']} CAMERA_METRIC, "
+        f"{s['skeletons_root_relative']} ROOT_RELATIVE); {s['lift_failed']} lift failures",
+    ]
+    if s["drop_reasons"]:
+        lines.append("  drop reasons: " + "; ".join(f"{n} x {r}"
+                                                     for r, n in s["drop_reasons"].items()))
+    files = [name for name in ("bag", "npz", "csv", "video") if s["outputs"].get(name)]
+    lines.append(f"  outputs in {out_dir}: {', '.join(files + ['summary.json'])}")
+    return "\n".join(lines)

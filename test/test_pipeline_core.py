@@ -1,0 +1,224 @@
+"""The per-frame pipeline shared by the nodes and the offline processor (no ROS here).
+
+KeypointPipeline runs a scripted detector so what it returns is known; LiftingPipeline runs a
+tiny untrained lifter (composition checks) or a stand-in runner that answers a known pose
+(placement checks against a synthetic camera).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from liftpose_ros.core.detect.interface import KeypointDetector, Person2D
+from liftpose_ros.core.data.windows import make_lifter_input
+from liftpose_ros.core.lifter.config import LifterConfig
+from liftpose_ros.core.lifter.inference import LifterRunner
+from liftpose_ros.core.lifter.model import PoseLifter
+from liftpose_ros.core.lifter.track_windows import TrackWindows
+from liftpose_ros.core.pipeline.keypoints import KeypointPipeline
+from liftpose_ros.core.pipeline.lifting import LiftingPipeline
+from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
+from liftpose_ros.core.tracking import TrackerConfig
+
+WIDTH, HEIGHT = 640, 480
+FX = FY = 500.0
+CX, CY = 320.0, 240.0
+DEPTH_M = 4.0
+FRAME_NS = int(round(1e9 / 30))
+T0_NS = 5_000 * 1_000_000_000
+
+# A standing person, COCO-17, metres relative to the pelvis, camera optical axes (x right,
+# y down); planar, so the COCO -> H36M midpoints agree in 3D and in the image.
+_COCO_XY = np.array([
+    (0.00, -0.60), (0.03, -0.63), (-0.03, -0.63), (0.07, -0.61), (-0.07, -0.61),
+    (0.18, -0.45), (-0.18, -0.45), (0.22, -0.18), (-0.22, -0.18), (0.24, 0.05), (-0.24, 0.05),
+    (0.10, 0.00), (-0.10, 0.00), (0.10, 0.45), (-0.10, 0.45), (0.10, 0.88), (-0.10, 0.88),
+])
+
+
+def person_3d(x_m: float) -> np.ndarray:
+    """(17, 3) camera-frame COCO joints (m) of the person standing x_m right of the axis."""
+    return np.concatenate([_COCO_XY, np.zeros((17, 1))], axis=1) + [x_m, 0.1, DEPTH_M]
+
+
+def keypoints_px(xyz: np.ndarray, conf: float = 0.9) -> np.ndarray:
+    """(17, 3) m -> (17, 3) px + confidence through the test camera."""
+    u = FX * xyz[:, 0] / xyz[:, 2] + CX
+    v = FY * xyz[:, 1] / xyz[:, 2] + CY
+    return np.stack([u, v, np.full(len(xyz), conf)], axis=1).astype(np.float32)
+
+
+def detected(x_m: float, score: float = 0.9) -> Person2D:
+    kp = keypoints_px(person_3d(x_m), score)
+    box = np.concatenate([kp[:, :2].min(0), kp[:, :2].max(0)])
+    return Person2D(kp, box, score)
+
+
+class Scripted(KeypointDetector):
+    """Returns the people queued for each call; counts resets."""
+
+    name = "scripted"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[list[Person2D]] = []
+        self.resets = 0
+
+    def _detect(self, image: np.ndarray) -> list[Person2D]:
+        return self.frames.pop(0)
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+def image(width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
+    return np.zeros((height, width, 3), np.uint8)
+
+
+# ------------------------------------------------------------------ keypoints
+def test_two_people_keep_their_ids_and_scores_are_clipped():
+    det = Scripted()
+    pipe = KeypointPipeline(det)
+    for i in range(5):
+        det.frames.append([detected(-0.8 + 0.01 * i), detected(0.8 - 0.01 * i, score=1.0000002)])
+    ids = []
+    for i in range(5):
+        result = pipe.process(image(), T0_NS + i * FRAME_NS)
+        assert result.restart is None and (result.width, result.height) == (WIDTH, HEIGHT)
+        ids.append([p.track_id for p in result.people])
+        for p in result.people:
+            assert p.keypoints.shape == (17, 3) and p.keypoints.dtype == np.float32
+            assert 0.0 <= p.score <= 1.0 and np.all(p.keypoints[:, 2] <= 1.0)
+    assert ids == [ids[0]] * 5 and len(set(ids[0])) == 2
+    assert pipe.frames == 5 and pipe.restarts == 0 and det.resets == 0
+
+
+def test_stamps_going_backwards_or_a_new_size_restart_tracking_with_new_ids():
+    det = Scripted()
+    pipe = KeypointPipeline(det)
+    det.frames += [[detected(0.0)], [detected(0.0)], [detected(0.0)], [detected(0.0)]]
+    first = pipe.process(image(), T0_NS + 10 * FRAME_NS).people[0].track_id
+    back = pipe.process(image(), T0_NS)  # a bag looping
+    assert back.restart is not None and "backwards by 0.333 s" in back.restart.reason
+    assert back.restart.ended_ids == [first]
+    second = back.people[0].track_id
+    resized = pipe.process(image(320, 240), T0_NS + FRAME_NS)
+    assert resized.restart is not None and "size changed" in resized.restart.reason
+    same = pipe.process(image(320, 240), T0_NS + 2 * FRAME_NS)
+    assert same.restart is None
+    third = resized.people[0].track_id
+    assert len({first, second, third}) == 3  # ids are never reused
+    assert same.people[0].track_id == third
+    assert pipe.restarts == 2 and det.resets == 2
+
+
+def test_invalid_detections_are_left_out_and_counted():
+    det = Scripted()
+    pipe = KeypointPipeline(det)
+    bad = detected(0.5)
+    bad.keypoints[3, 0] = np.nan
+    det.frames.append([detected(-0.5), bad])
+    result = pipe.process(image(), T0_NS)
+    assert len(result.people) == 1 and len(result.invalid) == 1
+    assert pipe.invalid_people == 1
+    np.testing.assert_allclose(result.people[0].keypoints[:, :2],
+                               keypoints_px(person_3d(-0.5))[:, :2], atol=1e-3)
+
+
+def test_tentative_tracks_are_held_back_until_min_hits():
+    det = Scripted()
+    pipe = KeypointPipeline(det, TrackerConfig(min_hits=3))
+    det.frames += [[detected(0.0)] for _ in range(4)]
+    counts = [len(pipe.process(image(), T0_NS + i * FRAME_NS).people) for i in range(4)]
+    assert counts == [0, 0, 1, 1]
+
+
+# ------------------------------------------------------------------ lifting
+def tiny_runner(output: str = "causal") -> LifterRunner:
+    torch.manual_seed(0)
+    cfg = LifterConfig(num_frames=9, embed_dim=8, num_heads=2, spatial_depth=1,
+                       temporal_depth=1, output=output)
+    return LifterRunner(PoseLifter(cfg), torch.device("cpu"))
+
+
+class KnownPose:
+    """A stand-in runner: the true root-relative H36M pose of the test person, for every
+    window (so the metric placement can be checked against the known depth)."""
+
+    def __init__(self, config: LifterConfig) -> None:
+        self.config = config
+        h36m = coco_to_h36m(person_3d(0.0))  # (17, 3) m, planar scene
+        self.pose = (h36m - h36m[H36M17.index("pelvis")]).astype(np.float32)
+        self.calls = 0
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return np.repeat(self.pose[None], len(windows), axis=0)
+
+
+class Person:
+    """Minimal tracked person (the pipeline only needs these two fields)."""
+
+    def __init__(self, track_id: int, x_m: float, conf: float = 0.9) -> None:
+        self.track_id = track_id
+        self.keypoints = keypoints_px(person_3d(x_m), conf)
+
+
+def test_lifting_is_windows_then_one_batched_predict():
+    runner = tiny_runner()
+    pipe = LiftingPipeline(runner)
+    reference = TrackWindows(9, "causal")
+    for i in range(12):
+        stamp = T0_NS + i * FRAME_NS
+        people = [Person(3, -0.8 + 0.02 * i), Person(7, 0.8)]
+        result = pipe.process(stamp, WIDTH, HEIGHT, people)
+        coco = np.stack([p.keypoints for p in people])
+        h36m = coco_to_h36m(coco)
+        reference.update(stamp * 1e-9, [3, 7], make_lifter_input(h36m[..., :2], h36m[..., 2],
+                                                                 WIDTH, HEIGHT))
+    windows, _ = reference.windows(stamp * 1e-9, [3, 7])
+    assert result.track_ids == [3, 7] and result.window_size == 9 and result.causal
+    np.testing.assert_allclose(result.positions, runner.predict(windows), atol=1e-6)
+    np.testing.assert_allclose(result.confidences, 0.9, atol=1e-6)
+    assert not result.metric.any() and result.target_offset_ns == 0
+    assert result.target_stamp_ns == stamp and result.ended_track_ids == []
+
+
+def test_intrinsics_place_people_metrically_one_by_one():
+    runner = KnownPose(tiny_runner().config)
+    pipe = LiftingPipeline(runner)
+    people = [Person(1, -0.8), Person(2, 0.8), Person(3, 0.0, conf=0.0)]  # 3 sees no joint
+    result = pipe.process(T0_NS, WIDTH, HEIGHT, people, (FX, FY, CX, CY))
+    assert runner.calls == 1  # one batched call for the three
+    assert result.metric.tolist() == [True, True, False]
+    pelvis = result.positions[:, H36M17.index("pelvis")]
+    np.testing.assert_allclose(pelvis[0], [-0.8, 0.1, DEPTH_M], atol=1e-3)
+    np.testing.assert_allclose(pelvis[1], [0.8, 0.1, DEPTH_M], atol=1e-3)
+    np.testing.assert_allclose(result.positions[2], runner.pose, atol=1e-6)  # root-relative
+
+
+def test_min_frames_time_going_back_and_ageing_end_tracks():
+    pipe = LiftingPipeline(tiny_runner(), max_track_age_s=0.2, min_frames=3)
+    counts = [len(pipe.process(T0_NS + i * FRAME_NS, WIDTH, HEIGHT,
+                               [Person(4, 0.0)]).track_ids) for i in range(4)]
+    assert counts == [0, 0, 1, 1]
+    back = pipe.process(T0_NS, WIDTH, HEIGHT, [Person(5, 0.3)])
+    assert back.restarted and back.ended_track_ids == [4] and back.track_ids == []
+    assert 4 not in pipe.windows and 5 in pipe.windows
+    later = pipe.process(T0_NS + 9 * FRAME_NS, WIDTH, HEIGHT, [])  # 0.3 s > max_track_age_s
+    assert not later.restarted and later.ended_track_ids == [5] and len(pipe.windows) == 0
+
+
+def test_centre_lifter_describes_the_window_centre():
+    pipe = LiftingPipeline(tiny_runner("centre"))
+    result = pipe.process(T0_NS, WIDTH, HEIGHT, [Person(1, 0.0)])
+    assert not result.causal and result.target_offset_ns == int(round(4 / 30 * 1e9))
+    assert result.target_stamp_ns == T0_NS - result.target_offset_ns
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="min_frames"):
+        LiftingPipeline(tiny_runner(), min_frames=0)
+    with pytest.raises(ValueError, match="max_gap_s"):
+        LiftingPipeline(tiny_runner(), max_gap_s=0.0)
