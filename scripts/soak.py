@@ -43,6 +43,7 @@ import json
 import math
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -67,31 +68,9 @@ HFOV_DEG = 70.0
 DEPTH_RANGE_M = (2.5, 7.0)
 FRAME_ID = "soak_camera_optical"
 MB = 1024.0  # VmRSS is in kB
-# Fast DDS profile: shared memory with segments big enough for whole images, plus UDPv4.
-FASTDDS_PROFILE = """<?xml version="1.0" encoding="UTF-8" ?>
-<profiles xmlns="http://www.eprosima.com">
-  <transport_descriptors>
-    <transport_descriptor>
-      <transport_id>soak_shm</transport_id>
-      <type>SHM</type>
-      <segment_size>{segment_bytes}</segment_size>
-    </transport_descriptor>
-    <transport_descriptor>
-      <transport_id>soak_udp</transport_id>
-      <type>UDPv4</type>
-    </transport_descriptor>
-  </transport_descriptors>
-  <participant profile_name="liftpose_soak" is_default_profile="true">
-    <rtps>
-      <userTransports>
-        <transport_id>soak_shm</transport_id>
-        <transport_id>soak_udp</transport_id>
-      </userTransports>
-      <useBuiltinTransports>false</useBuiltinTransports>
-    </rtps>
-  </participant>
-</profiles>
-"""
+# The package's Fast DDS profile for images between processes (shared memory with segments that
+# hold whole images, plus UDPv4); --shm-segment-mb rewrites its segment size.
+FASTDDS_PROFILE = REPO / "config" / "fastdds_large_images.xml"
 
 # A person standing, 1.75 m tall, COCO-17 order: (forward, left, up) metres in their body frame.
 BODY = np.array([
@@ -736,7 +715,9 @@ def write_fastdds_profile(folder: Path, segment_mb: float) -> Path:
     Point FASTDDS_DEFAULT_PROFILES_FILE at the file, in every process, to use it.
     """
     path = folder / "fastdds_large_shm.xml"
-    path.write_text(FASTDDS_PROFILE.format(segment_bytes=int(segment_mb * 2**20)))
+    profile = FASTDDS_PROFILE.read_text()
+    path.write_text(re.sub(r"<segment_size>\d+</segment_size>",
+                           f"<segment_size>{int(segment_mb * 2**20)}</segment_size>", profile))
     return path
 
 

@@ -1,20 +1,20 @@
 """The product demo: a video through the real ROS 2 graph to 3D skeletons, in one process.
 
-Nodes (one rclpy Context; the camera spins in its own thread, the rest in one executor thread):
+Nodes (one rclpy Context; each spins in its own SingleThreadedExecutor thread by default):
   liftpose_video_publisher  the video as a 30 Hz camera: image + camera_info, stamped now
-  liftpose_keypoints        image -> people_2d (its own worker thread runs the detector)
+  liftpose_keypoints        image -> people_2d (its own worker threads run the detector)
   liftpose_lifter           people_2d + camera_info -> skeletons_3d (CAMERA_METRIC) + markers
   liftpose_recorder         keeps people_2d and skeletons_3d with receive times
 The messages really go through DDS (serialised, over loopback), exactly as between processes,
 so the latency measured is the deployed one. Threads, measured on 2 cores with
-scripts/bench_pipeline.py (bundled clip, 30 Hz, shipped causal lifter): the video publisher gets
-its own SingleThreadedExecutor, as a camera driver would be its own process, so it keeps 30 Hz
-whatever the lifter does; the keypoint, lifter and recorder nodes share a SingleThreadedExecutor
-(the detector has its own worker thread in the keypoint node). That gave camera -> 3D p50
-~115 ms / p95 ~190 ms with ~120 of 300 frames answered; a MultiThreadedExecutor(num_threads=2)
-for those nodes gave p50 ~190 ms at best and, in about half of the runs, collapsed to seconds of
-latency with the camera ticking at a third of its rate (Python threads fighting over the GIL
-and two cores). torch gets one intra-op thread for the same reason (`torch_threads`).
+scripts/bench_pipeline.py (bundled clip, 30 Hz, shipped causal lifter): the video publisher
+spins alone, as a camera driver would be its own process, so it keeps 30 Hz whatever the lifter
+does; the other nodes each get a SingleThreadedExecutor thread too (`executor="per-node"`, as
+`liftpose-bringup` does), so an image is taken while the lifter works. One shared
+SingleThreadedExecutor (`"single"`) made images wait for the lifter's callback (~10 ms more);
+rclpy's MultiThreadedExecutor(num_threads=2) (`"multi"`) collapsed to seconds of latency (Python
+threads fighting over the GIL and two cores). torch gets one intra-op thread for the same
+reason (`torch_threads`).
 
 DDS discovery multicasts, so this refuses to run outside a private network namespace
 (`ensure_private_network`); the CLI re-executes itself under `unshare -n` for that.

@@ -167,6 +167,30 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "
     raise AssertionError(f"timed out after {timeout} s waiting for {what or predicate}")
 
 
+def publish_until(publish: Callable[[], None], done: Callable[[], bool], what: str,
+                  timeout: float = 10.0, every_s: float = 0.5) -> None:
+    """Best-effort topics may lose a message: call publish() every every_s until done()."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        publish()
+        try:
+            wait_for(done, min(every_s, max(deadline - time.monotonic(), 0.01)), what)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def standing_keypoints(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """(17, 3) keypoints (x, y px, score 0.9) and (4,) box of a stand-in person upright in the
+    middle of a width x height image: what the tests' stand-in detectors report."""
+    kp = np.zeros((17, 3), np.float32)
+    kp[:, 0] = width / 2 + np.linspace(-0.1, 0.1, 17) * width
+    kp[:, 1] = np.linspace(0.2, 0.9, 17) * height
+    kp[:, 2] = 0.9
+    return kp, np.array([0.35 * width, 0.15 * height, 0.65 * width, 0.95 * height])
+
+
 # ------------------------------------------------------------------ a synthetic scene
 FX = FY = 500.0
 CX, CY = 320.0, 240.0

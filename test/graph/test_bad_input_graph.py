@@ -73,7 +73,7 @@ from liftpose_ros.ros.image_conversion import bgr_to_image, converter_name
 from liftpose_ros.ros.markers import track_namespace
 from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
-from .conftest import (HEIGHT, IMAGE_FRAME, WIDTH, camera_info_msg, people_msg, person_3d,
+from .conftest import (HEIGHT, publish_until, IMAGE_FRAME, WIDTH, camera_info_msg, people_msg, person_3d,
                        stamp_ns, wait_for)
 
 KP_NS, LIFT_NS = "/kp", "/lift"
@@ -269,20 +269,6 @@ def raw_image(ns: int, encoding: str, width: int, height: int, step: int, nbytes
                 width=width, encoding=encoding, is_bigendian=0, step=step)
     msg.data = bytes([fill]) * nbytes
     return msg
-
-
-def publish_until(publish: Callable[[], None], done: Callable[[], bool], what: str,
-                  timeout: float = ANSWER_S, every_s: float = 0.5) -> None:
-    """Best-effort topics may lose a message: re-publish every every_s until done()."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        publish()
-        try:
-            wait_for(done, min(every_s, max(deadline - time.monotonic(), 0.01)), what)
-            return
-        except AssertionError:
-            continue
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def kp_idle(node: KeypointNode) -> bool:

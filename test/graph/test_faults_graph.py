@@ -43,7 +43,8 @@ from liftpose_ros.ros.image_conversion import bgr_to_image
 from liftpose_ros.ros.markers import track_namespace
 from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
-from .conftest import RosGraph, people_msg, stamp_ns, wait_for
+from .conftest import (RosGraph, people_msg, publish_until, stamp_ns, standing_keypoints,
+                       wait_for)
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the venv's console scripts sit next to its python
@@ -150,12 +151,8 @@ class StandInPerson(KeypointDetector):
     def _detect(self, image: np.ndarray) -> list[Person2D]:
         if int(image[0, 0, 0]) == POISON:
             raise RuntimeError("stand-in detector fault")
-        h, w = image.shape[:2]
-        kp = np.zeros((17, 3), np.float32)
-        kp[:, 0] = w / 2 + np.linspace(-0.1, 0.1, 17) * w
-        kp[:, 1] = np.linspace(0.2, 0.9, 17) * h
-        kp[:, 2] = 0.9
-        return [Person2D(kp, np.array([0.35 * w, 0.15 * h, 0.65 * w, 0.95 * h]), 0.95)]
+        kp, box = standing_keypoints(image.shape[1], image.shape[0])
+        return [Person2D(kp, box, 0.95)]
 
 
 @pytest.fixture
@@ -190,19 +187,6 @@ def idle(node) -> bool:
 def discovered(*publishers) -> None:
     wait_for(lambda: all(p.get_subscription_count() > 0 for p in publishers), 10.0,
              "discovery between the nodes and the probe")
-
-
-def publish_until(publish, done, timeout: float, what: str, every_s: float = 0.3) -> None:
-    """Call publish() (best effort: a frame may be lost) every every_s until done()."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        publish()
-        try:
-            wait_for(done, min(every_s, max(deadline - time.monotonic(), 0.01)), what)
-            return
-        except AssertionError:
-            continue
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 # ------------------------------------------------------------------ start-up faults
@@ -313,10 +297,11 @@ def test_a_detector_fault_drops_that_frame_only(ros_graph, stand_in_backend):
     for ns, value in frames:
         if value == POISON:
             publish_until(lambda: probe.image_pub.publish(image_msg(ns, value)),
-                          lambda: node.stats.failed >= 1, 10.0, "the faulty frame")
+                          lambda: node.stats.failed >= 1, "the faulty frame", timeout=10.0)
         else:
             publish_until(lambda: probe.image_pub.publish(image_msg(ns, value)),
-                          lambda: ns in probe.stamps("people"), 10.0, f"the frame at {ns}")
+                          lambda: ns in probe.stamps("people"), f"the frame at {ns}",
+                          timeout=10.0)
     assert len(failed) >= 1 and node.stats.failed == len(failed)  # a re-sent poison fails again
     answered = list(dict.fromkeys(probe.stamps("people")))  # a slow answer may be re-sent
     assert answered == [ns for ns, v in frames if v != POISON]
@@ -554,9 +539,9 @@ def feed_until_answered(probe: Recorder, which: str) -> None:
         discovered(probe.people_pub)
         publish_until(lambda: probe.people_pub.publish(people_msg(len(probe.got("skeletons")),
                                                                   {1: 0.0})),
-                      lambda: probe.got("skeletons"), 30.0, "the lifter's first answer")
+                      lambda: probe.got("skeletons"), "the lifter's first answer", timeout=30.0)
         return
     discovered(probe.image_pub)
     start = time.monotonic_ns()
     publish_until(lambda: probe.image_pub.publish(image_msg(start, size=(320, 240))),
-                  lambda: probe.got("people"), 60.0, f"the {which} node's first answer")
+                  lambda: probe.got("people"), f"the {which} node's first answer", timeout=60.0)

@@ -34,7 +34,7 @@ from liftpose_ros.ros.image_conversion import bgr_to_image
 from liftpose_ros.ros.parameters import KEYPOINT_PARAMETERS
 from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
-from .conftest import wait_for
+from .conftest import publish_until, standing_keypoints, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 VIDEO = "pose2sim/multi_person_cam01.mp4"  # 1088x1920 portrait, 60 fps, two people in front
@@ -130,18 +130,10 @@ def idle(node: KeypointNode) -> bool:
                                              + s.failed)
 
 
-def publish_until(probe: Probe, msg, done, timeout: float, what: str,
-                  every_s: float = 0.5) -> None:
-    """Publish `msg` (best effort: a frame may be lost) every `every_s` until done()."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        probe.image_pub.publish(msg)
-        try:
-            wait_for(done, min(every_s, max(deadline - time.monotonic(), 0.01)), what)
-            return
-        except AssertionError:
-            continue
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+def send_until(probe: Probe, msg, done, timeout: float, what: str, every_s: float = 0.5
+               ) -> None:
+    """Publish the image `msg` (best effort: a frame may be lost) every `every_s` until done()."""
+    publish_until(lambda: probe.image_pub.publish(msg), done, what, timeout, every_s)
 
 
 # ------------------------------------------------------------------ a stand-in backend
@@ -155,12 +147,8 @@ class FixedPerson(KeypointDetector):
 
     def _detect(self, image: np.ndarray) -> list[Person2D]:
         time.sleep(self.delay_s)
-        h, w = image.shape[:2]
-        kp = np.zeros((17, 3), np.float32)
-        kp[:, 0] = w / 2 + np.linspace(-0.1, 0.1, 17) * w
-        kp[:, 1] = np.linspace(0.2, 0.9, 17) * h
-        kp[:, 2] = 0.9
-        return [Person2D(kp, np.array([0.35 * w, 0.15 * h, 0.65 * w, 0.95 * h]), 0.95)]
+        kp, box = standing_keypoints(image.shape[1], image.shape[0])
+        return [Person2D(kp, box, 0.95)]
 
 
 @pytest.fixture
@@ -181,7 +169,7 @@ def test_real_video_people_tracked_with_stable_ids(ros_graph, video_frames):
     for index, frame in video_frames:  # each frame once the previous one is answered
         ns = stamp_ns(index)
         sent[ns] = frame
-        publish_until(probe, image_msg(frame, ns), lambda: ns in probe.stamps(), 20.0,
+        send_until(probe, image_msg(frame, ns), lambda: ns in probe.stamps(), 20.0,
                       f"the people of video frame {index}", every_s=5.0)
     stamps = probe.stamps()
     assert stamps == sorted(stamps) and set(stamps) == set(sent), (stamps, node.stats)
@@ -255,15 +243,15 @@ def test_bad_images_are_dropped_counted_and_the_next_one_processed(ros_graph, fi
     node, probe = start(ros_graph, backend=fixed_backend)
     wrong_step = image_msg(small_frame(), T0_NS)
     wrong_step.step -= 1
-    publish_until(probe, wrong_step, lambda: node.stats.dropped_bad >= 1, 5.0,
+    send_until(probe, wrong_step, lambda: node.stats.dropped_bad >= 1, 5.0,
                   "the wrong step to be dropped")
     unsupported = image_msg(small_frame(), T0_NS)
     unsupported.encoding = "yuv422_yuy2_but_not_really"
-    publish_until(probe, unsupported, lambda: node.stats.dropped_bad >= 2, 5.0,
+    send_until(probe, unsupported, lambda: node.stats.dropped_bad >= 2, 5.0,
                   "the unsupported encoding to be dropped")
     assert "unsupported encoding 'yuv422_yuy2_but_not_really'" in node.stats.last_drop_reason
     good = image_msg(small_frame(), T0_NS + 10**8)
-    publish_until(probe, good, lambda: probe.stamps(), 5.0, "the good image's people")
+    send_until(probe, good, lambda: probe.stamps(), 5.0, "the good image's people")
     assert probe.stamps()[0] == T0_NS + 10**8 and node.stats.dropped_bad == 2
     msg = probe.got(probe.people)[0]
     assert (msg.image_width, msg.image_height, len(msg.people)) == (64, 48, 1)
@@ -277,7 +265,7 @@ def test_stamps_going_backwards_restart_tracking_with_new_ids(ros_graph, fixed_b
     stamps = (T0_NS, T0_NS + 10**8, T0_NS - 10**9)  # the last: a bag loops
     for i, ns in enumerate(stamps):
         # a frame may be re-sent until answered, so answers are matched by stamp, not count
-        publish_until(probe, image_msg(small_frame(), ns), lambda: ns in probe.stamps(),
+        send_until(probe, image_msg(small_frame(), ns), lambda: ns in probe.stamps(),
                       5.0, f"frame {i}")
     id_at = {stamp_to_ns(m.header.stamp): m.people[0].track_id
              for m in probe.got(probe.people)}
@@ -285,7 +273,7 @@ def test_stamps_going_backwards_restart_tracking_with_new_ids(ros_graph, fixed_b
     assert ids[0] == ids[1] and ids[2] not in ids[:2], ids  # ids are never reused
     assert node.stats.tracker_resets == 1
     answered = len(probe.stamps())
-    publish_until(probe, image_msg(np.zeros((60, 80, 3), np.uint8), T0_NS), lambda:
+    send_until(probe, image_msg(np.zeros((60, 80, 3), np.uint8), T0_NS), lambda:
                   len(probe.stamps()) > answered, 5.0, "a frame of another size")
     assert node.stats.tracker_resets == 2
 
