@@ -7,7 +7,7 @@ deploys it: camera stamp -> Skeletons3D received, p50/p95, and the 2D / 3D halve
 
 Processes: this one (the video publisher, spun in its own thread like a camera driver, and the
 recorder), `python -m liftpose_ros.nodes.keypoint_node` and `python -m
-liftpose_ros.nodes.lifter_node` (torch with one intra-op thread: OMP_NUM_THREADS=1), all
+liftpose_ros.nodes.lifter_node` (torch with one intra-op thread: its torch_threads default), all
 talking over DDS on loopback. scripts/bench_pipeline.py measures the one-process bring-up
 (`liftpose-bringup`, the demo) and splits detection from transport; across processes the stages
 are read from the recorder's receive times (one system clock) and the nodes' /diagnostics:
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> dict:
         keypoint_params["backend_options"] = f"'{args.backend_options}'"
     keypoints = node_process("liftpose_ros.nodes.keypoint_node", keypoint_params, {})
     lifter = node_process("liftpose_ros.nodes.lifter_node", {"mode": args.mode, "device": "cpu"},
-                          {"OMP_NUM_THREADS": "1"})
+                          {})
     processes = [keypoints, lifter]
     try:
         wait_for(lambda: (video.image_pub.get_subscription_count() >= 1

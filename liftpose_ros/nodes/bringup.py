@@ -48,9 +48,6 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
                         "MultiThreadedExecutor(num_threads=--executor-threads)")
     parser.add_argument("--executor-threads", type=int, default=2,
                         help="threads of the 'multi' executor (default 2)")
-    parser.add_argument("--torch-threads", type=int, default=1,
-                        help="torch intra-op threads of the lifter (default 1: on a small CPU "
-                        "more threads fight the detector; 0 = torch's default)")
     options = parser.parse_args(remove_ros_args(argv)[1:])
     ros_argv = list(argv)
     if options.params_file:
@@ -73,9 +70,6 @@ def _one_line(exc: BaseException) -> str:
 def main(args: list[str] | None = None) -> int:
     """Console entry point (`liftpose-bringup`): spin both nodes until Ctrl-C/SIGTERM."""
     options, ros_argv = parse_args(list(sys.argv if args is None else args))
-    if options.torch_threads > 0:
-        import torch
-        torch.set_num_threads(options.torch_threads)
     try:
         rclpy.init(args=ros_argv)
     except Exception as exc:  # unreadable parameter file, malformed --ros-args

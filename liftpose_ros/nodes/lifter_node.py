@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from diagnostic_msgs.msg import DiagnosticStatus
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo
@@ -110,6 +111,8 @@ class LifterNode(Node):
             self.params = declare_lifter_parameters(self)
         except ParameterError as exc:
             raise StartupError(str(exc)) from exc
+        if self.params.torch_threads > 0:  # before the model runs: torch's pool is set once
+            torch.set_num_threads(self.params.torch_threads)
         self.runner = load_runner(self.params)
         cfg = self.runner.config
         # the per-message logic (windows, lifting, placement) is shared with the offline

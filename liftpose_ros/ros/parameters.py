@@ -126,6 +126,7 @@ class LifterParams:
     queue_depth: int = 2
     publish_markers: bool = True
     marker_lifetime_s: float = 0.5
+    torch_threads: int = 1
 
     @property
     def checkpoint_path(self) -> Path:
@@ -171,6 +172,9 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "publish_markers": dict(description="Publish RViz markers on skeleton_markers."),
     "marker_lifetime_s": dict(description="Marker lifetime: stale skeletons vanish after it if "
                               "the node stops.", minimum=0.0),
+    "torch_threads": dict(description="torch intra-op threads for the lifter (process-wide); "
+                          "1 keeps a small CPU's other core for the detector; 0 = torch's "
+                          "default (one per core).", minimum=0, maximum=256),
 }
 
 LIFTER_PARAMETERS: tuple[ParamSpec, ...] = tuple(
