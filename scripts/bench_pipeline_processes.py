@@ -83,6 +83,23 @@ def shm_files() -> set[str]:
     return {p.name for p in root.iterdir() if "fast" in p.name} if root.is_dir() else set()
 
 
+def shm_files_held_here() -> set[str]:
+    """The /dev/shm files this process still maps or holds open: its own participant's,
+    released only when it exits, so they cannot count as left behind by the node processes."""
+    maps = Path("/proc/self/maps")
+    lines = maps.read_text().splitlines() if maps.exists() else []
+    held = {Path(line.split()[-1]).name for line in lines if "/dev/shm/" in line}
+    fds = Path("/proc/self/fd")
+    for fd in (fds.iterdir() if fds.is_dir() else []):
+        try:
+            target = Path(os.readlink(fd))
+        except OSError:  # closed meanwhile
+            continue
+        if target.parent == Path("/dev/shm"):
+            held.add(target.name)
+    return held
+
+
 def node_process(module: str, params: dict[str, object], env: dict[str, str]) -> subprocess.Popen:
     """Start `python -m module` with ROS parameters; its output goes to this terminal."""
     argv = [sys.executable, "-m", module, "--ros-args"]
@@ -203,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     use_transport(args.transport)
     shm_before = shm_files()
     out = run(args)
-    out["shm_left_behind"] = sorted(shm_files() - shm_before)
+    out["shm_left_behind"] = sorted(shm_files() - shm_before - shm_files_held_here())
     kp = out["diagnostics"].get("liftpose_keypoints: keypoints", {})
     lf = out["diagnostics"].get("liftpose_lifter: lifter", {})
     print(f"\nthree processes on {os.cpu_count()} cores (camera + recorder, keypoint node, "
@@ -211,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{out['load_average'][1]:.2f} after, CPU check {out['cpu_check_ms'][0]:.0f} / "
           f"{out['cpu_check_ms'][1]:.0f} ms; {args.mode} lifter on cpu with 1 torch thread, "
           f"bundled clip scaled {args.scale:g} at {args.rate_hz:g} Hz for {args.duration_s:g} s, "
-          f"Fast DDS transport {args.transport}; shared-memory files left behind: "
+          f"Fast DDS transport {args.transport}; shared-memory files the node processes left: "
           f"{out['shm_left_behind'] or 'none'}")
     print(f"frames after the {args.warmup_s:g} s warm-up: {out['frames_published']} published, "
           f"{out['frames_in_table']} answered in 3D; {out['people_per_frame']:.2f} people per "

@@ -13,6 +13,8 @@ seen by a known pinhole camera.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +24,7 @@ import numpy as np
 import pytest
 
 GRAPH_DIR = Path(__file__).resolve().parent
+REPO = GRAPH_DIR.parents[1]
 RUN_HINT = ("ROS 2 graph tests start DDS participants and must run in a private loopback-only "
             "network namespace: use scripts/test.sh or "
             "scripts/in_private_network.sh .venv/bin/python -m pytest test/graph")
@@ -179,6 +182,44 @@ def publish_until(publish: Callable[[], None], done: Callable[[], bool], what: s
         except AssertionError:
             continue
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def run_node_process(module: str, *ros_args: str) -> subprocess.Popen:
+    """`python -m module --ros-args ...` from the repository, stdout and stderr merged, the
+    ROS log unbuffered (so a line printed just before exit is not lost)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module, "--ros-args", *ros_args],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=dict(os.environ, RCUTILS_LOGGING_BUFFERED_STREAM="0"))
+
+
+def startup_failure_line(proc: subprocess.Popen, timeout: float = 60.0) -> str:
+    """The one line a node that cannot start prints; asserts exit status 1 and one FATAL line."""
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1 and "FATAL" in lines[0], out
+    return lines[0]
+
+
+def stop_once_started(proc: subprocess.Popen, started: str, sig: int) -> tuple[int, str]:
+    """Wait for a line containing `started`, send `sig`; (exit status, whole output)."""
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any(started in line for line in lines), 60.0, "node start-up")
+        proc.send_signal(sig)
+        proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(timeout=5)
+    return proc.returncode, "".join(lines)
 
 
 def standing_keypoints(width: int, height: int) -> tuple[np.ndarray, np.ndarray]:

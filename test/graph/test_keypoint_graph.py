@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -34,7 +32,10 @@ from liftpose_ros.ros.image_conversion import bgr_to_image
 from liftpose_ros.ros.parameters import KEYPOINT_PARAMETERS
 from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
-from .conftest import publish_until, standing_keypoints, wait_for
+from .conftest import (publish_until, run_node_process, standing_keypoints, startup_failure_line,
+                       stop_once_started, wait_for)
+
+NODE_MODULE = "liftpose_ros.nodes.keypoint_node"
 
 REPO = Path(__file__).resolve().parents[2]
 VIDEO = "pose2sim/multi_person_cam01.mp4"  # 1088x1920 portrait, 60 fps, two people in front
@@ -309,41 +310,14 @@ def test_shipped_config_holds_the_defaults():
 
 
 # ------------------------------------------------------------------ the process
-def _run_node(*ros_args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "liftpose_ros.nodes.keypoint_node", "--ros-args", *ros_args],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=dict(os.environ, RCUTILS_LOGGING_BUFFERED_STREAM="0"))
-
-
 def test_main_exits_non_zero_on_a_bad_parameter():
-    proc = _run_node("-p", "backend:=nope")
-    try:
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 1
-    lines = [line for line in out.splitlines() if line.strip()]
-    assert len(lines) == 1 and "FATAL" in lines[0], out
-    assert "parameter 'backend' must be one of" in lines[0]
+    line = startup_failure_line(run_node_process(NODE_MODULE, "-p", "backend:=nope"))
+    assert "parameter 'backend' must be one of" in line
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_main_shuts_down_cleanly(sig):
-    proc = _run_node("--params-file", str(REPO / "config" / "keypoint.yaml"))
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-    reader.start()
-    try:
-        wait_for(lambda: any("detecting with backend" in line for line in lines), 60.0,
-                 "node start-up")
-        proc.send_signal(sig)
-        proc.wait(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    reader.join(timeout=5)
-    out = "".join(lines)
-    assert proc.returncode == 0, out
+    proc = run_node_process(NODE_MODULE, "--params-file", str(REPO / "config" / "keypoint.yaml"))
+    status, out = stop_once_started(proc, "detecting with backend", sig)
+    assert status == 0, out
     assert "Traceback" not in out, out

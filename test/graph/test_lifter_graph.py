@@ -5,10 +5,7 @@ LifterNode publishes: Skeletons3D, markers and diagnostics.
 """
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -26,10 +23,12 @@ from liftpose_ros.ros.conversions import stamp_to_ns
 from liftpose_ros.ros.markers import track_namespace
 from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
-from .conftest import (DEPTH_M, IMAGE_FRAME, camera_info_msg, people_msg, person_3d, stamp_ns,
+from .conftest import (DEPTH_M, IMAGE_FRAME, camera_info_msg, people_msg, person_3d,
+                       run_node_process, stamp_ns, startup_failure_line, stop_once_started,
                        wait_for)
 
 REPO = Path(__file__).resolve().parents[2]
+NODE_MODULE = "liftpose_ros.nodes.lifter_node"
 
 
 class Probe(Node):
@@ -220,40 +219,15 @@ def test_startup_errors_are_one_clear_line(ros_graph, causal_checkpoint, tmp_pat
 
 
 # ------------------------------------------------------------------ the process
-def _run_node(*ros_args: str) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "liftpose_ros.nodes.lifter_node", "--ros-args", *ros_args],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        env=dict(os.environ, RCUTILS_LOGGING_BUFFERED_STREAM="0"))
-
-
 def test_main_exits_non_zero_on_a_missing_checkpoint():
-    proc = _run_node("-p", "checkpoint:=/nonexistent/lifter.pt")
-    try:
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 1
-    lines = [line for line in out.splitlines() if line.strip()]
-    assert len(lines) == 1 and "FATAL" in lines[0], out
-    assert "checkpoint not found: /nonexistent/lifter.pt" in lines[0]
+    line = startup_failure_line(run_node_process(NODE_MODULE,
+                                                 "-p", "checkpoint:=/nonexistent/lifter.pt"))
+    assert "checkpoint not found: /nonexistent/lifter.pt" in line
 
 
 def test_main_shuts_down_cleanly_on_ctrl_c(causal_checkpoint):
-    proc = _run_node("--params-file", str(REPO / "config" / "lifter.yaml"),
-                     "-p", f"checkpoint:={causal_checkpoint}", "-p", "device:=cpu")
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-    reader.start()
-    try:
-        wait_for(lambda: any("lifting with" in line for line in lines), 60.0, "node start-up")
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    reader.join(timeout=5)
-    out = "".join(lines)
-    assert proc.returncode == 0, out
+    proc = run_node_process(NODE_MODULE, "--params-file", str(REPO / "config" / "lifter.yaml"),
+                            "-p", f"checkpoint:={causal_checkpoint}", "-p", "device:=cpu")
+    status, out = stop_once_started(proc, "lifting with", signal.SIGINT)
+    assert status == 0, out
     assert "Traceback" not in out and "Error" not in out, out

@@ -55,7 +55,8 @@ def trace_lifter(model: PoseLifter, device: torch.device) -> torch.jit.ScriptMod
 
     Why: an eager forward dispatches hundreds of small ops from Python and holds the GIL between
     them, so in a process that also runs a detector thread (the one-process bring-up, the demo)
-    it crawls: 13 ms alone, 77 ms beside a busy Python thread on 2 cores; traced, 12 and 26 ms.
+    it crawls: 12 ms alone, about 1 s beside a busy Python thread; traced, 11 and 25 ms
+    (scripts/bench_lifter_trace.py).
     The trace is checked against eager mode on batch sizes other than the traced one, because
     a batch of people of any size must give the same poses. torch 2.13 marks torch.jit as
     deprecated in favour of torch.compile, which needs a compiler and tens of seconds at start;

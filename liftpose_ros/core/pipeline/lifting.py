@@ -94,8 +94,9 @@ class LiftingPipeline:
         stamp_s = stamp_ns * 1e-9
         ids = [int(p.track_id) for p in people]
         restarted = self._restart_if_time_went_back(stamp_s)
-        # After a jump forward, a track back in this message must not keep minutes-old frames
-        # in its window: end the tracks that aged out before adding this frame.
+        # End the tracks that aged out before adding this frame: after a jump forward, a track
+        # back in this message must not keep minutes-old frames in its window. Its id goes on
+        # (a new window), so only the absent ones are reported ended.
         aged = [t for t in self.windows.prune(stamp_s) if t not in ids]
         if people:
             coco = np.stack([p.keypoints for p in people])  # (N, 17, 3) px + conf, COCO-17
@@ -106,7 +107,7 @@ class LiftingPipeline:
         ready = [t for t in ids if self.windows.observations(t) >= self.min_frames]
         poses, target = self._lift(ready, stamp_s)
         positions, metric = self._place(poses, target, image_width, image_height, intrinsics)
-        ended = restarted + aged + self.windows.prune(stamp_s)
+        ended = restarted + aged
         cfg = self.runner.config
         return LiftResult(stamp_ns, self.target_offset_ns, cfg.num_frames,
                           cfg.output == "causal", ready, positions, metric, target[..., 2],
