@@ -33,6 +33,19 @@ def test_round_trip_gives_identical_outputs(model, tmp_path):
     assert loaded.config == SMALL
 
 
+def test_frame_rate_round_trips_and_old_checkpoints_load_at_30_fps(tmp_path):
+    torch.manual_seed(0)
+    model = PoseLifter(LifterConfig(**{**SMALL.to_dict(), "fps": 60.0}))
+    loaded, _ = load_lifter(save_checkpoint(tmp_path / "m60.pt", model))
+    assert loaded.config.fps == 60.0
+    payload = read_checkpoint(tmp_path / "m60.pt")
+    del payload["lifter_config"]["fps"]  # as written before the frame rate was stored
+    torch.save(payload, tmp_path / "old.pt")
+    assert load_lifter(tmp_path / "old.pt")[0].config.fps == 30.0
+    with pytest.raises(ValueError, match="fps"):
+        LifterConfig(fps=0.0)
+
+
 def test_half_precision_checkpoint_is_smaller_and_close(model, tmp_path):
     full = save_checkpoint(tmp_path / "f.pt", model)
     half = save_checkpoint(tmp_path / "h.pt", model, half=True)

@@ -4,14 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from liftpose_ros.core.lifter import (
-    LifterConfig,
-    PoseLifter,
-    SpatialAttention,
-    TemporalAttention,
-    count_parameters,
-    parameter_report,
-)
+from liftpose_ros.core.lifter.attention_modules import SpatialAttention, TemporalAttention
+from liftpose_ros.core.lifter.config import LifterConfig
+from liftpose_ros.core.lifter.model import PoseLifter, count_parameters, parameter_report
 
 torch.set_num_threads(1)  # small shared CI machine; these models are tiny per sample
 

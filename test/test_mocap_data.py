@@ -25,14 +25,8 @@ from liftpose_ros.core.data.augment import (
 )
 from liftpose_ros.core.data.mocap import Clip, SplitSpec, resample, split_clips
 from liftpose_ros.core.data.virtual_cameras import sample_cameras
-from liftpose_ros.core.data.windows import (
-    WindowConfig,
-    WindowSampler,
-    make_eval_set,
-    make_lifter_input,
-    window_indices,
-    windows_from_sequence,
-)
+from liftpose_ros.core.data.windows import WindowConfig, WindowSampler, make_eval_set
+from liftpose_ros.core.lifter.input import make_lifter_input, window_indices, windows_from_sequence
 from liftpose_ros.core.skeleton import H36M17
 
 J = H36M17.num_joints
@@ -278,7 +272,7 @@ def test_real_clip_metadata_and_rig_constants(real_clips):
 
 def test_prepare_and_sample_real_cmu(real_clips):
     cmu = {n: c for n, c in real_clips.items() if c.source == "cmu"}
-    prepared = mocap.prepare_clips(cmu)
+    prepared = mocap.prepare_clips(cmu, fps=30.0)
     for name, clip in prepared.items():
         assert clip.fps == 30.0
         assert clip.num_frames == (cmu[name].num_frames - 1) // 2 + 1

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from liftpose_ros.core.detect.interface import KeypointDetector, Person2D
-from liftpose_ros.core.data.windows import make_lifter_input
+from liftpose_ros.core.lifter.input import make_lifter_input
 from liftpose_ros.core.lifter.config import LifterConfig
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.lifter.model import PoseLifter
@@ -135,10 +135,10 @@ def test_tentative_tracks_are_held_back_until_min_hits():
 
 
 # ------------------------------------------------------------------ lifting
-def tiny_runner(output: str = "causal") -> LifterRunner:
+def tiny_runner(output: str = "causal", fps: float = 30.0) -> LifterRunner:
     torch.manual_seed(0)
     cfg = LifterConfig(num_frames=9, embed_dim=8, num_heads=2, spatial_depth=1,
-                       temporal_depth=1, output=output)
+                       temporal_depth=1, output=output, fps=fps)
     return LifterRunner(PoseLifter(cfg), torch.device("cpu"))
 
 
@@ -215,6 +215,14 @@ def test_centre_lifter_describes_the_window_centre():
     result = pipe.process(T0_NS, WIDTH, HEIGHT, [Person(1, 0.0)])
     assert not result.causal and result.target_offset_ns == int(round(4 / 30 * 1e9))
     assert result.target_stamp_ns == T0_NS - result.target_offset_ns
+
+
+def test_windows_follow_the_checkpoint_frame_rate():
+    """A 60 fps lifter's windows span 8 / 60 s: its centre is 4 / 60 s back."""
+    pipe = LiftingPipeline(tiny_runner("centre", fps=60.0))
+    assert pipe.windows.fps == 60.0
+    result = pipe.process(T0_NS, WIDTH, HEIGHT, [Person(1, 0.0)])
+    assert result.target_offset_ns == int(round(4 / 60 * 1e9))
 
 
 def test_bad_settings_are_refused():

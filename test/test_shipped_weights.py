@@ -6,6 +6,7 @@ import pytest
 
 from liftpose_ros.weights import WEIGHTS_DIR as SHIPPED_WEIGHTS
 from liftpose_ros.core.lifter.checkpoint import load_lifter
+from liftpose_ros.core.lifter.config import LifterConfig
 from liftpose_ros.offline.lift_sample import run_lift_sample
 
 # Measured on the bundled sample (noisy 2D of a held-out dance): causal 114 mm, centre 124 mm,
@@ -26,7 +27,7 @@ def test_shipped_checkpoint_matches_its_name(name):
     mode, attention = SHIPPED[name]
     assert model.config.output == mode and model.config.num_frames == 27
     assert model.config.use_sa is attention and model.config.use_ta is attention
-    assert extra["experiment"]["lifter"] == model.config.to_dict()
+    assert LifterConfig.from_dict(extra["experiment"]["lifter"]) == model.config
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from liftpose_ros.core.data.windows import windows_from_sequence
+from liftpose_ros.core.lifter.input import windows_from_sequence
 from liftpose_ros.core.lifter.track_windows import TrackWindows
 
 T0 = 1_700_000_000.0  # realistic epoch stamps: float64 resolution ~0.2 us

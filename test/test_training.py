@@ -114,3 +114,15 @@ def test_cli_reports_a_missing_checkpoint_in_one_line(tmp_path):
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0
     assert "checkpoint not found" in out.stderr and "nope.pt" in out.stderr
+
+
+def test_window_geometry_comes_from_the_lifter_section(tmp_path):
+    """Frame rate, window and output mode are set once, in the lifter section (stored in every
+    checkpoint); a window section that contradicts them is refused."""
+    exp = ExperimentConfig.from_dict({"lifter": {"num_frames": 9, "output": "centre",
+                                                 "fps": 25}})
+    assert (exp.window.num_frames, exp.window.target, exp.window.fps) == (9, "centre", 25.0)
+    exp.to_yaml(tmp_path / "c.yaml")
+    assert ExperimentConfig.from_yaml(tmp_path / "c.yaml") == exp
+    with pytest.raises(ValueError, match="window.fps"):
+        ExperimentConfig.from_dict({"lifter": {"fps": 25}, "window": {"fps": 30}})

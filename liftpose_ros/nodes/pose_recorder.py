@@ -33,7 +33,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 from visualization_msgs.msg import MarkerArray
 
-from liftpose_ros.core.lifter.track_windows import TrackWindows
+from liftpose_ros.core.lifter.input import DEFAULT_FPS, target_offset_s
 from liftpose_ros.core.skeleton import COCO17, H36M17
 from liftpose_ros.msg import People2D, Skeletons3D
 from liftpose_ros.ros import topics
@@ -88,9 +88,10 @@ class SkeletonFrame:
 
 @lru_cache(maxsize=16)
 def target_offset_ns(window_size: int, causal: bool) -> int:
-    """How long before the image's stamp a lifter of this kind stamps its output."""
-    windows = TrackWindows(window_size, "causal" if causal else "centre")
-    return int(round(windows.target_offset_s * 1e9))
+    """How long before the image's stamp a lifter of this kind stamps its output. Skeletons3D
+    does not carry the model's frame rate; the recorder assumes the shipped lifters' rate."""
+    return int(round(target_offset_s(window_size, "causal" if causal else "centre",
+                                     DEFAULT_FPS) * 1e9))
 
 
 def _stack(arrays: list[np.ndarray], tail: tuple[int, ...], dtype) -> np.ndarray:

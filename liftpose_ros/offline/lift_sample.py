@@ -17,7 +17,7 @@ import numpy as np
 
 from liftpose_ros.core.camera import place_in_camera
 from liftpose_ros.core.data.sample import SAMPLE_PATH, DemoSample, load_sample
-from liftpose_ros.core.data.windows import make_lifter_input, windows_from_sequence
+from liftpose_ros.core.lifter.input import make_lifter_input, windows_from_sequence
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.metrics import mpjpe, mpjve, p_mpjpe
 from liftpose_ros.core.skeleton import H36M17

@@ -254,7 +254,7 @@ def corrupt_2d(
     60 px), error measured in reference pixels (divided by `scale`), times U(0.5, 1) for
     outliers: clean joints score about 0.8-1.0, displaced ones about 0.15-0.7.
     Dropped joints get confidence 0; their coordinates are left as they are here and zeroed
-    after normalisation (`windows.make_lifter_input`), which is also what the runtime does
+    after normalisation (`lifter.input.make_lifter_input`), which is also what the runtime does
     with missing joints.
     Returns (noisy px (B, T, J, 2), confidences (B, T, J) in [0, 1]), px dtype kept.
     """

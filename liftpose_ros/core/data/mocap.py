@@ -240,9 +240,10 @@ def resample(poses: np.ndarray, src_fps: float, dst_fps: float) -> np.ndarray:
 
 
 def prepare_clips(
-    clips: Mapping[str, Clip], fps: float = 30.0, detector_convention: bool = True
+    clips: Mapping[str, Clip], fps: float, detector_convention: bool = True
 ) -> dict[str, Clip]:
-    """Clips at the model's frame rate and (by default) in detector joint convention.
+    """Clips at the model's frame rate `fps` (`LifterConfig.fps`) and (by default) in
+    detector joint convention.
 
     This is the form `WindowSampler` and `make_eval_set` expect; apply it to every split.
     """

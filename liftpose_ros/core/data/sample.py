@@ -17,6 +17,7 @@ import numpy as np
 from liftpose_ros.core.camera import unnormalize_screen
 from liftpose_ros.core.data.mocap import load_mocap, prepare_clips
 from liftpose_ros.core.data.windows import make_eval_set
+from liftpose_ros.core.lifter.input import DEFAULT_FPS
 
 SAMPLE_PATH = Path(__file__).resolve().parents[2] / "samples" / "cmu_005_04_dance.npz"
 SAMPLE_CLIP = "005_04"
@@ -34,10 +35,11 @@ class DemoSample:
     clip: str
 
 
-def build_sample(mocap_dir: str | None = None, max_frames: int = 300,
-                 seed: int = 7) -> DemoSample:
-    """Project the held-out CMU clip through one seeded virtual camera with detector noise."""
-    clips = prepare_clips(load_mocap("cmu", mocap_dir, names=[SAMPLE_CLIP]), fps=30.0)
+def build_sample(mocap_dir: str | None = None, max_frames: int = 300, seed: int = 7,
+                 fps: float = DEFAULT_FPS) -> DemoSample:
+    """Project the held-out CMU clip through one seeded virtual camera with detector noise,
+    at the frame rate of the lifters it is meant for."""
+    clips = prepare_clips(load_mocap("cmu", mocap_dir, names=[SAMPLE_CLIP]), fps=fps)
     ec = make_eval_set(clips, num_frames=1, target="causal", cameras_per_clip=1, seed=seed,
                        noisy=True)[f"{SAMPLE_CLIP}/cam0"]
     cam = ec.camera
@@ -49,7 +51,7 @@ def build_sample(mocap_dir: str | None = None, max_frames: int = 300,
     return DemoSample(px.astype(np.float32), conf.astype(np.float32),
                       ec.targets[:n].astype(np.float32), ec.roots[:n].astype(np.float32),
                       np.array(cam.intrinsics, dtype=np.float32),
-                      (int(cam.width), int(cam.height)), 30.0, SAMPLE_CLIP)
+                      (int(cam.width), int(cam.height)), fps, SAMPLE_CLIP)
 
 
 def save_sample(sample: DemoSample, path: str | Path = SAMPLE_PATH) -> Path:

@@ -1,13 +1,12 @@
 """Windows of 2D keypoints -> 3D target pose: what training and evaluation consume.
 
-Lifter input: (T, 17, 3) float32 per window = normalised screen x, y (`camera.normalize_screen`)
-and a detector confidence; a joint with confidence 0 (missing) has x = y = 0.
+Lifter input: (T, 17, 3) float32 per window, as `lifter.input` defines it (normalised x, y
+and a detector confidence; a joint with confidence 0 (missing) has x = y = 0).
 Target: (17, 3) float32, the 3D pose at the window's target frame ('causal' = last frame,
 'centre' = middle frame), root-relative (pelvis subtracted), camera frame, metres.
 
 `WindowSampler` draws random training batches with all augmentation vectorised per batch;
-`make_eval_set` builds deterministic evaluation sequences through fixed virtual cameras;
-`windows_from_sequence` is the edge-padded sliding window shared with the ROS lifter node.
+`make_eval_set` builds deterministic evaluation sequences through fixed virtual cameras.
 """
 from __future__ import annotations
 
@@ -17,63 +16,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..camera import PinholeCamera
-from ..skeleton import H36M17
+from liftpose_ros.core.camera import PinholeCamera
+from liftpose_ros.core.lifter.input import (DEFAULT_FPS, make_lifter_input, target_index,
+                                            window_indices)
+from liftpose_ros.core.skeleton import H36M17
 from .augment import NoiseConfig, bone_scale_matrix, corrupt_2d, random_bone_scale
 from .mocap import Clip, estimate_floor_y
 from .virtual_cameras import CameraBatch, CameraRig, sample_cameras
 
-TARGETS: tuple[str, ...] = ("causal", "centre")
 J = H36M17.num_joints
-
-
-# ------------------------------------------------------------------ window geometry
-def target_index(num_frames: int, target: str) -> int:
-    """Index of the supervised frame within a window (same rule as LifterConfig.target_index)."""
-    if num_frames < 1 or num_frames % 2 == 0:
-        raise ValueError(f"num_frames must be a positive odd integer; got {num_frames!r}")
-    if target not in TARGETS:
-        raise ValueError(f"target must be one of {TARGETS}; got {target!r}")
-    return num_frames - 1 if target == "causal" else num_frames // 2
-
-
-def window_indices(length: int, num_frames: int, target: str,
-                   rows: np.ndarray | slice | None = None) -> np.ndarray:
-    """(n, T) frame indices of the windows whose target frames are `rows` (default all),
-    clamped to [0, length - 1]: frames before the start / after the end repeat the edge frame."""
-    frames = np.arange(length)[rows if rows is not None else slice(None)]
-    offsets = np.arange(num_frames) - target_index(num_frames, target)  # (T,)
-    return np.clip(frames[:, None] + offsets[None, :], 0, length - 1)
-
-
-def windows_from_sequence(seq: np.ndarray, num_frames: int, target: str) -> np.ndarray:
-    """(N, ...) per-frame array -> (N, T, ...) edge-padded sliding windows, one per target frame.
-
-    Window i has frame i at `target_index`; e.g. causal windows end at frame i, so a live node
-    can use the window of the newest frame without waiting for future ones.
-    """
-    seq = np.asarray(seq)
-    return seq[window_indices(len(seq), num_frames, target)]
-
-
-def make_lifter_input(px: np.ndarray, conf: np.ndarray, width, height) -> np.ndarray:
-    """(..., J, 2) pixels + (..., J) confidences -> (..., J, 3) float32 lifter input.
-
-    x, y are normalised (aspect kept, x in [-1, 1]); joints with confidence 0 get x = y = 0
-    (the image centre), so a missing joint carries no stale position — the runtime must do
-    the same for joints the detector misses. width/height broadcast against px[..., 0].
-    """
-    p = np.asarray(px, dtype=np.float32)
-    c = np.asarray(conf, dtype=np.float32)
-    out = np.empty(p.shape[:-1] + (3,), dtype=np.float32)
-    w = np.asarray(width, dtype=np.float32)
-    h = np.asarray(height, dtype=np.float32)
-    seen = c > 0
-    # normalize_screen, written straight into the output (this runs on every training batch)
-    np.multiply(p[..., 0] * (2.0 / w) - 1.0, seen, out=out[..., 0])
-    np.multiply(p[..., 1] * (2.0 / w) - h / w, seen, out=out[..., 1])
-    out[..., 2] = c
-    return out
 
 
 def _person_scale(px: np.ndarray, ref_size_px: float | None) -> np.ndarray | float:
@@ -102,7 +53,7 @@ class WindowConfig:
 
     num_frames: int = 27
     target: str = "causal"  # 'causal' | 'centre'
-    fps: float = 30.0
+    fps: float = DEFAULT_FPS  # the lifter's `LifterConfig.fps` (ExperimentConfig checks)
     bone_scale: bool = True
     bone_sigma: float = 0.08
     global_scale_range: tuple[float, float] = (0.85, 1.15)

@@ -1,14 +1,6 @@
-"""The 2D -> 3D pose lifter: config, network and the paper's SA/TA attention modules."""
-from .attention_modules import DropPath, SpatialAttention, TemporalAttention
-from .config import LifterConfig
-from .model import PoseLifter, count_parameters, parameter_report
+"""The 2D -> 3D pose lifter: its input contract (`input`), config, network with the paper's SA/TA
+modules, checkpoints, inference and the per-track windows of live streams.
 
-__all__ = [
-    "DropPath",
-    "LifterConfig",
-    "PoseLifter",
-    "SpatialAttention",
-    "TemporalAttention",
-    "count_parameters",
-    "parameter_report",
-]
+Import the submodules directly; this file stays free of imports so that the numpy-only parts
+(`input`, `track_windows`) do not pull in torch.
+"""

@@ -1,15 +1,17 @@
 """Hyper-parameters of the 3D pose lifter, as one plain dataclass.
 
-The defaults are the shipped configuration: PoseFormer's sizes (embed 32 per joint, 4 spatial +
+The defaults are the paper's configuration: PoseFormer's sizes (embed 32 per joint, 4 spatial +
 4 temporal blocks, 8 heads, MLP ratio 2) plus the paper's SA and TA modules, a 27-frame window
-and a confidence channel next to the normalised (x, y) keypoints.
+at 30 fps and a confidence channel next to the normalised (x, y) keypoints. The config is stored
+in every checkpoint, so a checkpoint says how it must be fed (frame rate, window, output mode).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-OUTPUT_MODES: tuple[str, ...] = ("causal", "centre")
+from liftpose_ros.core.lifter.input import DEFAULT_FPS, OUTPUT_MODES, target_index
 
 
 @dataclass
@@ -25,6 +27,7 @@ class LifterConfig:
     num_joints: int = 17
     in_channels: int = 3  # normalised x, y and detector confidence
     num_frames: int = 27  # odd, >= 1
+    fps: float = DEFAULT_FPS  # frames per second of the window's frames (training and run time)
     embed_dim: int = 32  # per-joint embedding; temporal tokens are num_joints * embed_dim wide
     spatial_depth: int = 4
     temporal_depth: int = 4
@@ -41,17 +44,15 @@ class LifterConfig:
 
     def __post_init__(self) -> None:
         self.validate()
+        self.fps = float(self.fps)  # YAML may say 30
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
         """Raise ValueError on settings the model cannot be built with, before any tensor exists."""
-        if not isinstance(self.num_frames, int) or self.num_frames < 1 or self.num_frames % 2 == 0:
-            raise ValueError(
-                f"num_frames must be a positive odd integer (1, 9, 27, 81, 243, ...) so the window "
-                f"has a centre frame; got {self.num_frames!r}"
-            )
-        if self.output not in OUTPUT_MODES:
-            raise ValueError(f"output must be one of {OUTPUT_MODES}; got {self.output!r}")
+        target_index(self.num_frames, self.output)  # num_frames odd, output a known mode
+        if isinstance(self.fps, bool) or not isinstance(self.fps, (int, float)) \
+                or not math.isfinite(self.fps) or self.fps <= 0:
+            raise ValueError(f"fps must be a finite number > 0; got {self.fps!r}")
         for name in ("num_joints", "in_channels", "embed_dim", "num_heads", "ta_dim"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1; got {getattr(self, name)!r}")
@@ -87,7 +88,7 @@ class LifterConfig:
     @property
     def target_index(self) -> int:
         """Index, within the window, of the frame whose 3D pose the model is trained to output."""
-        return self.num_frames - 1 if self.output == "causal" else self.num_frames // 2
+        return target_index(self.num_frames, self.output)
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -99,7 +100,7 @@ class LifterConfig:
         """Inverse of `to_dict`. Unknown keys are an error: a typo must not silently fall back
         to a default and produce a differently shaped network than the checkpoint expects."""
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(data) - known)  # a checkpoint without 'fps' predates it: 30 fps
         if unknown:
             raise ValueError(
                 f"unknown LifterConfig key(s): {unknown}; valid keys are {sorted(known)}"

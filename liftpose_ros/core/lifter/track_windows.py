@@ -1,7 +1,8 @@
 """Per-track temporal windows for live lifting: irregular camera frames -> the model's frame grid.
 
-The lifter was trained on windows of T frames sampled at a fixed rate (`fps`, 30 Hz), with
-frames before a sequence's start repeating its first frame (`data.windows.window_indices`).
+The lifter was trained on windows of T frames sampled at a fixed rate (`fps`, the model's
+`LifterConfig.fps`), with frames before a sequence's start repeating its first frame
+(`input.window_indices`).
 A live stream differs: cameras run at 15, 30 or 60 Hz, drop frames, and several people come
 and go. `TrackWindows` keeps a short stamped history per track id and resamples it onto the
 training grid, so the network sees the same quantity in deployment as in training.
@@ -36,12 +37,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from liftpose_ros.core.data.windows import target_index
+from liftpose_ros.core.lifter.input import (DEFAULT_FPS, INPUT_CHANNELS, target_index,
+                                            target_offset_s)
 from liftpose_ros.core.skeleton import H36M17
 
 STAMP_TOLERANCE_S = 1e-4  # sample times this close to a stored stamp use that frame exactly
 J = H36M17.num_joints
-C = 3  # normalised x, y, confidence (the lifter input of `make_lifter_input`)
+C = INPUT_CHANNELS  # normalised x, y, confidence (the lifter input of `make_lifter_input`)
 
 
 @dataclass
@@ -63,7 +65,7 @@ class TrackWindows:
     cap on stored frames per track (default 8 T + 2: enough for input up to 8x the model rate).
     """
 
-    def __init__(self, num_frames: int, target: str = "causal", fps: float = 30.0,
+    def __init__(self, num_frames: int, target: str = "causal", fps: float = DEFAULT_FPS,
                  max_gap_s: float = 0.5, max_track_age_s: float = 1.0,
                  max_frames: int | None = None) -> None:
         self.target_index = target_index(num_frames, target)  # validates both
@@ -92,7 +94,7 @@ class TrackWindows:
     @property
     def target_offset_s(self) -> float:
         """How far before the query stamp the described instant lies (0 for causal)."""
-        return (self.num_frames - 1 - self.target_index) / self.fps
+        return target_offset_s(self.num_frames, self.target, self.fps)
 
     def target_stamp(self, stamp_s: float) -> float:
         """The instant a window queried at stamp_s describes."""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from liftpose_ros.core.camera import place_in_camera, unnormalize_screen
-from liftpose_ros.core.data.windows import make_lifter_input
+from liftpose_ros.core.lifter.input import make_lifter_input
 from liftpose_ros.core.lifter.track_windows import TrackWindows
 from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
 
@@ -78,8 +78,8 @@ class LiftingPipeline:
             raise ValueError(f"min_frames must be >= 1; got {min_frames!r}")
         self.runner = runner
         cfg = runner.config
-        self.windows = TrackWindows(cfg.num_frames, cfg.output, max_gap_s=max_gap_s,
-                                    max_track_age_s=max_track_age_s)
+        self.windows = TrackWindows(cfg.num_frames, cfg.output, fps=cfg.fps,
+                                    max_gap_s=max_gap_s, max_track_age_s=max_track_age_s)
         self.min_frames = int(min_frames)
         self._last_stamp_s = float("-inf")
 

@@ -51,6 +51,11 @@ class TrainConfig:
     num_threads: int = 0  # CPU threads for torch; 0 keeps torch's default
 
 
+# The training windows' geometry is the model's: window field <- lifter field. A YAML file sets
+# them once, in the lifter section (which every checkpoint stores).
+WINDOW_FROM_LIFTER = {"num_frames": "num_frames", "target": "output", "fps": "fps"}
+
+
 @dataclass
 class ExperimentConfig:
     lifter: LifterConfig = field(default_factory=LifterConfig)
@@ -60,17 +65,18 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
-        if self.window.num_frames != self.lifter.num_frames:
-            raise ValueError(f"window.num_frames ({self.window.num_frames}) must equal "
-                             f"lifter.num_frames ({self.lifter.num_frames})")
-        if self.window.target != self.lifter.output:
-            raise ValueError(f"window.target ('{self.window.target}') must equal "
-                             f"lifter.output ('{self.lifter.output}')")
+        for window_key, lifter_key in WINDOW_FROM_LIFTER.items():
+            ours, model = getattr(self.window, window_key), getattr(self.lifter, lifter_key)
+            if ours != model:
+                raise ValueError(f"window.{window_key} ({ours!r}) must equal "
+                                 f"lifter.{lifter_key} ({model!r}); leave it out of the "
+                                 "window section, it is taken from the lifter")
 
     def to_dict(self) -> dict[str, Any]:
+        window = {k: v for k, v in asdict(self.window).items() if k not in WINDOW_FROM_LIFTER}
         return {
             "lifter": self.lifter.to_dict(),
-            "window": asdict(self.window),
+            "window": window,
             "data": asdict(self.data),
             "optim": asdict(self.optim),
             "train": asdict(self.train),
@@ -81,9 +87,13 @@ class ExperimentConfig:
         unknown = set(raw) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown config section(s): {sorted(unknown)}")
+        lifter = LifterConfig.from_dict(raw.get("lifter", {}))
+        window = dict(raw.get("window", {}) or {})
+        for window_key, lifter_key in WINDOW_FROM_LIFTER.items():
+            window.setdefault(window_key, getattr(lifter, lifter_key))
         return cls(
-            lifter=LifterConfig.from_dict(raw.get("lifter", {})),
-            window=build_section(WindowConfig, raw.get("window", {}), "window"),
+            lifter=lifter,
+            window=build_section(WindowConfig, window, "window"),
             data=build_section(DataConfig, raw.get("data", {}), "data"),
             optim=build_section(OptimConfig, raw.get("optim", {}), "optim"),
             train=build_section(TrainConfig, raw.get("train", {}), "train"),

@@ -20,12 +20,13 @@ class EvalWindows:
     targets: np.ndarray  # (N, 17, 3) float32, metres, root-relative
 
 
-def mocap_splits(data: DataConfig) -> dict[str, dict[str, Clip]]:
-    """All shared mocap at 30 fps in detector joint convention, split by whole clips."""
+def mocap_splits(data: DataConfig, fps: float) -> dict[str, dict[str, Clip]]:
+    """All shared mocap at the lifter's rate `fps`, in detector joint convention, split by
+    whole clips."""
     clips: dict[str, Clip] = {}
     for source in ("bandai", "cmu"):
         clips.update(load_mocap(source, data.mocap_dir))
-    return split_clips(prepare_clips(clips, fps=30.0))
+    return split_clips(prepare_clips(clips, fps=fps))
 
 
 def validation_windows(clips: dict[str, Clip], exp: ExperimentConfig) -> EvalWindows:

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from liftpose_ros.core.data.h36m import H36M_TEST_SUBJECTS, load_h36m, normalize_action
-from liftpose_ros.core.data.windows import make_eval_set, windows_from_sequence
+from liftpose_ros.core.data.windows import make_eval_set
+from liftpose_ros.core.lifter.input import windows_from_sequence
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.metrics import (MetricSummary, format_per_joint, format_table,
                                        per_joint_mpjpe, summarize_clips)
@@ -44,11 +45,11 @@ class EvaluationResult:
     per_joint_mm: dict[str, float]
 
 
-def mocap_sequences(dataset: str, num_frames: int, target: str, noisy: bool,
+def mocap_sequences(dataset: str, num_frames: int, target: str, fps: float, noisy: bool,
                     cameras_per_clip: int, mocap_dir: str | None,
                     max_clips: int | None) -> list[Sequence]:
     split = {"cmu-test": "test", "bandai-val": "val"}[dataset]
-    clips = mocap_splits(DataConfig(mocap_dir=mocap_dir))[split]
+    clips = mocap_splits(DataConfig(mocap_dir=mocap_dir), fps)[split]
     names = sorted(clips)[:max_clips] if max_clips else sorted(clips)
     chosen = {n: clips[n] for n in names}
     sets = make_eval_set(chosen, num_frames, target, cameras_per_clip=cameras_per_clip,
@@ -99,7 +100,7 @@ def run_evaluation(checkpoint: str, dataset: str = "cmu-test", noisy: bool = Fal
             raise ValueError("--dataset h36m needs --h36m-3d (data_3d_h36m.npz)")
         sequences = h36m_sequences(h36m_3d, h36m_2d)
     else:
-        sequences = mocap_sequences(dataset, cfg.num_frames, cfg.output, noisy,
+        sequences = mocap_sequences(dataset, cfg.num_frames, cfg.output, cfg.fps, noisy,
                                     cameras_per_clip, mocap_dir, max_clips)
     result, preds = evaluate_sequences(runner, sequences)
     title = (f"{dataset}, {'noisy' if noisy else 'clean'} 2D, T={cfg.num_frames} "

@@ -84,7 +84,7 @@ def train(exp: ExperimentConfig, out_dir: str | Path, resume: bool = False,
     device = select_device(exp.train.device)
     rng = _seed_everything(exp.train.seed)
 
-    splits = mocap_splits(exp.data)
+    splits = mocap_splits(exp.data, exp.lifter.fps)
     sampler = WindowSampler(splits[exp.data.train_split], exp.window)
     val = validation_windows(splits[exp.data.val_split], exp)
     model = PoseLifter(exp.lifter).to(device)
