@@ -58,7 +58,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from liftpose_ros.core.detect.interface import KeypointDetector, Person2D  # noqa: E402
+from liftpose_ros.core.detect.interface import KeypointDetector  # noqa: E402
+from liftpose_ros.core.person import Person  # noqa: E402
 
 SCENE_BACKEND = "soak_scene"
 DIAG_NAMES = {"lifter": "liftpose_lifter: lifter", "keypoint": "liftpose_keypoints: keypoints"}
@@ -239,14 +240,14 @@ class SceneDetector(KeypointDetector):
                                           for k, v in scene.items()}))
         self.delay_s = float(detect_ms) / 1e3
 
-    def _detect(self, image: np.ndarray) -> list[Person2D]:
+    def _detect(self, image: np.ndarray) -> list[Person]:
         h, w = image.shape[:2]
         if (w, h) != (self.scene.config.width, self.scene.config.height):
             raise ValueError(f"image is {w}x{h}, the scene {self.scene.config.width}x"
                              f"{self.scene.config.height}")
         if self.delay_s:
             time.sleep(self.delay_s)
-        return [Person2D(kp, box, 0.9)
+        return [Person(kp, box, 0.9)
                 for _, kp, box in self.scene.people_at(read_frame_number(image))]
 
 
@@ -457,10 +458,10 @@ class Feeder:
         self.input_pub.publish(msg)
 
     def _people_msg(self, frame: int, header):
-        from liftpose_ros.ros.conversions import Person2DData, people_to_msg
+        from liftpose_ros.ros.conversions import people_to_msg
 
         cfg = self.settings.scene
-        people = [Person2DData(track_id=identity, keypoints=kp, box=box, score=0.9)
+        people = [Person(track_id=identity, keypoints=kp, box=box, score=0.9)
                   for identity, kp, box in self.scene.people_at(frame)]
         return people_to_msg(header, cfg.width, cfg.height, people)
 

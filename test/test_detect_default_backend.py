@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 from liftpose_ros.core.detect import interface, test_media
-from liftpose_ros.core.detect.interface import (KeypointDetector, Person2D, available_detectors,
+from liftpose_ros.core.detect.interface import (KeypointDetector, available_detectors,
                                                 create_detector, register_detector)
+from liftpose_ros.core.person import Person
 from liftpose_ros.core.skeleton import COCO17
 
 LABELS = Path(__file__).parent / "data" / "hand_labels"
@@ -38,12 +39,12 @@ def detector():
         yield det
 
 
-def _joint_errors(person: Person2D, labelled: dict) -> dict[str, float]:
+def _joint_errors(person: Person, labelled: dict) -> dict[str, float]:
     return {j: float(np.linalg.norm(person.keypoints[COCO17.index(j), :2] - np.asarray(xy)))
             for j, xy in labelled["keypoints"].items()}
 
 
-def _assert_match_labels(people: list[Person2D], labelled_people: list[dict], where: str) -> None:
+def _assert_match_labels(people: list[Person], labelled_people: list[dict], where: str) -> None:
     """Each labelled person has its own detection with every labelled joint within tolerance."""
     used: set[int] = set()
     for lab in labelled_people:
@@ -58,7 +59,7 @@ def _assert_match_labels(people: list[Person2D], labelled_people: list[dict], wh
         assert not bad, f"{where}: {lab['who']!r}: joints off by more than {tol:.0f} px: {bad}"
 
 
-def _foreground(people: list[Person2D], frame_height: int) -> list[Person2D]:
+def _foreground(people: list[Person], frame_height: int) -> list[Person]:
     return [p for p in people if p.box[3] - p.box[1] >= FOREGROUND_HEIGHT * frame_height]
 
 
@@ -68,10 +69,10 @@ class _Echo(KeypointDetector):
 
     name = "echo"
 
-    def _detect(self, image: np.ndarray) -> list[Person2D]:
+    def _detect(self, image: np.ndarray) -> list[Person]:
         h, w = image.shape[:2]
         kp = np.tile([w / 2, h / 2, 1.0], (COCO17.num_joints, 1))
-        return [Person2D(kp, np.array([0, 0, w, h]), 1.0)]
+        return [Person(kp, np.array([0, 0, w, h]), 1.0)]
 
 
 BAD_IMAGES = {
@@ -98,9 +99,9 @@ def test_interface_output_and_context_manager():
     with pytest.raises(RuntimeError, match="closed"):
         det.detect(np.zeros((4, 6, 3), np.uint8))
     with pytest.raises(ValueError, match="keypoints"):
-        Person2D(np.zeros((18, 3)), np.zeros(4), 1.0)
+        Person(np.zeros((18, 3)), np.zeros(4), 1.0)
     with pytest.raises(ValueError, match="box"):
-        Person2D(np.zeros((17, 3)), np.zeros(5), 1.0)
+        Person(np.zeros((17, 3)), np.zeros(5), 1.0)
 
 
 def test_registry(monkeypatch):

@@ -208,7 +208,8 @@ def test_cv_bridge_errors_become_image_errors(fake_bridge):
 
 # ------------------------------------------------------------------ debug drawing
 def test_draw_people_draws_skeleton_and_keeps_the_input():
-    from liftpose_ros.core.detect.draw import DrawnPerson, draw_people
+    from liftpose_ros.core.detect.draw import draw_people
+    from liftpose_ros.core.person import Person
 
     image = np.zeros((120, 100, 3), np.uint8)
     kp = np.zeros((17, 3), np.float32)
@@ -216,9 +217,9 @@ def test_draw_people_draws_skeleton_and_keeps_the_input():
     kp[:, 1] = np.linspace(20, 100, 17)
     kp[:, 2] = 0.9
     kp[3, 2] = 0.0  # an invisible joint is not drawn
-    person = DrawnPerson(kp, np.array([15, 15, 85, 105], np.float32), track_id=4)
+    person = Person(kp, np.array([15, 15, 85, 105], np.float32), 1.0, track_id=4)
     out = draw_people(image, [person], track_colour=lambda tid: (1.0, 0.0, 0.0))
     assert out.shape == image.shape and out.dtype == np.uint8 and not image.any()
     assert out.any() and (out[..., 2] == 255).any()  # the red (BGR) box of track 4
-    nan = DrawnPerson(np.full((17, 3), np.nan), np.full(4, np.nan))
+    nan = Person(np.full((17, 3), np.nan), np.full(4, np.nan), 1.0)
     assert not draw_people(image, [nan]).any()  # nothing drawable: nothing drawn, no crash

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from liftpose_ros.core.detect.interface import KeypointDetector, Person2D
+from liftpose_ros.core.detect.interface import KeypointDetector
 from liftpose_ros.core.lifter.input import make_lifter_input
 from liftpose_ros.core.lifter.config import LifterConfig
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.lifter.model import PoseLifter
 from liftpose_ros.core.lifter.track_windows import TrackWindows
+from liftpose_ros.core.person import Person
 from liftpose_ros.core.pipeline.keypoints import KeypointPipeline
 from liftpose_ros.core.pipeline.lifting import LiftingPipeline
 from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
@@ -49,10 +50,10 @@ def keypoints_px(xyz: np.ndarray, conf: float = 0.9) -> np.ndarray:
     return np.stack([u, v, np.full(len(xyz), conf)], axis=1).astype(np.float32)
 
 
-def detected(x_m: float, score: float = 0.9) -> Person2D:
+def detected(x_m: float, score: float = 0.9) -> Person:
     kp = keypoints_px(person_3d(x_m), score)
     box = np.concatenate([kp[:, :2].min(0), kp[:, :2].max(0)])
-    return Person2D(kp, box, score)
+    return Person(kp, box, score)
 
 
 class Scripted(KeypointDetector):
@@ -62,10 +63,10 @@ class Scripted(KeypointDetector):
 
     def __init__(self) -> None:
         super().__init__()
-        self.frames: list[list[Person2D]] = []
+        self.frames: list[list[Person]] = []
         self.resets = 0
 
-    def _detect(self, image: np.ndarray) -> list[Person2D]:
+    def _detect(self, image: np.ndarray) -> list[Person]:
         return self.frames.pop(0)
 
     def reset(self) -> None:
@@ -157,12 +158,10 @@ class KnownPose:
         return np.repeat(self.pose[None], len(windows), axis=0)
 
 
-class Person:
-    """Minimal tracked person (the pipeline only needs these two fields)."""
-
-    def __init__(self, track_id: int, x_m: float, conf: float = 0.9) -> None:
-        self.track_id = track_id
-        self.keypoints = keypoints_px(person_3d(x_m), conf)
+def tracked(track_id: int, x_m: float, conf: float = 0.9) -> Person:
+    """The test person at x_m, as the keypoint side hands it on: tracked."""
+    kp = keypoints_px(person_3d(x_m), conf)
+    return Person(kp, np.array([0, 0, WIDTH, HEIGHT], np.float32), 0.9, track_id)
 
 
 def test_lifting_is_windows_then_one_batched_predict():
@@ -171,7 +170,7 @@ def test_lifting_is_windows_then_one_batched_predict():
     reference = TrackWindows(9, "causal")
     for i in range(12):
         stamp = T0_NS + i * FRAME_NS
-        people = [Person(3, -0.8 + 0.02 * i), Person(7, 0.8)]
+        people = [tracked(3, -0.8 + 0.02 * i), tracked(7, 0.8)]
         result = pipe.process(stamp, WIDTH, HEIGHT, people)
         coco = np.stack([p.keypoints for p in people])
         h36m = coco_to_h36m(coco)
@@ -188,7 +187,7 @@ def test_lifting_is_windows_then_one_batched_predict():
 def test_intrinsics_place_people_metrically_one_by_one():
     runner = KnownPose(tiny_runner().config)
     pipe = LiftingPipeline(runner)
-    people = [Person(1, -0.8), Person(2, 0.8), Person(3, 0.0, conf=0.0)]  # 3 sees no joint
+    people = [tracked(1, -0.8), tracked(2, 0.8), tracked(3, 0.0, conf=0.0)]  # 3 sees no joint
     result = pipe.process(T0_NS, WIDTH, HEIGHT, people, (FX, FY, CX, CY))
     assert runner.calls == 1  # one batched call for the three
     assert result.metric.tolist() == [True, True, False]
@@ -201,9 +200,9 @@ def test_intrinsics_place_people_metrically_one_by_one():
 def test_min_frames_time_going_back_and_ageing_end_tracks():
     pipe = LiftingPipeline(tiny_runner(), max_track_age_s=0.2, min_frames=3)
     counts = [len(pipe.process(T0_NS + i * FRAME_NS, WIDTH, HEIGHT,
-                               [Person(4, 0.0)]).track_ids) for i in range(4)]
+                               [tracked(4, 0.0)]).track_ids) for i in range(4)]
     assert counts == [0, 0, 1, 1]
-    back = pipe.process(T0_NS, WIDTH, HEIGHT, [Person(5, 0.3)])
+    back = pipe.process(T0_NS, WIDTH, HEIGHT, [tracked(5, 0.3)])
     assert back.restarted and back.ended_track_ids == [4] and back.track_ids == []
     assert 4 not in pipe.windows and 5 in pipe.windows
     later = pipe.process(T0_NS + 9 * FRAME_NS, WIDTH, HEIGHT, [])  # 0.3 s > max_track_age_s
@@ -212,7 +211,7 @@ def test_min_frames_time_going_back_and_ageing_end_tracks():
 
 def test_centre_lifter_describes_the_window_centre():
     pipe = LiftingPipeline(tiny_runner("centre"))
-    result = pipe.process(T0_NS, WIDTH, HEIGHT, [Person(1, 0.0)])
+    result = pipe.process(T0_NS, WIDTH, HEIGHT, [tracked(1, 0.0)])
     assert not result.causal and result.target_offset_ns == int(round(4 / 30 * 1e9))
     assert result.target_stamp_ns == T0_NS - result.target_offset_ns
 
@@ -221,7 +220,7 @@ def test_windows_follow_the_checkpoint_frame_rate():
     """A 60 fps lifter's windows span 8 / 60 s: its centre is 4 / 60 s back."""
     pipe = LiftingPipeline(tiny_runner("centre", fps=60.0))
     assert pipe.windows.fps == 60.0
-    result = pipe.process(T0_NS, WIDTH, HEIGHT, [Person(1, 0.0)])
+    result = pipe.process(T0_NS, WIDTH, HEIGHT, [tracked(1, 0.0)])
     assert result.target_offset_ns == int(round(4 / 60 * 1e9))
 
 

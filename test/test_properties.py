@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from liftpose_ros.core.lifter.track_windows import STAMP_TOLERANCE_S, TrackWindows
-from liftpose_ros.core.tracking import Detection, PersonTracker, TrackerConfig
+from liftpose_ros.core.person import Person
+from liftpose_ros.core.tracking import PersonTracker, TrackerConfig
 
 T0 = 1_700_000_000.0  # epoch-like stamps, as cameras send them
 J = 17
@@ -119,12 +120,12 @@ def test_track_windows_follow_their_rules_on_arbitrary_streams(steps, num_frames
 _SLOTS = np.array([[60.0, 40.0], [200.0, 60.0], [340.0, 30.0], [480.0, 50.0], [270.0, 250.0]])
 
 
-def _person(slot: int, shift: np.ndarray, rng: np.random.Generator) -> Detection:
+def _person(slot: int, shift: np.ndarray, rng: np.random.Generator) -> Person:
     """A 40 x 120 px person at slot `slot` + shift, random joints inside the box."""
     x0, y0 = _SLOTS[slot] + shift
     xy = np.array([x0, y0]) + rng.random((J, 2)) * np.array([40.0, 120.0])
     score = np.where(rng.random(J) < 0.8, 0.9, 0.1)
-    return Detection(np.column_stack([xy, score]), np.array([x0, y0, x0 + 40.0, y0 + 120.0]),
+    return Person(np.column_stack([xy, score]), np.array([x0, y0, x0 + 40.0, y0 + 120.0]),
                      float(rng.uniform(0.5, 1.0)))
 
 

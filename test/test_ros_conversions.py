@@ -17,7 +17,8 @@ from visualization_msgs.msg import Marker
 from liftpose_ros.core.skeleton import H36M17
 from liftpose_ros.msg import People2D, Person2D, Skeleton3D
 from liftpose_ros.ros import topics
-from liftpose_ros.ros.conversions import (MessageError, Person2DData,
+from liftpose_ros.core.person import Person
+from liftpose_ros.ros.conversions import (MessageError,
                                           intrinsics_from_camera_info, ns_to_stamp,
                                           people_from_msg, people_to_msg, skeletons_from_msg,
                                           skeletons_to_msg, stamp_to_ns)
@@ -31,10 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 HEADER = Header(stamp=Time(sec=1_700_000_000, nanosec=123_456_789), frame_id="cam_optical")
 
 
-def _person(track_id: int, seed: int = 0) -> Person2DData:
+def _person(track_id: int, seed: int = 0) -> Person:
     rng = np.random.default_rng(seed)
     kp = np.concatenate([rng.uniform(0, 640, (17, 2)), rng.uniform(0, 1, (17, 1))], -1)
-    return Person2DData(track_id=track_id, keypoints=kp.astype(np.float32),
+    return Person(track_id=track_id, keypoints=kp.astype(np.float32),
                         box=np.array([10, 20, 300, 400], np.float32), score=0.8)
 
 

@@ -12,16 +12,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from liftpose_ros.core.skeleton import COCO17
+from liftpose_ros.core.person import Person
 from liftpose_ros.core.tracking import (
     COCO_SIGMAS,
-    Detection,
     PersonTracker,
     StampWentBackwards,
     TrackerConfig,
     TrackerResult,
     assign,
     similarity_matrix,
-    validate_detection,
+    validate_person,
 )
 
 FPS = 30.0
@@ -49,14 +49,14 @@ TEMPLATE = _template()  # (17, 2)
 
 
 def person(cx: float, top: float, height: float, rng: np.random.Generator | None = None,
-           noise_px: float = 1.5, score: float = 0.9) -> Detection:
+           noise_px: float = 1.5, score: float = 0.9) -> Person:
     """A standing person centred at x=cx, head at y=top, with pixel noise on the joints."""
     xy = TEMPLATE * height + np.array([cx, top])  # (17, 2)
     if rng is not None:
         xy = xy + rng.normal(0.0, noise_px, xy.shape)
     kp = np.concatenate([xy, np.full((17, 1), score)], axis=1)
     box = np.concatenate([xy.min(axis=0) - 5, xy.max(axis=0) + 5])
-    return Detection(kp, box, score)
+    return Person(kp, box, score)
 
 
 def stamp(frame: int) -> float:
@@ -148,7 +148,7 @@ def test_ids_are_unique_per_frame_even_for_identical_detections():
     rng = np.random.default_rng(3)
     for f in range(10):
         crowd = [person(80 + 90 * i + 2 * f, 100, 180, rng) for i in range(5)]
-        twin = Detection(crowd[0].keypoints, crowd[0].box, crowd[0].score)
+        twin = Person(crowd[0].keypoints, crowd[0].box, crowd[0].score)
         result = tracker.update(stamp(f), crowd + [twin])
         assert_unique_ids(result)
         assert sorted(di for _, di in result.assigned) == list(range(6))
@@ -265,9 +265,9 @@ def _bad_inputs():
 def test_bad_detections_raise_value_error(name):
     kp, box, score = _bad_inputs()[name]
     with pytest.raises(ValueError):
-        Detection(kp, box, score)
-    with pytest.raises(ValueError):
-        validate_detection(SimpleNamespace(keypoints=kp, box=box, score=score))
+        validate_person(SimpleNamespace(keypoints=kp, box=box, score=score))
+    with pytest.raises(ValueError):  # refused when the Person is built, or by the tracker
+        PersonTracker().update(0.0, [Person(kp, box, score)])
 
 
 def test_update_refuses_a_bad_frame_without_changing_state():
@@ -280,13 +280,18 @@ def test_update_refuses_a_bad_frame_without_changing_state():
     tracker.update(1.5, [])  # the refused stamp was not recorded either
 
 
-def test_detection_accepts_person_like_objects_and_is_read_only():
+def test_tracker_keeps_its_own_read_only_copy():
     kp, box, score = _good()
-    det = Detection.from_person(SimpleNamespace(keypoints=kp.astype(np.float32), box=box, score=score))
-    assert det.keypoints.shape == (17, 3) and det.keypoints.dtype == np.float64
+    person = Person(kp, box, score)
+    x0 = float(person.keypoints[0, 0])
+    tracker = PersonTracker()
+    assert tracker.update(0.0, [person]).assigned
+    person.keypoints[:, 0] += 500.0  # the caller reuses its buffer
+    det = tracker.tracks[0].detection
+    assert det.keypoints.dtype == np.float64
+    assert det.keypoints[0, 0] == pytest.approx(x0, abs=1e-3)
     with pytest.raises(ValueError):
         det.keypoints[0, 0] = 1.0
-    assert PersonTracker().update(0.0, [SimpleNamespace(keypoints=kp, box=box, score=score)]).assigned
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -367,12 +372,12 @@ _config = st.builds(
     use_velocity=st.booleans())
 
 
-def _random_detection(x: float, y: float, w: float, h: float, seed: int, visible: float) -> Detection:
+def _random_detection(x: float, y: float, w: float, h: float, seed: int, visible: float) -> Person:
     """Keypoints scattered inside the box; `visible` is the fraction of joints with a high score."""
     rng = np.random.default_rng(seed)
     xy = np.array([x, y]) + rng.random((17, 2)) * np.array([w, h])
     score = np.where(rng.random(17) < visible, 0.9, 0.1)
-    return Detection(np.column_stack([xy, score]), np.array([x, y, x + w, y + h]), float(rng.random()))
+    return Person(np.column_stack([xy, score]), np.array([x, y, x + w, y + h]), float(rng.random()))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -32,6 +32,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from liftpose_ros.core.person import Person
 from liftpose_ros.core.skeleton import COCO17
 
 NUM_KEYPOINTS = COCO17.num_joints  # 17
@@ -160,41 +161,7 @@ def _check_int(name: str, value: Any, low: int) -> None:
 
 
 # ---------------------------------------------------------------------------------- data
-@dataclass(eq=False)
-class Detection:
-    """One detected person in image pixels (validated on construction; arrays are read-only copies).
-
-    keypoints: (17, 3) COCO-17 order, columns x px, y px, score.
-    box: (4,) x_min, y_min, x_max, y_max px.
-    score: person confidence.
-    """
-
-    keypoints: np.ndarray
-    box: np.ndarray
-    score: float = 1.0
-
-    def __post_init__(self) -> None:
-        self.keypoints = _frozen(self.keypoints)
-        self.box = _frozen(self.box)
-        validate_detection(self)
-        self.score = float(self.score)
-
-    @classmethod
-    def from_person(cls, person: Any) -> Detection:
-        """Build from any object with `keypoints`, `box` and `score` (e.g. detect's Person2D)."""
-        return person if isinstance(person, cls) else cls(person.keypoints, person.box, person.score)
-
-
-def _frozen(values: Any) -> np.ndarray:
-    try:
-        arr = np.array(values, dtype=np.float64)  # always a copy
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"not a numeric array: {exc}") from None
-    arr.setflags(write=False)
-    return arr
-
-
-def validate_detection(det: Any) -> None:
+def validate_person(det: Person) -> None:
     """Raise ValueError unless `det` has finite (17, 3) keypoints, a finite (4,) box with
     non-negative size and a finite score.
 
@@ -221,13 +188,24 @@ def validate_detection(det: Any) -> None:
         raise ValueError(f"score must be finite, got {score}")
 
 
+def _frozen_copy(person: Person) -> Person:
+    """The tracker's own copy of a detection: read-only float64 arrays, so a caller reusing its
+    buffers cannot move a track, and the matching maths runs in double precision."""
+    copy = Person(person.keypoints, person.box, person.score)
+    copy.keypoints, copy.box = (np.array(a, dtype=np.float64) for a in (person.keypoints,
+                                                                        person.box))
+    copy.keypoints.setflags(write=False)
+    copy.box.setflags(write=False)
+    return copy
+
+
 @dataclass(eq=False)
 class Track:
     """One tracked person. `PersonTracker.tracks` hands out copies of these.
 
     track_id: >= 0, increasing in creation order, never reused; ids of tentative tracks that were
         never confirmed are skipped, so reported ids can have gaps.
-    detection: the last detection matched to this track.
+    detection: the last detection matched to this track (the tracker's read-only copy).
     age_frames: updates since creation, counting the creating one.
     hits: updates in which the track was matched (including creation).
     misses: consecutive updates without a match.
@@ -236,7 +214,7 @@ class Track:
     """
 
     track_id: int
-    detection: Detection
+    detection: Person
     last_stamp_s: float
     confirmed: bool
     age_frames: int = 1
@@ -258,7 +236,7 @@ class Track:
         kp[:, :2] += shift
         return kp, box + np.tile(shift, 2)
 
-    def observe(self, det: Detection, stamp_s: float, min_score: float) -> None:
+    def observe(self, det: Person, stamp_s: float, min_score: float) -> None:
         """Take a matched detection; the velocity comes from it and the previous observation."""
         dt = stamp_s - self.last_stamp_s
         self.velocity = (_centre(det, self.detection, min_score) -
@@ -269,7 +247,7 @@ class Track:
         self.misses = 0
 
 
-def _centre(det: Detection, other: Detection, min_score: float) -> np.ndarray:
+def _centre(det: Person, other: Person, min_score: float) -> np.ndarray:
     """(2,) mean of the joints visible in both detections, or the box centre if none are.
 
     Using the same joint set for both observations keeps a joint appearing or vanishing from
@@ -295,10 +273,6 @@ class TrackerResult:
     assigned: list[tuple[int, int]] = field(default_factory=list)
     pending: list[int] = field(default_factory=list)
     ended: list[int] = field(default_factory=list)
-
-    def id_of(self, det_index: int) -> int | None:
-        """Track id of a detection, or None while it is pending."""
-        return next((tid for tid, i in self.assigned if i == det_index), None)
 
 
 # ---------------------------------------------------------------------------------- similarity
@@ -447,16 +421,15 @@ class PersonTracker:
         self._last_stamp_s = None
         return ended
 
-    def update(self, stamp_s: float, detections: Sequence[Detection | Any]) -> TrackerResult:
-        """Match one frame's detections to tracks.
+    def update(self, stamp_s: float, detections: Sequence[Person]) -> TrackerResult:
+        """Match one frame's detections (their track_id is ignored) to tracks.
 
-        detections: `Detection`s, or objects with keypoints/box/score (converted and validated).
         All are validated before any state changes, so a ValueError leaves the tracker untouched.
         """
         stamp_s = self._check_stamp(stamp_s)
-        dets = [Detection.from_person(d) for d in detections]
-        for d in dets:
-            validate_detection(d)  # also catches arrays mutated after construction
+        for d in detections:
+            validate_person(d)
+        dets = [_frozen_copy(d) for d in detections]
         self._last_stamp_s = stamp_s
         result = TrackerResult()
         result.ended += self._end_stale(stamp_s)
@@ -490,7 +463,7 @@ class PersonTracker:
         stale = [t for t in self._tracks if stamp_s - t.last_stamp_s > self.config.max_age_s]
         return self._remove(stale)
 
-    def _match(self, stamp_s: float, dets: list[Detection]) -> dict[int, Track]:
+    def _match(self, stamp_s: float, dets: list[Person]) -> dict[int, Track]:
         """Detection index -> matched track; observes the detection into the track.
 
         Confirmed tracks choose first, tentative ones get the rest: a flickering duplicate track
@@ -510,7 +483,7 @@ class PersonTracker:
         return matched
 
     def _assign(self, stamp_s: float, tracks: list[Track],
-                dets: list[Detection]) -> list[tuple[int, int]]:
+                dets: list[Person]) -> list[tuple[int, int]]:
         if not tracks or not dets:
             return []
         predicted = [t.predict(stamp_s, self.config) for t in tracks]
@@ -540,7 +513,7 @@ class PersonTracker:
         self._tracks = [t for t in self._tracks if id(t) not in dropped]
         return [t.track_id for t in gone if t.confirmed]
 
-    def _new_track(self, det: Detection, stamp_s: float) -> Track:
+    def _new_track(self, det: Person, stamp_s: float) -> Track:
         track = Track(track_id=self._next_id, detection=det, last_stamp_s=stamp_s,
                       confirmed=self.config.min_hits <= 1)
         self._next_id += 1

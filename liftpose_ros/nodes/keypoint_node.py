@@ -40,15 +40,14 @@ from diagnostic_msgs.msg import DiagnosticStatus
 from rclpy.node import Node
 from sensor_msgs.msg import Image
 
-from liftpose_ros.core.detect.draw import DrawnPerson, DrawStyle, draw_people
+from liftpose_ros.core.detect.draw import DrawStyle, draw_people
 from liftpose_ros.core.detect.interface import KeypointDetector, create_detector
-from liftpose_ros.core.detect.interface import Person2D as DetectedPerson
-from liftpose_ros.core.pipeline.keypoints import KeypointPipeline, TrackedPerson
+from liftpose_ros.core.person import Person
+from liftpose_ros.core.pipeline.keypoints import KeypointPipeline
 from liftpose_ros.core.tracking import clock_first_id
 from liftpose_ros.msg import People2D
 from liftpose_ros.ros import topics
-from liftpose_ros.ros.conversions import (MessageError, Person2DData, copy_header,
-                                          people_to_msg, stamp_to_ns)
+from liftpose_ros.ros.conversions import MessageError, copy_header, people_to_msg, stamp_to_ns
 from liftpose_ros.ros.diagnostics import ERROR, OK, WARN, DiagnosticsPublisher, make_status
 from liftpose_ros.ros.image_conversion import (ImageError, bgr_to_image, converter_name,
                                                image_to_bgr)
@@ -143,12 +142,6 @@ def load_detector(params: KeypointParams) -> KeypointDetector:
     except Exception as exc:  # unknown options, missing model file, CUDA absent, ...
         raise StartupError(f"cannot start keypoint backend '{params.backend}' with options "
                            f"{options}: {exc}") from exc
-
-
-def person_data(person: TrackedPerson) -> Person2DData:
-    """A tracked person (scores already clipped into [0, 1]) as People2D message data."""
-    return Person2DData(track_id=person.track_id, keypoints=person.keypoints, box=person.box,
-                        score=person.score)
 
 
 class KeypointNode(Node):
@@ -313,7 +306,7 @@ class KeypointNode(Node):
                                   f"{len(restart.ended_ids)} track ids ended; people get new ids",
                                   throttle_duration_sec=LOG_THROTTLE_S)
 
-    def _track(self, stamp_ns: int, detected: list[DetectedPerson]) -> list[Person2DData]:
+    def _track(self, stamp_ns: int, detected: list[Person]) -> list[Person]:
         """Tracker ids for this frame's detections; people of confirmed tracks only (tentative
         ones are held back until min_hits, as the lifter needs a track's history anyway)."""
         tracked = self.pipeline.track(stamp_ns, detected)
@@ -323,11 +316,10 @@ class KeypointNode(Node):
         for reason in tracked.invalid:  # NaN/inf would break matching for everyone
             self.get_logger().warning(f"left out an invalid detection: {reason}",
                                       throttle_duration_sec=LOG_THROTTLE_S)
-        return [person_data(p) for p in tracked.people]
+        return tracked.people
 
-    def _publish_debug(self, image: np.ndarray, msg: Image, people: list[Person2DData]) -> None:
-        drawn = draw_people(image, [DrawnPerson(p.keypoints, p.box, p.track_id) for p in people],
-                            track_colour=track_colour, style=self.draw_style)
+    def _publish_debug(self, image: np.ndarray, msg: Image, people: list[Person]) -> None:
+        drawn = draw_people(image, people, track_colour=track_colour, style=self.draw_style)
         self.debug_pub.publish(bgr_to_image(drawn, copy_header(msg.header)))
 
     def _count_processed(self, people: int, detect_s: float, latency_s: float) -> None:

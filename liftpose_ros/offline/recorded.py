@@ -45,7 +45,7 @@ from liftpose_ros.core.detect.interface import DEFAULT_BACKEND
 from liftpose_ros.core.pipeline.keypoints import KeypointPipeline
 from liftpose_ros.core.pipeline.lifting import Intrinsics, LiftingPipeline, LiftResult
 from liftpose_ros.msg import People2D, Person2D, Skeleton3D
-from liftpose_ros.nodes.keypoint_node import load_detector, person_data
+from liftpose_ros.nodes.keypoint_node import load_detector
 from liftpose_ros.nodes.lifter_node import load_runner, skeletons_message
 from liftpose_ros.nodes.video_publisher import VideoParams, VideoSource, camera_intrinsics
 from liftpose_ros.offline.bag_output import STORAGES, BagOutput
@@ -382,7 +382,7 @@ class RecordedPipeline:
         s.tracker_restarts += result.restart is not None
         s.invalid_people += len(result.invalid)
         header = Header(stamp=ns_to_stamp(frame.stamp_ns), frame_id=frame.frame_id)
-        people = [person_data(p) for p in result.people]
+        people = result.people
         msg = people_to_msg(header, result.width, result.height, people)
         s.frames_answered += 1
         s.people_2d += len(people)

@@ -23,8 +23,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from liftpose_ros.core.detect.draw import DrawnPerson, DrawStyle, draw_people
+from liftpose_ros.core.detect.draw import DrawStyle, draw_people
 from liftpose_ros.core.pipeline.lifting import LiftResult
+from liftpose_ros.core.person import Person
 from liftpose_ros.core.skeleton import COCO17, H36M17
 from liftpose_ros.ros.markers import track_colour
 
@@ -156,8 +157,8 @@ class OverlayVideo:
             self._open(image.shape[1], image.shape[0])
             if self.path is None:
                 return
-        people = [DrawnPerson(k, b, int(t)) for t, k, b in
-                  zip(record.track_ids, record.keypoints, record.boxes)]
+        people = [Person(k, b, s, t) for t, k, b, s in
+                  zip(record.track_ids, record.keypoints, record.boxes, record.scores)]
         drawn = draw_people(image, people, track_colour=track_colour, style=DrawStyle())
         self._label_distances(drawn, record)
         if (drawn.shape[1], drawn.shape[0]) != self._size:  # a camera change mid-bag

@@ -18,7 +18,8 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from liftpose_ros.core.detect.draw import DrawnPerson, DrawStyle, draw_people  # noqa: E402
+from liftpose_ros.core.detect.draw import DrawStyle, draw_people  # noqa: E402
+from liftpose_ros.core.person import Person  # noqa: E402
 from liftpose_ros.core.skeleton import H36M17  # noqa: E402
 from liftpose_ros.core.train.plot import _to_plot_axes  # noqa: E402
 from liftpose_ros.nodes.video_publisher import VideoSource, read_frames  # noqa: E402
@@ -35,8 +36,8 @@ def draw_people_frame(image: np.ndarray, people, style: DrawStyle = DrawStyle())
     """BGR image with the people of a recorded PeopleFrame (or None) drawn."""
     if people is None:
         return image
-    drawn = [DrawnPerson(k, b, int(t)) for t, k, b in
-             zip(people.track_ids, people.keypoints, people.boxes)]
+    drawn = [Person(k, b, s, t) for t, k, b, s in
+             zip(people.track_ids, people.keypoints, people.boxes, people.scores)]
     return draw_people(image, drawn, track_colour=track_colour, style=style)
 
 

@@ -32,16 +32,19 @@ from geometry_msgs.msg import Point
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 
+from liftpose_ros.core.person import UNTRACKED, Person
 from liftpose_ros.core.skeleton import COCO17, H36M17
 from liftpose_ros.msg import People2D, Person2D, Skeleton3D, Skeletons3D
 
 
 def _check_definitions() -> None:
-    """The message definitions and the core skeletons must agree; fail at import if they drift."""
+    """The message definitions and the core types must agree; fail at import if they drift."""
     for msg, skel in ((Person2D, COCO17), (Skeleton3D, H36M17)):
         if msg.JOINT_COUNT != skel.num_joints or tuple(msg.JOINT_NAMES.split(",")) != skel.joints:
             raise ImportError(f"{msg.__name__}.JOINT_NAMES/JOINT_COUNT disagree with "
                               f"liftpose_ros.core.skeleton.{skel.name.upper()}")
+    if Person2D.UNTRACKED != UNTRACKED:
+        raise ImportError("Person2D.UNTRACKED disagrees with liftpose_ros.core.person.UNTRACKED")
 
 
 _check_definitions()
@@ -71,10 +74,6 @@ def ns_to_stamp(ns: int) -> Time:
     return Time(sec=sec, nanosec=nanosec)
 
 
-def stamp_to_s(stamp: Time) -> float:
-    return stamp_to_ns(stamp) * 1e-9
-
-
 def copy_header(header: Header, stamp: Time | None = None, frame_id: str | None = None) -> Header:
     """A new Header (messages must not share mutable sub-messages) with optional overrides."""
     s = header.stamp if stamp is None else stamp
@@ -84,25 +83,14 @@ def copy_header(header: Header, stamp: Time | None = None, frame_id: str | None 
 
 # ------------------------------------------------------------------ 2D people
 @dataclass
-class Person2DData:
-    """One person of a People2D message as arrays."""
-
-    track_id: int  # Person2D.UNTRACKED (-1) before tracking
-    keypoints: np.ndarray  # (17, 3) float32: x px, y px, confidence; COCO-17 order
-    box: np.ndarray  # (4,) float32: x_min, y_min, x_max, y_max px
-    score: float  # detection confidence in [0, 1]
-
-
-@dataclass
 class People2DData:
     """A whole People2D message as arrays (header kept as the message's Header)."""
 
     header: Header
     image_width: int
     image_height: int
-    people: list[Person2DData]
+    people: list[Person]
     masked_joints: int = 0  # detected joints set to 'not detected' for lying far outside
-
 
     @property
     def track_ids(self) -> np.ndarray:
@@ -139,9 +127,9 @@ def _unit_interval(arr: np.ndarray, name: str, where: str) -> None:
 
 def _check_track_id(track_id: int, where: str) -> int:
     tid = int(track_id)
-    if tid < 0 and tid != Person2D.UNTRACKED:
+    if tid < 0 and tid != UNTRACKED:
         raise MessageError(f"{where}: track_id {tid} is negative but not UNTRACKED "
-                           f"({Person2D.UNTRACKED})")
+                           f"({UNTRACKED})")
     return tid
 
 
@@ -151,13 +139,13 @@ def _check_image_size(width: int, height: int) -> None:
 
 
 def _check_unique(ids: Sequence[int], what: str) -> None:
-    tracked = [t for t in ids if t != Person2D.UNTRACKED]
+    tracked = [t for t in ids if t != UNTRACKED]
     dup = sorted({t for t in tracked if tracked.count(t) > 1})
     if dup:
         raise MessageError(f"duplicate track ids in one {what}: {dup}")
 
 
-def person_from_msg(msg: Person2D, index: int = 0) -> Person2DData:
+def person_from_msg(msg: Person2D, index: int = 0) -> Person:
     where = f"person {index} (track {msg.track_id})"
     n = Person2D.JOINT_COUNT
     x = _vector(msg.x, "x", n, where)
@@ -167,9 +155,8 @@ def person_from_msg(msg: Person2D, index: int = 0) -> Person2DData:
     box = _vector(msg.box, "box", 4, where)
     score = _vector([msg.score], "score", 1, where)
     _unit_interval(score, "score", where)
-    return Person2DData(track_id=_check_track_id(msg.track_id, where),
-                        keypoints=np.stack([x, y, conf], axis=-1),  # (17, 3)
-                        box=box, score=float(score[0]))
+    return Person(keypoints=np.stack([x, y, conf], axis=-1),  # (17, 3)
+                  box=box, score=float(score[0]), track_id=_check_track_id(msg.track_id, where))
 
 
 def mask_far_joints(keypoints: np.ndarray, width: int, height: int) -> int:
@@ -198,7 +185,7 @@ def people_from_msg(msg: People2D) -> People2DData:
                         image_height=height, people=people, masked_joints=masked)
 
 
-def person_to_msg(person: Person2DData, index: int = 0) -> Person2D:
+def person_to_msg(person: Person, index: int = 0) -> Person2D:
     where = f"person {index} (track {person.track_id})"
     kp = np.asarray(person.keypoints, dtype=np.float32)
     if kp.shape != (Person2D.JOINT_COUNT, 3):
@@ -219,7 +206,7 @@ def person_to_msg(person: Person2DData, index: int = 0) -> Person2D:
 
 
 def people_to_msg(header: Header, image_width: int, image_height: int,
-                  people: Sequence[Person2DData]) -> People2D:
+                  people: Sequence[Person]) -> People2D:
     """Build a People2D (header = the image's header); validates like `people_from_msg`."""
     _check_image_size(image_width, image_height)
     _check_unique([int(p.track_id) for p in people], "People2D")

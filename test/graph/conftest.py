@@ -270,14 +270,15 @@ def people_msg(frame: int, tracks: dict[int, float], animate: bool = True):
     from builtin_interfaces.msg import Time
     from std_msgs.msg import Header
 
-    from liftpose_ros.ros.conversions import Person2DData, ns_to_stamp, people_to_msg
+    from liftpose_ros.core.person import Person
+    from liftpose_ros.ros.conversions import ns_to_stamp, people_to_msg
 
     people = []
     for tid, x in tracks.items():
         px = project(person_3d(x, 0.3 * frame if animate else 0.0))  # (17, 2)
         kp = np.concatenate([px, np.full((17, 1), 0.9)], axis=1).astype(np.float32)
         box = np.concatenate([px.min(0), px.max(0)]).astype(np.float32)
-        people.append(Person2DData(track_id=tid, keypoints=kp, box=box, score=0.95))
+        people.append(Person(track_id=tid, keypoints=kp, box=box, score=0.95))
     stamp: Time = ns_to_stamp(stamp_ns(frame))
     return people_to_msg(Header(stamp=stamp, frame_id=IMAGE_FRAME), WIDTH, HEIGHT, people)
 

@@ -62,7 +62,8 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from liftpose_ros.core.detect import interface
-from liftpose_ros.core.detect.interface import KeypointDetector, Person2D, register_detector
+from liftpose_ros.core.detect.interface import KeypointDetector, register_detector
+from liftpose_ros.core.person import Person
 from liftpose_ros.core.skeleton import coco_to_h36m
 from liftpose_ros.msg import People2D, Skeleton3D, Skeletons3D
 from liftpose_ros.nodes.keypoint_node import KeypointNode
@@ -106,10 +107,10 @@ class CentredPerson(KeypointDetector):
 
     name = BACKEND
 
-    def _detect(self, image: np.ndarray) -> list[Person2D]:
+    def _detect(self, image: np.ndarray) -> list[Person]:
         h, w = image.shape[:2]
         box = np.array([0.35 * w, 0.15 * h, 0.65 * w, 0.95 * h], np.float32)
-        return [Person2D(expected_keypoints(w, h), box, 0.95)]
+        return [Person(expected_keypoints(w, h), box, 0.95)]
 
 
 # ------------------------------------------------------------------ the probe

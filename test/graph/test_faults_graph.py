@@ -32,7 +32,8 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from liftpose_ros.core.detect import interface
-from liftpose_ros.core.detect.interface import KeypointDetector, Person2D, register_detector
+from liftpose_ros.core.detect.interface import KeypointDetector, register_detector
+from liftpose_ros.core.person import Person
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.lifter.track_windows import TrackWindows
 from liftpose_ros.core.tracking import TrackerConfig, PersonTracker, clock_first_id
@@ -148,11 +149,11 @@ class StandInPerson(KeypointDetector):
 
     name = "faults_stand_in"
 
-    def _detect(self, image: np.ndarray) -> list[Person2D]:
+    def _detect(self, image: np.ndarray) -> list[Person]:
         if int(image[0, 0, 0]) == POISON:
             raise RuntimeError("stand-in detector fault")
         kp, box = standing_keypoints(image.shape[1], image.shape[0])
-        return [Person2D(kp, box, 0.95)]
+        return [Person(kp, box, 0.95)]
 
 
 @pytest.fixture

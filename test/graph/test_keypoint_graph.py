@@ -23,7 +23,8 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 
 from liftpose_ros.core.detect import interface, test_media
-from liftpose_ros.core.detect.interface import KeypointDetector, Person2D, register_detector
+from liftpose_ros.core.detect.interface import KeypointDetector, register_detector
+from liftpose_ros.core.person import Person
 from liftpose_ros.msg import People2D
 from liftpose_ros.nodes.keypoint_node import KeypointNode, StartupError
 from liftpose_ros.ros import topics
@@ -146,10 +147,10 @@ class FixedPerson(KeypointDetector):
     def __init__(self, delay_s: float = 0.0) -> None:
         self.delay_s = float(delay_s)
 
-    def _detect(self, image: np.ndarray) -> list[Person2D]:
+    def _detect(self, image: np.ndarray) -> list[Person]:
         time.sleep(self.delay_s)
         kp, box = standing_keypoints(image.shape[1], image.shape[0])
-        return [Person2D(kp, box, 0.95)]
+        return [Person(kp, box, 0.95)]
 
 
 @pytest.fixture

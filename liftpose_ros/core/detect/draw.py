@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from liftpose_ros.core.person import Person
 from liftpose_ros.core.skeleton import COCO17
 
 RGB = tuple[float, float, float]  # components in [0, 1]
@@ -31,15 +32,6 @@ class DrawStyle:
     font_scale: float = 0.6  # at 1000 px short side
 
 
-@dataclass(frozen=True)
-class DrawnPerson:
-    """What is drawn of one person: (17, 3) keypoints px + score, (4,) box, track id (-1 none)."""
-
-    keypoints: np.ndarray
-    box: np.ndarray
-    track_id: int = -1
-
-
 def _bgr255(rgb: Sequence[float]) -> tuple[int, int, int]:
     r, g, b = (int(round(255 * float(c))) for c in rgb)
     return b, g, r
@@ -50,10 +42,11 @@ _BONE_BGR = [_bgr255(c) for c in COCO17.bone_colours()]
 _JOINT_BGR = [_bgr255(c) for c in COCO17.joint_colours()]
 
 
-def draw_people(image: np.ndarray, people: Sequence[DrawnPerson],
+def draw_people(image: np.ndarray, people: Sequence[Person],
                 track_colour: Callable[[int], RGB] | None = None,
                 style: DrawStyle = DrawStyle()) -> np.ndarray:
-    """A copy of (H, W, 3) uint8 BGR `image` with every person's skeleton, box and id drawn."""
+    """A copy of (H, W, 3) uint8 BGR `image` with every person's skeleton, box and id drawn
+    (an untracked person, track_id < 0, in a neutral colour)."""
     out = np.array(image, dtype=np.uint8, copy=True)
     unit = min(out.shape[:2]) / 1000.0
     line = max(1, round(style.line_scale * unit))

@@ -38,9 +38,9 @@ from torch import nn
 from liftpose_ros.core.detect.affine import crop_person, heatmap_to_image, normalise_crop
 from liftpose_ros.core.detect.coco_eval import predict_heatmaps
 from liftpose_ros.core.detect.heatmaps import decode_heatmaps
-from liftpose_ros.core.detect.interface import (NUM_KEYPOINTS, KeypointDetector, Person2D,
-                                                create_detector)
+from liftpose_ros.core.detect.interface import NUM_KEYPOINTS, KeypointDetector, create_detector
 from liftpose_ros.core.detect.person_boxes import clip_box
+from liftpose_ros.core.person import Person
 
 HEATMAP_STRIDE = 4  # input px per heatmap px; flip test (coco_eval.flip_crops) assumes it
 BOX_SOURCES = ("mediapipe", "full_frame")
@@ -304,7 +304,7 @@ class HRNetDetector(KeypointDetector):
             close()
         super().close()
 
-    def predict(self, image: np.ndarray, proposals: list[Proposal]) -> list[Person2D]:
+    def predict(self, image: np.ndarray, proposals: list[Proposal]) -> list[Person]:
         """Keypoints of the people in given boxes (image validated by the caller)."""
         h, w = image.shape[:2]
         kept = []
@@ -330,7 +330,7 @@ class HRNetDetector(KeypointDetector):
             person_score = float(scores.mean()) * p.score
             if person_score < self.config.min_person_score:
                 continue
-            people.append(Person2D(keypoints=np.column_stack([xy, scores]), box=p.box,
+            people.append(Person(keypoints=np.column_stack([xy, scores]), box=p.box,
                                    score=person_score, track_id=p.track_id))
         return people
 
@@ -346,7 +346,7 @@ class HRNetDetector(KeypointDetector):
             out.append(hm.detach().cpu().numpy())
         return np.concatenate(out).astype(np.float32, copy=False)
 
-    def _detect(self, image: np.ndarray) -> list[Person2D]:
+    def _detect(self, image: np.ndarray) -> list[Person]:
         return self.predict(image, self._boxes(image))
 
 

@@ -1,6 +1,6 @@
 """The one interface between 2D keypoint detectors and the rest of liftpose_ros.
 
-Every backend turns an OpenCV-style image into a list of `Person2D` in COCO-17 order (the order
+Every backend turns an OpenCV-style image into a list of `core.person.Person` in COCO-17 order (the order
 of `liftpose_ros.core.skeleton.COCO17`, the single source of joint order). The keypoint node only
 sees `KeypointDetector` and picks a backend by name through `create_detector`, so a backend can be
 swapped by a parameter without touching the node.
@@ -13,43 +13,17 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Callable
 
 import numpy as np
 
+from liftpose_ros.core.person import Person
 from liftpose_ros.core.skeleton import COCO17
 
 NUM_KEYPOINTS = COCO17.num_joints  # 17
 DEFAULT_BACKEND = "mediapipe"
 FACTORY_NAME = "create_keypoint_detector"
-
-
-@dataclass
-class Person2D:
-    """One detected person in image pixels.
-
-    keypoints: (17, 3) float32, COCO-17 order, columns x px, y px, score in [0, 1].
-    box: (4,) float32, x_min, y_min, x_max, y_max px.
-    score: person confidence in [0, 1].
-    track_id: identity kept across frames by tracking backends, -1 when a backend has none.
-    """
-
-    keypoints: np.ndarray
-    box: np.ndarray
-    score: float
-    track_id: int = -1
-
-    def __post_init__(self) -> None:
-        self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
-        self.box = np.asarray(self.box, dtype=np.float32)
-        self.score = float(self.score)
-        if self.keypoints.shape != (NUM_KEYPOINTS, 3):
-            raise ValueError(
-                f"keypoints must have shape ({NUM_KEYPOINTS}, 3), got {self.keypoints.shape}")
-        if self.box.shape != (4,):
-            raise ValueError(f"box must have shape (4,), got {self.box.shape}")
 
 
 def validate_image(image: object) -> np.ndarray:
@@ -71,7 +45,7 @@ def validate_image(image: object) -> np.ndarray:
 
 
 class KeypointDetector(ABC):
-    """image (H, W, 3) uint8 BGR -> list[Person2D]. Use as a context manager or call close().
+    """image (H, W, 3) uint8 BGR -> list[Person]. Use as a context manager or call close().
 
     Backends may keep state across calls (tracking in video); `reset()` forgets it, e.g. before
     an unrelated image.
@@ -79,14 +53,14 @@ class KeypointDetector(ABC):
 
     name: str = "abstract"
 
-    def detect(self, image: np.ndarray) -> list[Person2D]:
+    def detect(self, image: np.ndarray) -> list[Person]:
         """Validate the image, then run the backend."""
         if getattr(self, "_is_closed", False):
             raise RuntimeError(f"detector {self.name!r} is closed")
         return self._detect(validate_image(image))
 
     @abstractmethod
-    def _detect(self, image: np.ndarray) -> list[Person2D]:
+    def _detect(self, image: np.ndarray) -> list[Person]:
         """Backend work on a validated (H, W, 3) uint8 BGR image."""
 
     def reset(self) -> None:

@@ -63,7 +63,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from liftpose_ros.core.detect.interface import KeypointDetector, Person2D
+from liftpose_ros.core.detect.interface import KeypointDetector
+from liftpose_ros.core.person import Person
 from liftpose_ros.core.detect.person_boxes import (box_iou, box_inside, clip_box, erase_regions,
                                                    keypoint_distance, pad_box, points_box,
                                                    square_crop)
@@ -131,7 +132,7 @@ class MediaPipeConfig:
     duplicate_iou: float = 0.6  # two people whose boxes overlap more are one
     duplicate_distance: float = 0.08  # ... or whose joints lie closer (fraction of box side)
     max_missed_frames: int = 2  # frames a track may lose its pose before it is dropped
-    box_padding: float = 0.05  # Person2D.box = landmarks' box grown by this fraction
+    box_padding: float = 0.05  # Person.box = landmarks' box grown by this fraction
     smooth_landmarks: bool = False  # BlazePose's own filter; off: it lags when a crop moves
 
     def __post_init__(self) -> None:
@@ -299,7 +300,7 @@ class MediaPipeDetector(KeypointDetector):
     def num_tracks(self) -> int:
         return len(self._tracks)
 
-    def _detect(self, image: np.ndarray) -> list[Person2D]:
+    def _detect(self, image: np.ndarray) -> list[Person]:
         image = np.ascontiguousarray(image)  # OpenCV rejects some strided views (e.g. flipped)
         if self._shape != image.shape[:2]:
             self.reset()
@@ -521,10 +522,10 @@ class MediaPipeDetector(KeypointDetector):
         self._tracks.append(track)
 
     # --- output -----------------------------------------------------------------------------
-    def _person(self, track: _Track) -> Person2D:
+    def _person(self, track: _Track) -> Person:
         h, w = self._shape
         box = clip_box(pad_box(track.box, self.config.box_padding), w, h)
-        return Person2D(keypoints=track.keypoints.copy(), box=box, score=track.score,
+        return Person(keypoints=track.keypoints.copy(), box=box, score=track.score,
                         track_id=track.track_id)
 
 

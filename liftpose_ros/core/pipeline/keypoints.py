@@ -23,18 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from liftpose_ros.core.detect.interface import KeypointDetector
-from liftpose_ros.core.detect.interface import Person2D as DetectedPerson
-from liftpose_ros.core.tracking import Detection, PersonTracker, TrackerConfig
-
-
-@dataclass
-class TrackedPerson:
-    """One person of a confirmed track in one frame."""
-
-    track_id: int
-    keypoints: np.ndarray  # (17, 3) float32: x px, y px, score in [0, 1]; COCO-17 order
-    box: np.ndarray  # (4,) float32: x_min, y_min, x_max, y_max px
-    score: float  # detection confidence in [0, 1]
+from liftpose_ros.core.person import Person
+from liftpose_ros.core.tracking import PersonTracker, TrackerConfig, validate_person
 
 
 @dataclass(frozen=True)
@@ -49,7 +39,7 @@ class TrackingRestart:
 class TrackedFrame:
     """The tracker's answer for one frame's detections."""
 
-    people: list[TrackedPerson]  # confirmed tracks only, in detection order
+    people: list[Person]  # confirmed tracks only (track_id set), in detection order
     invalid: list[str] = field(default_factory=list)  # why each left-out detection was refused
     ended_ids: list[int] = field(default_factory=list)  # tracks that aged out in this update
 
@@ -61,21 +51,11 @@ class KeypointResult:
     stamp_ns: int
     width: int
     height: int
-    people: list[TrackedPerson]
+    people: list[Person]  # confirmed tracks, scores in [0, 1]
     invalid: list[str]
     ended_ids: list[int]
     restart: TrackingRestart | None
     detect_s: float  # wall time of the detector call
-
-
-def tracked_person(track_id: int, person: DetectedPerson) -> TrackedPerson:
-    """A tracked detection with scores clipped into [0, 1] (a backend rounding to 1.0000001
-    must not cost the whole frame its People2D)."""
-    kp = np.array(person.keypoints, dtype=np.float32)  # (17, 3), a copy
-    kp[:, 2] = np.clip(kp[:, 2], 0.0, 1.0)
-    return TrackedPerson(track_id=int(track_id), keypoints=kp,
-                         box=np.asarray(person.box, np.float32),
-                         score=float(np.clip(person.score, 0.0, 1.0)))
 
 
 class KeypointPipeline:
@@ -112,25 +92,25 @@ class KeypointPipeline:
         self.restarts += 1
         return TrackingRestart(reason, ended)
 
-    def detect(self, image: np.ndarray) -> tuple[list[DetectedPerson], float]:
+    def detect(self, image: np.ndarray) -> tuple[list[Person], float]:
         """The detector's people in a (H, W, 3) uint8 BGR image, and the seconds it took."""
         start = time.perf_counter()
         detected = self.detector.detect(image)
         return detected, time.perf_counter() - start
 
-    def track(self, stamp_ns: int, detected: list[DetectedPerson]) -> TrackedFrame:
+    def track(self, stamp_ns: int, detected: list[Person]) -> TrackedFrame:
         """Track ids for this frame's detections; people of confirmed tracks only."""
-        kept, detections, invalid = [], [], []
+        kept, invalid = [], []
         for person in detected:
             try:
-                detections.append(Detection.from_person(person))
+                validate_person(person)
                 kept.append(person)
             except ValueError as exc:  # NaN/inf would break matching for everyone
                 invalid.append(str(exc))
         self.invalid_people += len(invalid)
-        result = self.tracker.update(stamp_ns * 1e-9, detections)
+        result = self.tracker.update(stamp_ns * 1e-9, kept)
         self.frames += 1
-        return TrackedFrame([tracked_person(tid, kept[i]) for tid, i in result.assigned],
+        return TrackedFrame([kept[i].tracked(tid) for tid, i in result.assigned],
                             invalid, list(result.ended))
 
     def process(self, image: np.ndarray, stamp_ns: int) -> KeypointResult:

@@ -21,27 +21,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from liftpose_ros.core.camera import place_in_camera, unnormalize_screen
 from liftpose_ros.core.lifter.input import make_lifter_input
 from liftpose_ros.core.lifter.track_windows import TrackWindows
+from liftpose_ros.core.person import Person
 from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
 
 if TYPE_CHECKING:
     from liftpose_ros.core.lifter.inference import LifterRunner
 
 Intrinsics = tuple[float, float, float, float]  # fx, fy, cx, cy in pixels of the 2D image
-
-
-class TrackedKeypoints(Protocol):
-    """What the lifting needs of a person: a track id and COCO-17 keypoints (17, 3) px + conf.
-    Satisfied by `keypoints.TrackedPerson` and by the ROS side's `Person2DData`."""
-
-    track_id: int
-    keypoints: np.ndarray
 
 
 @dataclass
@@ -88,7 +81,7 @@ class LiftingPipeline:
         return int(round(self.windows.target_offset_s * 1e9))
 
     def process(self, stamp_ns: int, image_width: int, image_height: int,
-                people: Sequence[TrackedKeypoints],
+                people: Sequence[Person],
                 intrinsics: Intrinsics | None = None) -> LiftResult:
         """Lift the tracked people of one frame (every track_id >= 0, unique)."""
         stamp_s = stamp_ns * 1e-9

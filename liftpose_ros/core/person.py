@@ -1,0 +1,46 @@
+"""One person in one image: what a detector finds, the tracker names and People2D carries.
+
+The same type flows from the detector backends through the tracker and the keypoint pipeline to
+the message conversions and the lifting pipeline, so a person is never copied field by field
+into a look-alike on the way. Until a tracker gives it an id, `track_id` is `UNTRACKED`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from liftpose_ros.core.skeleton import COCO17
+
+UNTRACKED = -1  # track_id of a person no tracker has named (People2D's Person2D.UNTRACKED)
+
+
+@dataclass
+class Person:
+    """keypoints: (17, 3) float32, COCO-17 order, columns x px, y px, score in [0, 1].
+    box: (4,) float32, x_min, y_min, x_max, y_max px. score: person confidence in [0, 1].
+    track_id: identity across frames, >= 0 once tracked."""
+
+    keypoints: np.ndarray
+    box: np.ndarray
+    score: float
+    track_id: int = UNTRACKED
+
+    def __post_init__(self) -> None:
+        self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
+        self.box = np.asarray(self.box, dtype=np.float32)
+        self.score = float(self.score)
+        self.track_id = int(self.track_id)
+        if self.keypoints.shape != (COCO17.num_joints, 3):
+            raise ValueError(f"keypoints must have shape ({COCO17.num_joints}, 3), "
+                             f"got {self.keypoints.shape}")
+        if self.box.shape != (4,):
+            raise ValueError(f"box must have shape (4,), got {self.box.shape}")
+
+    def tracked(self, track_id: int) -> Person:
+        """A copy named `track_id`, with scores clipped into [0, 1] (People2D demands it, and a
+        backend rounding to 1.0000001 must not cost a whole frame its message)."""
+        keypoints = self.keypoints.copy()
+        keypoints[:, 2] = np.clip(keypoints[:, 2], 0.0, 1.0)
+        return replace(self, keypoints=keypoints, box=self.box.copy(),
+                       score=float(np.clip(self.score, 0.0, 1.0)), track_id=int(track_id))
