@@ -109,7 +109,7 @@ def random_hrnet_files(folder: Path) -> tuple[Path, Path]:
     from liftpose_ros.core.detect.attention import AttentionPlacement
     from liftpose_ros.core.detect.checkpoint import save_detector
     from liftpose_ros.core.detect.hrnet import HRNet, HRNetConfig
-    from liftpose_ros.core.detect.onnx_export import export_onnx
+    from liftpose_ros.core.detect_train.onnx_export import export_onnx
 
     torch.manual_seed(0)
     model = HRNet(HRNetConfig(width=32, attention=AttentionPlacement.paper())).eval()
@@ -169,7 +169,7 @@ def main() -> None:
         if any(b != "mediapipe" for b in backends):
             if args.hrnet_checkpoint:
                 from liftpose_ros.core.detect.checkpoint import build_detector_from_checkpoint
-                from liftpose_ros.core.detect.onnx_export import export_onnx
+                from liftpose_ros.core.detect_train.onnx_export import export_onnx
 
                 checkpoint = args.hrnet_checkpoint
                 onnx = export_onnx(build_detector_from_checkpoint(checkpoint),

@@ -29,27 +29,27 @@ from liftpose_ros.core.detect.checkpoint import (  # noqa: E402
     load_detector,
     save_detector,
 )
-from liftpose_ros.core.detect.coco_dataset import (  # noqa: E402
+from liftpose_ros.core.detect_train.coco_dataset import (  # noqa: E402
     CocoDatasetConfig,
     CocoFormatError,
     CocoKeypointDataset,
 )
-from liftpose_ros.core.detect.coco_eval import (  # noqa: E402
+from liftpose_ros.core.detect_train.coco_eval import (  # noqa: E402
     EvalOptions,
     evaluate_detector,
     evaluate_results,
     finalise_results,
-    flip_crops,
     heatmaps_to_results,
     write_results,
 )
 from liftpose_ros.core.detect.heatmaps import (  # noqa: E402
     decode_heatmaps,
+    flip_crops,
     flip_heatmaps,
-    gaussian_targets,
 )
+from liftpose_ros.core.detect_train.targets import gaussian_targets  # noqa: E402
 from liftpose_ros.core.detect.hrnet import HRNet, HRNetConfig  # noqa: E402
-from liftpose_ros.core.detect.training import (  # noqa: E402
+from liftpose_ros.core.detect_train.training import (  # noqa: E402
     DetectorTrainConfig,
     init_from_official,
     train_detector,
@@ -394,7 +394,7 @@ def test_loss_decreases_on_a_fixed_batch(coco: tuple[Path, Path]) -> None:
     batch = next(iter(DataLoader(ds, batch_size=6)))
     model = HRNet(HRNetConfig(width=8, input_size=INPUT, attention=AttentionPlacement.paper()))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    from liftpose_ros.core.detect.heatmaps import heatmap_mse_loss
+    from liftpose_ros.core.detect_train.targets import heatmap_mse_loss
     losses = []
     for _ in range(6):
         loss = heatmap_mse_loss(model(batch["image"]), batch["target"], batch["target_weight"])

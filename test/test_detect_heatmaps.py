@@ -5,13 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from liftpose_ros.core.detect.heatmaps import (
-    decode_heatmaps,
-    flip_heatmaps,
-    gaussian_targets,
-    heatmap_mse_loss,
-    merge_flip_test,
-)
+from liftpose_ros.core.detect.heatmaps import decode_heatmaps, flip_heatmaps, merge_flip_test
+from liftpose_ros.core.detect_train.targets import gaussian_targets, heatmap_mse_loss
 from liftpose_ros.core.skeleton import COCO17
 
 

@@ -11,12 +11,12 @@ from liftpose_ros.core.detect.attention import (
     ChannelAttention,
     SpatialAttention2d,
     attention_module_parameters,
-    detector_parameter_report,
 )
 from liftpose_ros.core.detect.hrnet import (
     HRNet,
     HRNetConfig,
     count_parameters,
+    detector_parameter_report,
     hrnet_w32,
     load_official_state_dict,
 )

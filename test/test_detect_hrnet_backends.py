@@ -27,14 +27,13 @@ from liftpose_ros.core.detect.affine import IMAGENET_MEAN, IMAGENET_STD
 from liftpose_ros.core.detect.attention import AttentionPlacement
 from liftpose_ros.core.detect.checkpoint import CheckpointError, save_detector
 from liftpose_ros.core.detect.hrnet import HRNet, HRNetConfig
-from liftpose_ros.core.detect.hrnet_backend import (HRNetDetector, ModelLayoutError,
-                                                    TopDownConfig)
+from liftpose_ros.core.detect.topdown import ModelLayoutError, TopDownConfig, TopDownDetector
 from liftpose_ros.core.detect.interface import create_detector
 from liftpose_ros.core.skeleton import COCO17
 
 pytest.importorskip("onnxruntime", reason="onnxruntime not installed; ONNX backends untested")
 
-from liftpose_ros.core.detect.onnx_export import export_onnx  # noqa: E402
+from liftpose_ros.core.detect_train.onnx_export import export_onnx  # noqa: E402
 
 torch.set_num_threads(1)  # small shared machine
 
@@ -134,9 +133,9 @@ class BlobStub(nn.Module):
         return found
 
 
-def _stub_detector(boxes, peak: float = 0.8, **options) -> HRNetDetector:
+def _stub_detector(boxes, peak: float = 0.8, **options) -> TopDownDetector:
     config = TopDownConfig(boxes=boxes, **options)
-    return HRNetDetector(BlobStub(peak), config, input_size=(256, 192))
+    return TopDownDetector(BlobStub(peak), config, input_size=(256, 192))
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +238,7 @@ def test_torch_and_onnx_agree_on_a_real_image(w8_files, basketball, flip: bool) 
             assert det.input_size == (128, 96)
             results.append(det.detect(basketball))
     assert [d.name for d in dets] == ["hrnet", "hrnet", "onnx"]
-    assert isinstance(dets[0], HRNetDetector) and isinstance(dets[2], HRNetDetector)
+    assert isinstance(dets[0], TopDownDetector) and isinstance(dets[2], TopDownDetector)
     ref = results[0]
     assert len(ref) == 1
     _check_people(ref, basketball)
@@ -322,7 +321,7 @@ def test_user_onnx_with_fixed_batch_matches_torch(tmp_path: Path, two_people) ->
     symbolic = _export(module, tmp_path / "sym.onnx", (1, 3, 64, 48),
                        {"x": {0: "b", 2: "h", 3: "w"}})
     config = TopDownConfig(boxes=lambda img: rows, flip_test=True)
-    with HRNetDetector(module, config, input_size=(64, 48)) as det:
+    with TopDownDetector(module, config, input_size=(64, 48)) as det:
         ref = det.detect(image)
     for path, extra in ((fixed, {}), (symbolic, {"input_size": (64, 48)})):
         with create_detector("onnx", model=str(path), boxes=lambda img: rows, flip_test=True,

@@ -12,7 +12,8 @@ from liftpose_ros.core.detect.hrnet import HRNet, HRNetConfig
 
 pytest.importorskip("onnxruntime", reason="onnxruntime not installed; ONNX path untested")
 
-from liftpose_ros.core.detect.onnx_export import OnnxHeatmapModel, export_onnx  # noqa: E402
+from liftpose_ros.core.detect.onnx_backend import OnnxHeatmapModel  # noqa: E402
+from liftpose_ros.core.detect_train.onnx_export import export_onnx  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -28,7 +28,7 @@ from liftpose_ros.core.checkpoint_io import CheckpointError
 from liftpose_ros.core.data.h36m import load_camera_table
 from liftpose_ros.core.detect.checkpoint import read_official_weights
 from liftpose_ros.core.detect.interface import create_detector
-from liftpose_ros.core.detect.training import DetectorTrainConfig
+from liftpose_ros.core.detect_train.training import DetectorTrainConfig
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.train.config import ExperimentConfig
 

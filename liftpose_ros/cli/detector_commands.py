@@ -6,14 +6,14 @@ import argparse
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
-    from liftpose_ros.core.detect.attention import detector_parameter_report
+    from liftpose_ros.core.detect.hrnet import detector_parameter_report
 
     print(detector_parameter_report())
     return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from liftpose_ros.core.detect.training import DetectorTrainConfig, train_detector
+    from liftpose_ros.core.detect_train.training import DetectorTrainConfig, train_detector
 
     config = DetectorTrainConfig.from_yaml(args.config)
     best = train_detector(config, args.ann_file, args.image_dir, args.out, resume=args.resume,
@@ -25,9 +25,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from liftpose_ros.core.detect.checkpoint import build_detector_from_checkpoint
-    from liftpose_ros.core.detect.coco_dataset import CocoKeypointDataset
-    from liftpose_ros.core.detect.coco_eval import EvalOptions, evaluate_detector
-    from liftpose_ros.core.lifter.inference import select_device
+    from liftpose_ros.core.detect_train.coco_dataset import CocoKeypointDataset
+    from liftpose_ros.core.detect_train.coco_eval import EvalOptions, evaluate_detector
+    from liftpose_ros.core.device import select_device
 
     model = build_detector_from_checkpoint(args.checkpoint)
     dataset = CocoKeypointDataset(args.ann_file, args.image_dir, train=False)
@@ -40,7 +40,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_export_onnx(args: argparse.Namespace) -> int:
     from liftpose_ros.core.detect.checkpoint import build_detector_from_checkpoint
-    from liftpose_ros.core.detect.onnx_export import export_onnx
+    from liftpose_ros.core.detect_train.onnx_export import export_onnx
 
     path = export_onnx(build_detector_from_checkpoint(args.checkpoint), args.out)
     print(f"wrote {path}")

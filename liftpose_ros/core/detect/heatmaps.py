@@ -1,8 +1,9 @@
-"""Heatmap targets (eq. 6), the weighted MSE loss (eq. 7), decoding and flip test.
+"""Heatmaps at run time: a model's forward with flip test, and decoding to joint positions.
 
-Coordinates are heatmap pixels, x right and y down, with pixel (i, j) centred at x=j, y=i.
-Targets and loss work on torch tensors (training); decoding works on numpy (inference
-post-processing, also fed by the ONNX runtime) and accepts torch tensors too.
+Coordinates are heatmap pixels, x right and y down, with pixel (i, j) centred at x=j, y=i;
+heatmap pixel u lies at crop pixel HEATMAP_STRIDE * u. Decoding works on numpy (inference
+post-processing, also fed by the ONNX runtime) and accepts torch tensors too. Training targets
+and the loss are `detect_train.targets`.
 """
 from __future__ import annotations
 
@@ -11,50 +12,12 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 import torch
+from torch import nn
 
+from liftpose_ros.core.detect.affine import IMAGENET_MEAN, IMAGENET_STD
 from liftpose_ros.core.skeleton import COCO17
 
-
-# ------------------------------------------------------------------ targets and loss
-def gaussian_targets(joints: torch.Tensor, visible: torch.Tensor,
-                     size: tuple[int, int] = (64, 48),
-                     sigma: float = 2.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eq. 6: one unnormalised Gaussian (peak 1) per joint, centred at its sub-pixel position.
-
-    joints (B, J, 2) heatmap px (x, y); visible (B, J) bool/0-1; size (H, W).
-    Returns heatmaps (B, J, H, W) float32 and weights (B, J) float32. The Gaussian is not
-    rounded to the pixel grid (the official code rounds the centre, which biases targets by
-    up to half a pixel). A joint gets weight 0, and an all-zero map, when it is invisible or
-    lies more than 3 sigma outside the map (then no pixel of its Gaussian is meaningful).
-    """
-    h, w = size
-    joints = joints.to(torch.float32)
-    ys = torch.arange(h, dtype=torch.float32, device=joints.device).view(1, 1, h, 1)
-    xs = torch.arange(w, dtype=torch.float32, device=joints.device).view(1, 1, 1, w)
-    jx = joints[..., 0, None, None]  # (B, J, 1, 1)
-    jy = joints[..., 1, None, None]
-    maps = torch.exp(-((xs - jx) ** 2 + (ys - jy) ** 2) / (2.0 * sigma ** 2))  # (B, J, H, W)
-    margin = 3.0 * sigma
-    inside = ((joints[..., 0] > -margin) & (joints[..., 0] < w - 1 + margin)
-              & (joints[..., 1] > -margin) & (joints[..., 1] < h - 1 + margin))
-    weights = (visible.to(torch.bool) & inside).to(torch.float32)  # (B, J)
-    return maps * weights[..., None, None], weights
-
-
-def heatmap_mse_loss(pred: torch.Tensor, target: torch.Tensor, weights: torch.Tensor,
-                     factor: float = 0.5) -> torch.Tensor:
-    """Eq. 7 with per-joint weights: factor * mean over (B, J, H, W) of w_bj * (pred - target)^2.
-
-    pred/target (B, J, H, W), weights (B, J). Eq. 7 sums squared errors over pixels and
-    averages over samples and joints; we average over pixels too and keep the official
-    JointsMSELoss's 0.5, so the loss has the magnitude of published HRNet training logs
-    (~1e-3). Both differ from eq. 7 only by a constant (0.5 / (H * W)), i.e. a rescaled
-    learning rate. The mean runs over all joints, masked ones included, so a batch's loss
-    does not jump with its number of visible joints. For 0/1 weights this equals the
-    official loss (which multiplies pred and target by w, i.e. weights the error by w^2).
-    """
-    sq = (pred - target) ** 2  # (B, J, H, W)
-    return factor * (sq.mean(dim=(2, 3)) * weights).mean()
+HEATMAP_STRIDE = 4  # HRNet's output stride: heatmaps are 1/4 of the input crop
 
 
 # ------------------------------------------------------------------ decoding
@@ -200,3 +163,33 @@ def merge_flip_test(heatmaps: torch.Tensor, heatmaps_of_flipped: torch.Tensor,
                     shift: bool = True) -> torch.Tensor:
     """Average the prediction on an image with the flipped-back one on its mirror image."""
     return 0.5 * (heatmaps + flip_heatmaps(heatmaps_of_flipped, flip_pairs, shift))
+
+
+# ------------------------------------------------------------------ model -> heatmaps (flip test)
+def flip_crops(images: torch.Tensor, stride: int = HEATMAP_STRIDE) -> torch.Tensor:
+    """Mirror (B, 3, H, W) crops about x = (W - stride) / 2 instead of (W - 1) / 2.
+
+    Heatmap column u sits at crop x = stride * u, so mirroring a heatmap (u -> W/stride - 1
+    - u) mirrors crop x -> W - stride - x. Cropping the flipped view that way (a plain flip
+    shifted left by stride - 1 px; the uncovered columns get the black border value) makes
+    `flip_heatmaps(..., shift=False)` map its heatmaps back exactly, with none of the
+    fractional-pixel bias of the usual 1-column shift.
+    """
+    shift = stride - 1
+    flipped = images.flip(dims=[3])
+    if shift == 0:
+        return flipped
+    black = torch.as_tensor(-IMAGENET_MEAN / IMAGENET_STD, dtype=images.dtype,
+                            device=images.device).view(1, 3, 1, 1)
+    pad = black.expand(images.shape[0], 3, images.shape[2], shift)
+    return torch.cat([flipped[..., shift:], pad], dim=3)
+
+
+@torch.inference_mode()
+def predict_heatmaps(model: nn.Module, images: torch.Tensor, flip_test: bool) -> torch.Tensor:
+    """(B, 3, H, W) -> (B, J, H/4, W/4) float32, averaged with the flipped view if asked."""
+    if not flip_test:
+        return model(images).float()
+    both = model(torch.cat([images, flip_crops(images)])).float()  # one pass of 2B crops
+    heatmaps, flipped = both.chunk(2)
+    return merge_flip_test(heatmaps, flipped, shift=False)  # flip_crops needs no shift

@@ -11,7 +11,7 @@ H and W are read from the model's input shape (pass ``input_size=(H, W)`` only w
 leaves them symbolic). The batch axis may be dynamic or fixed (a fixed batch is filled up with
 blank crops). The layout is checked when the model is loaded, by its declared shapes and one
 blank forward pass, so a misfit fails at start-up with a `ModelLayoutError` saying what is
-wrong, not deep inside decoding. The pipeline itself is `hrnet_backend.HRNetDetector`.
+wrong, not deep inside decoding. The pipeline itself is `topdown.TopDownDetector`.
 """
 from __future__ import annotations
 
@@ -24,16 +24,68 @@ import torch
 from liftpose_ros.core.checkpoint_io import check_file
 from liftpose_ros.core.detect.checkpoint import CheckpointError
 from liftpose_ros.core.detect.interface import NUM_KEYPOINTS
-from liftpose_ros.core.detect.hrnet_backend import (HRNetDetector,
-                                                    ModelLayoutError, check_heatmap_layout,
-                                                    check_input_size, split_options)
+from liftpose_ros.core.detect.topdown import (ModelLayoutError, TopDownDetector,
+                                              check_heatmap_layout, check_input_size,
+                                              split_options)
+
+
+def _onnxruntime():  # noqa: ANN202 - module type
+    try:
+        import onnxruntime
+    except ImportError as err:
+        raise ImportError(
+            "OnnxHeatmapModel needs onnxruntime (pip install onnxruntime==1.22.1)"
+        ) from err
+    return onnxruntime
+
+
+def default_providers() -> list[str]:
+    """CUDA first when this onnxruntime build has it, CPU always as the fallback."""
+    available = _onnxruntime().get_available_providers()
+    wanted = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return [p for p in wanted if p in available]
+
+
+class OnnxHeatmapModel:
+    """An exported heatmap network run by onnxruntime: (B, 3, H, W) -> (B, J, H/4, W/4).
+
+    Called like the torch model, but on numpy float32 arrays (torch tensors are accepted
+    and converted), so the inference code can use either backend.
+    """
+
+    def __init__(self, path: str | Path, providers: list[str] | None = None,
+                 num_threads: int | None = None) -> None:
+        ort = _onnxruntime()
+        options = ort.SessionOptions()
+        if num_threads is not None:
+            options.intra_op_num_threads = num_threads
+        self.session = ort.InferenceSession(str(path), sess_options=options,
+                                            providers=providers or default_providers())
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name
+
+    @property
+    def providers(self) -> list[str]:
+        return self.session.get_providers()
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(H, W) the graph was exported for."""
+        shape = self.session.get_inputs()[0].shape  # ['batch', 3, H, W]
+        return int(shape[2]), int(shape[3])
+
+    def __call__(self, images: np.ndarray | torch.Tensor) -> np.ndarray:
+        if isinstance(images, torch.Tensor):
+            images = images.detach().cpu().numpy()
+        x = np.ascontiguousarray(images, dtype=np.float32)
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise ValueError(f"images must be (B, 3, H, W); got {x.shape}")
+        return self.session.run([self.output_name], {self.input_name: x})[0]
 
 
 def onnx_providers(device: str = "auto") -> list[Any]:
     """onnxruntime execution providers for 'auto' (CUDA when this build has it), 'cpu' or
     'cuda[:N]'."""
-    from liftpose_ros.core.detect.onnx_export import _onnxruntime, default_providers
-
     device = str(device)
     if device == "auto":
         return default_providers()
@@ -60,7 +112,7 @@ class OnnxRuntimeHeatmapModel:
 
     def __init__(self, runner: Any, source: str | Path,
                  input_size: tuple[int, int] | None = None) -> None:
-        """runner: an `onnx_export.OnnxHeatmapModel` (its session is inspected)."""
+        """runner: an `OnnxHeatmapModel` (its session is inspected)."""
         self.runner = runner
         self.source = str(source)
         session = runner.session
@@ -144,8 +196,6 @@ def load_onnx_heatmap_model(path: str | Path, device: str = "auto", num_threads:
                             input_size: tuple[int, int] | None = None) -> OnnxRuntimeHeatmapModel:
     """Open an ONNX heatmap model and check its layout. A missing or unreadable file is a
     CheckpointError naming it; a model of another layout a ModelLayoutError (a ValueError)."""
-    from liftpose_ros.core.detect.onnx_export import OnnxHeatmapModel
-
     path = Path(path)
     check_file(path, CheckpointError)  # missing, a directory, a FIFO: each its own message
     providers = onnx_providers(device)
@@ -162,12 +212,12 @@ def load_onnx_heatmap_model(path: str | Path, device: str = "auto", num_threads:
 def create_keypoint_detector(model: str | Path | None = None, device: str = "auto",
                              flip_test: bool = False, boxes: object = "mediapipe",
                              checkpoint: str | Path | None = None,
-                             **options: Any) -> HRNetDetector:
+                             **options: Any) -> TopDownDetector:
     """Registry factory 'onnx': the top-down pipeline around a user ONNX heatmap model.
 
     model: path of the .onnx file; ``checkpoint`` is accepted instead (the keypoint node passes
     its model-file parameter under that name to every backend). device: 'auto', 'cpu' or
-    'cuda[:N]'. Other options: the `hrnet_backend.TopDownConfig` fields, ``num_threads``
+    'cuda[:N]'. Other options: the `topdown.TopDownConfig` fields, ``num_threads``
     (onnxruntime intra-op threads) and ``input_size`` (only for graphs whose H, W are symbolic).
     """
     given = [v for v in (model, checkpoint) if v is not None and str(v) != ""]
@@ -182,4 +232,4 @@ def create_keypoint_detector(model: str | Path | None = None, device: str = "aut
                                 ("num_threads", "input_size"), "onnx")
     heatmap_model = load_onnx_heatmap_model(model, device, own.get("num_threads"),
                                             own.get("input_size"))
-    return HRNetDetector(heatmap_model, config, name="onnx")
+    return TopDownDetector(heatmap_model, config, name="onnx")

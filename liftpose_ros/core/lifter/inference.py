@@ -11,20 +11,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from liftpose_ros.core.device import select_device
 from liftpose_ros.core.lifter.checkpoint import load_lifter
 from liftpose_ros.core.lifter.config import LifterConfig
 from liftpose_ros.core.lifter.model import PoseLifter
 from liftpose_ros.core.skeleton import H36M17
-
-
-def select_device(name: str = "auto") -> torch.device:
-    """'auto' picks CUDA when present, else CPU; 'cpu', 'cuda', 'cuda:1' are taken as given."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device '{name}' requested but CUDA is not available on this machine")
-    return device
 
 
 def flip_inputs(windows: torch.Tensor) -> torch.Tensor:

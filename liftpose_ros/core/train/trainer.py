@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from liftpose_ros.core.data.windows import WindowSampler
 from liftpose_ros.core.lifter.checkpoint import load_lifter, save_checkpoint
-from liftpose_ros.core.lifter.inference import LifterRunner, model_inputs, select_device
+from liftpose_ros.core.device import select_device
+from liftpose_ros.core.lifter.inference import LifterRunner, model_inputs
 from liftpose_ros.core.lifter.model import PoseLifter, count_parameters
 from liftpose_ros.core.metrics import mpjpe
 from liftpose_ros.core.train.config import ExperimentConfig

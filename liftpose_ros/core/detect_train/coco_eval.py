@@ -21,9 +21,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from liftpose_ros.core.detect.affine import IMAGENET_MEAN, IMAGENET_STD, heatmap_to_image
-from liftpose_ros.core.detect.coco_dataset import HEATMAP_STRIDE, CocoKeypointDataset
-from liftpose_ros.core.detect.heatmaps import decode_heatmaps, flip_heatmaps
+from liftpose_ros.core.detect.affine import heatmap_to_image
+from liftpose_ros.core.detect.heatmaps import decode_heatmaps, predict_heatmaps
+from liftpose_ros.core.detect_train.coco_dataset import CocoKeypointDataset
 
 STAT_NAMES = ("AP", "AP50", "AP75", "APM", "APL", "AR", "AR50", "AR75", "ARM", "ARL")
 
@@ -55,36 +55,6 @@ def oks_sigmas() -> np.ndarray:
     """COCO's per-keypoint OKS constants k_i, from pycocotools (the evaluator's own copy)."""
     from pycocotools.cocoeval import Params
     return np.asarray(Params(iouType="keypoints").kpt_oks_sigmas, dtype=np.float64)
-
-
-# ------------------------------------------------------------------ model -> heatmaps
-def flip_crops(images: torch.Tensor, stride: int = HEATMAP_STRIDE) -> torch.Tensor:
-    """Mirror (B, 3, H, W) crops about x = (W - stride) / 2 instead of (W - 1) / 2.
-
-    Heatmap column u sits at crop x = stride * u, so mirroring a heatmap (u -> W/stride - 1
-    - u) mirrors crop x -> W - stride - x. Cropping the flipped view that way (a plain flip
-    shifted left by stride - 1 px; the uncovered columns get the black border value) makes
-    `flip_heatmaps(..., shift=False)` map its heatmaps back exactly, with none of the
-    fractional-pixel bias of the usual 1-column shift.
-    """
-    shift = stride - 1
-    flipped = images.flip(dims=[3])
-    if shift == 0:
-        return flipped
-    black = torch.as_tensor(-IMAGENET_MEAN / IMAGENET_STD, dtype=images.dtype,
-                            device=images.device).view(1, 3, 1, 1)
-    pad = black.expand(images.shape[0], 3, images.shape[2], shift)
-    return torch.cat([flipped[..., shift:], pad], dim=3)
-
-
-@torch.inference_mode()
-def predict_heatmaps(model: nn.Module, images: torch.Tensor, flip_test: bool) -> torch.Tensor:
-    """(B, 3, H, W) -> (B, J, H/4, W/4) float32, averaged with the flipped view if asked."""
-    if not flip_test:
-        return model(images).float()
-    both = model(torch.cat([images, flip_crops(images)])).float()  # one pass of 2B crops
-    heatmaps, flipped = both.chunk(2)
-    return 0.5 * (heatmaps + flip_heatmaps(flipped, shift=False))
 
 
 # ------------------------------------------------------------------ heatmaps -> results

@@ -3,7 +3,7 @@
 One sample per annotated person (a person with at least one labelled keypoint), or per
 detection box when evaluating with a person detector's boxes. A sample is the person's crop
 (box -> centre/scale via `affine.box_to_centre_scale`, warped to the network input), its
-Gaussian heatmap targets at 1/4 resolution (`heatmaps.gaussian_targets`) with per-joint
+Gaussian heatmap targets at 1/4 resolution (`targets.gaussian_targets`) with per-joint
 weights, and the meta data needed to map predictions back to the image.
 
 Training augmentation follows the official HRNet recipe (scale x N(1, 0.35) clipped to
@@ -36,10 +36,10 @@ from liftpose_ros.core.detect.affine import (
     image_to_heatmap,
     normalise_crop,
 )
-from liftpose_ros.core.detect.heatmaps import gaussian_targets
+from liftpose_ros.core.detect.heatmaps import HEATMAP_STRIDE
+from liftpose_ros.core.detect_train.targets import gaussian_targets
 from liftpose_ros.core.skeleton import COCO17
 
-HEATMAP_STRIDE = 4  # HRNet's output stride: heatmaps are 1/4 of the input crop
 
 
 class CocoFormatError(ValueError):

@@ -1,7 +1,7 @@
 """Training the HRNet(+attention) detector on COCO keypoints (paper sections II.A, III.B).
 
 Official HRNet recipe: Adam, lr 1e-3 decayed x0.1 at epochs 170 and 200 of 210, heatmap MSE
-(`heatmaps.heatmap_mse_loss`) on 256x192 crops with the augmentation of `coco_dataset`.
+(`targets.heatmap_mse_loss`) on 256x192 crops with the augmentation of `coco_dataset`.
 `init_from` starts from an official HRNet COCO checkpoint, so the paper's attention variant is
 fine-tuned from it (the attention gates start near the identity, see attention.py).
 
@@ -35,15 +35,15 @@ from liftpose_ros.core.detect.checkpoint import (
     read_official_weights,
     save_detector,
 )
-from liftpose_ros.core.detect.coco_dataset import CocoDatasetConfig, CocoKeypointDataset
-from liftpose_ros.core.detect.heatmaps import heatmap_mse_loss
+from liftpose_ros.core.detect_train.coco_dataset import CocoDatasetConfig, CocoKeypointDataset
+from liftpose_ros.core.detect_train.targets import heatmap_mse_loss
 from liftpose_ros.core.detect.hrnet import (
     HRNet,
     HRNetConfig,
     count_parameters,
     load_official_state_dict,
 )
-from liftpose_ros.core.lifter.inference import select_device
+from liftpose_ros.core.device import select_device
 
 Log = Callable[[str], None]
 
@@ -254,7 +254,7 @@ class _Validation:
     gt: Any
 
     def run(self, model: HRNet, cfg: DetectorLoopConfig, device: torch.device) -> dict[str, float]:
-        from liftpose_ros.core.detect.coco_eval import EvalOptions, evaluate_detector
+        from liftpose_ros.core.detect_train.coco_eval import EvalOptions, evaluate_detector
         options = EvalOptions(flip_test=cfg.flip_test, batch_size=cfg.val_batch_size,
                               workers=cfg.workers)
         return evaluate_detector(model, self.dataset, options, device, gt=self.gt)
@@ -265,7 +265,7 @@ def _validation(config: DetectorTrainConfig, ann_file: str | Path | None,
                 detections: str | Path | list[dict[str, Any]] | None) -> _Validation | None:
     if ann_file is None:
         return None
-    from liftpose_ros.core.detect.coco_eval import load_coco_gt
+    from liftpose_ros.core.detect_train.coco_eval import load_coco_gt
     if image_dir is None:
         raise ValueError("val_image_dir is required with val_ann_file")
     dataset = CocoKeypointDataset(ann_file, image_dir, train=False, config=config.data,
