@@ -3,7 +3,7 @@
 
     scripts/in_private_network.sh .venv/bin/python scripts/bench_pipeline.py [--duration-s 10]
 
-Runs the product's in-process graph (liftpose_ros.offline.graph_demo.GraphPipeline: video
+Runs the product's in-process graph (liftpose_ros.demo.graph.GraphPipeline: video
 publisher in its own executor thread; keypoint node, lifter node and recorder each in its own
 SingleThreadedExecutor thread; --executor and --camera-in-pipeline-executor compare) on the
 bundled clip at 30 Hz and splits every answered frame's latency into stages, all on one clock
@@ -37,8 +37,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from liftpose_ros.offline.graph_demo import (GraphPipeline, PipelineSettings,  # noqa: E402
-                                             ensure_private_network, summarize)
+from liftpose_ros.demo.graph import GraphPipeline, PipelineSettings  # noqa: E402
+from liftpose_ros.demo.run import summarize  # noqa: E402
+from liftpose_ros.ros.private_network import ensure_private_network  # noqa: E402
 
 GOAL_P95_MS = 100.0
 

@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 from bench_pipeline import GOAL_P95_MS, cpu_check_ms, table  # noqa: E402
 
-from liftpose_ros.offline.graph_demo import ensure_private_network  # noqa: E402
+from liftpose_ros.ros.private_network import ensure_private_network  # noqa: E402
 
 DISCOVERY_TIMEOUT_S = 60.0  # the node processes import torch / mediapipe first
 

@@ -771,7 +771,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--serve"]:
         return serve(argv[1], argv[2:])
     args = parse_args(argv)
-    from liftpose_ros.offline.graph_demo import PrivateNetworkError, ensure_private_network
+    from liftpose_ros.ros.private_network import PrivateNetworkError, ensure_private_network
 
     try:
         ensure_private_network()

@@ -20,7 +20,8 @@ from rosbags.typesys import Stores, get_typestore
 
 from liftpose_ros.cli import main as cli_main
 from liftpose_ros.core.skeleton import H36M17
-from liftpose_ros.nodes.video_publisher import (BUNDLED_VIDEO, VideoSource, camera_intrinsics)
+from liftpose_ros.core.video import VideoSource, camera_intrinsics
+from liftpose_ros.samples import BUNDLED_VIDEO
 from liftpose_ros.offline.bag_output import make_typestore, msg_dir, package_types
 from liftpose_ros.offline.recorded import ProcessOptions, process_recording
 

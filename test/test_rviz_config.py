@@ -26,7 +26,7 @@ import pytest
 import yaml
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
-from liftpose_ros.nodes.video_publisher import VideoParams
+from liftpose_ros.ros.parameters import VideoParams
 from liftpose_ros.ros import qos as qos_module
 from liftpose_ros.ros import topics
 

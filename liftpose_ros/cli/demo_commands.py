@@ -7,8 +7,9 @@ import sys
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from liftpose_ros.offline.graph_demo import (PrivateNetworkError, ensure_private_network,
-                                                 private_network_argv, run_graph_demo)
+    from liftpose_ros.demo.run import run_graph_demo
+    from liftpose_ros.ros.private_network import (PrivateNetworkError, ensure_private_network,
+                                                  private_network_argv)
 
     try:
         ensure_private_network()

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+Intrinsics = tuple[float, float, float, float]  # fx, fy, cx, cy in pixels of the image
+
 
 @dataclass
 class PinholeCamera:
@@ -63,7 +65,7 @@ class PinholeCamera:
         return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
 
     @property
-    def intrinsics(self) -> tuple[float, float, float, float]:
+    def intrinsics(self) -> Intrinsics:
         """(fx, fy, cx, cy), the form `place_in_camera` takes."""
         return (self.fx, self.fy, self.cx, self.cy)
 
@@ -219,7 +221,7 @@ def estimate_root_depth(
 def place_in_camera(
     pose3d_rel: np.ndarray,
     keypoints_px: np.ndarray,
-    intrinsics: "PinholeCamera | tuple[float, float, float, float]",
+    intrinsics: PinholeCamera | Intrinsics,
     weights: np.ndarray | None = None,
 ) -> np.ndarray:
     """(J, 3) metric camera-frame pose: the root-relative pose translated to where it projects.

@@ -41,7 +41,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import Image
 
 from liftpose_ros.core.detect.draw import DrawStyle, draw_people
-from liftpose_ros.core.detect.interface import KeypointDetector, create_detector
+from liftpose_ros.core.detect.interface import KeypointDetector
 from liftpose_ros.core.person import Person
 from liftpose_ros.core.pipeline.keypoints import KeypointPipeline
 from liftpose_ros.core.tracking import clock_first_id
@@ -52,8 +52,8 @@ from liftpose_ros.ros.diagnostics import ERROR, OK, WARN, DiagnosticsPublisher, 
 from liftpose_ros.ros.image_conversion import (ImageError, bgr_to_image, converter_name,
                                                image_to_bgr)
 from liftpose_ros.ros.markers import track_colour
-from liftpose_ros.ros.parameters import (KeypointParams, ParameterError,
-                                         declare_keypoint_parameters)
+from liftpose_ros.ros.parameters import ParameterError, declare_keypoint_parameters
+from liftpose_ros.ros.models import detector_from_params
 from liftpose_ros.ros.node_runner import StartupError, spin_node
 from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
@@ -132,18 +132,6 @@ class LatestFrame:
             self._cond.notify_all()
 
 
-def load_detector(params: KeypointParams) -> KeypointDetector:
-    """The backend of `params`, or StartupError saying why it cannot run."""
-    options = params.detector_options()
-    try:
-        return create_detector(params.backend, **options)
-    except NotImplementedError as exc:  # registered, but its module is not written/installed
-        raise StartupError(f"parameter 'backend': {exc}") from exc
-    except Exception as exc:  # unknown options, missing model file, CUDA absent, ...
-        raise StartupError(f"cannot start keypoint backend '{params.backend}' with options "
-                           f"{options}: {exc}") from exc
-
-
 class KeypointNode(Node):
     """Images in, tracked 2D people out. Construction raises StartupError when it cannot run."""
 
@@ -168,7 +156,7 @@ class KeypointNode(Node):
             tracker_config.first_id = clock_first_id()  # ids unlike a previous run's
         except ParameterError as exc:
             raise StartupError(str(exc)) from exc
-        self.detector = load_detector(self.params)
+        self.detector = detector_from_params(self.params)
         # the per-frame logic (continuity checks, detection, tracking) is shared with the
         # offline processor; the node adds transport, logging and counters around it
         self.pipeline = KeypointPipeline(self.detector, tracker_config)

@@ -13,9 +13,8 @@ camera frame when intrinsics are known, publish, then forget tracks that ended a
 their markers. A malformed message is logged (throttled), counted and dropped; the node keeps
 running. A checkpoint or parameter the node cannot run with stops start-up with one line.
 
-The node only translates; the per-message steps are core/pipeline/lifting.py (which
-`liftpose process` runs on recorded data too) over liftpose_ros.core (skeleton, data.windows,
-lifter.track_windows, lifter.inference, camera).
+The node only translates; the per-message steps are ros/lifter_step.py (which `liftpose
+process` runs on recorded data too) over core/pipeline/lifting.py.
 
 Run: `liftpose-lifter-node --ros-args --params-file config/lifter.yaml`
 (or `python -m liftpose_ros.nodes.lifter_node`).
@@ -26,26 +25,22 @@ import sys
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from diagnostic_msgs.msg import DiagnosticStatus
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo
-from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
-from liftpose_ros.core.lifter.inference import LifterRunner
-from liftpose_ros.core.pipeline.lifting import LiftingPipeline, LiftResult
-from liftpose_ros.msg import People2D, Person2D, Skeleton3D, Skeletons3D
+from liftpose_ros.core.pipeline.lifting import LiftingPipeline
+from liftpose_ros.msg import People2D, Skeletons3D
 from liftpose_ros.ros import topics
 from liftpose_ros.ros.camera_info_sync import CameraInfoSource
-from liftpose_ros.ros.conversions import (MessageError, People2DData,
-                                          intrinsics_from_camera_info, ns_to_stamp,
-                                          people_from_msg, skeletons_to_msg)
+from liftpose_ros.ros.conversions import MessageError, stamp_to_ns
 from liftpose_ros.ros.diagnostics import OK, WARN, DiagnosticsPublisher, make_status
-from liftpose_ros.ros.markers import MarkerStyle, skeleton_markers
-from liftpose_ros.ros.parameters import LifterParams, ParameterError, declare_lifter_parameters
+from liftpose_ros.ros.lifter_step import LifterOutput, LifterStep
+from liftpose_ros.ros.markers import MarkerStyle
+from liftpose_ros.ros.models import lifter_from_params
 from liftpose_ros.ros.node_runner import StartupError, spin_node
+from liftpose_ros.ros.parameters import ParameterError, declare_lifter_parameters
 from liftpose_ros.ros.qos import pose_qos
 
 NODE_NAME = "liftpose_lifter"
@@ -67,33 +62,6 @@ class LifterStats:
     last_drop_reason: str = ""
 
 
-def load_runner(params: LifterParams) -> LifterRunner:
-    """The lifter of `params`, or StartupError saying what is wrong with which file."""
-    path = params.checkpoint_path
-    try:
-        runner = LifterRunner.from_checkpoint(path, device=params.device)
-    except ValueError as exc:  # select_device: CUDA requested but absent
-        raise StartupError(f"parameter 'device': {exc}") from exc
-    except Exception as exc:  # CheckpointError, and anything a corrupt file provokes
-        raise StartupError(f"cannot load lifter checkpoint {path}: {exc}") from exc
-    trained = runner.config.output
-    if trained != params.mode:
-        raise StartupError(
-            f"parameter 'mode' is '{params.mode}' but checkpoint {path} was trained for "
-            f"'{trained}' output; set mode:={trained} or use a '{params.mode}' checkpoint")
-    return runner
-
-
-def skeletons_message(result: LiftResult, frame_id: str) -> Skeletons3D:
-    """A lifted frame as Skeletons3D: stamped with the instant described, positions in
-    `frame_id`. Raises MessageError for values a message cannot carry (NaN, ...)."""
-    placement = np.where(result.metric, Skeleton3D.CAMERA_METRIC,
-                         Skeleton3D.ROOT_RELATIVE).astype(np.uint8)  # (K,)
-    header = Header(stamp=ns_to_stamp(result.target_stamp_ns), frame_id=frame_id)
-    return skeletons_to_msg(header, result.track_ids, result.positions, result.confidences,
-                            placement, result.window_size, causal=result.causal)
-
-
 class LifterNode(Node):
     """2D people in, 3D skeletons out. Construction raises StartupError when it cannot run."""
 
@@ -113,7 +81,7 @@ class LifterNode(Node):
             raise StartupError(str(exc)) from exc
         if self.params.torch_threads > 0:  # before the model runs: torch's pool is set once
             torch.set_num_threads(self.params.torch_threads)
-        self.runner = load_runner(self.params)
+        self.runner = lifter_from_params(self.params)
         cfg = self.runner.config
         # the per-message logic (windows, lifting, placement) is shared with the offline
         # processor; the node adds transport, logging, counters and messages around it
@@ -121,7 +89,9 @@ class LifterNode(Node):
                                         max_track_age_s=self.params.max_track_age_s,
                                         min_frames=self.params.min_frames)
         self.windows = self.pipeline.windows
-        self.marker_style = MarkerStyle(lifetime_s=self.params.marker_lifetime_s)
+        self.step = LifterStep(self.pipeline, self.params.frame_id_override,
+                               MarkerStyle(lifetime_s=self.params.marker_lifetime_s)
+                               if self.params.publish_markers else None)
         self.stats = LifterStats()
         self._period = {"dropped": 0, "busy_s": 0.0, "lifted": 0}  # since last diagnostics
 
@@ -134,7 +104,6 @@ class LifterNode(Node):
             CameraInfoSource(self, topics.CAMERA_INFO, sync=self.params.camera_info_sync,
                              tolerance_s=self.params.camera_info_tolerance_s)
             if self.params.use_camera_info else None)
-        self.camera_info_sub = self.camera_info.subscription if self.camera_info else None
         self.diagnostics = DiagnosticsPublisher(self, self._diagnostics)
         self.get_logger().info(
             f"lifting with {self.params.checkpoint_path.name} on {self.runner.device} "
@@ -142,21 +111,23 @@ class LifterNode(Node):
             f"{self.camera_info.describe() if self.camera_info else 'ignored'}")
 
     # ------------------------------------------------------------------ callbacks
-    @property
-    def _camera_info(self) -> CameraInfo | None:
-        """The latest camera info received (None before the first one or when unused)."""
-        return self.camera_info.latest if self.camera_info is not None else None
-
     def _on_people(self, msg: People2D) -> None:
         self.stats.received += 1
         start = time.perf_counter()
         try:
-            self._lift_and_publish(people_from_msg(msg))
+            self._publish(self.step(msg, self._camera_info_for(msg)))
         except MessageError as exc:
             self._drop(f"malformed People2D: {exc}")
         except Exception as exc:  # keep running whatever one message provokes
             self._drop(f"lifting failed: {type(exc).__name__}: {exc}", error=True)
         self._period["busy_s"] += time.perf_counter() - start
+
+    def _camera_info_for(self, msg: People2D):
+        """The camera info that goes with the message's image (nearest in time or latest, see
+        CameraInfoSource); None when unused or none has arrived."""
+        match = self.camera_info.lookup(stamp_to_ns(msg.header.stamp)) if self.camera_info \
+            else None
+        return None if match is None else match.msg
 
     def _drop(self, reason: str, error: bool = False) -> None:
         self.stats.dropped += 1
@@ -166,54 +137,35 @@ class LifterNode(Node):
         log(f"dropped message ({self.stats.dropped} so far): {reason}",
             throttle_duration_sec=LOG_THROTTLE_S)
 
-    # ------------------------------------------------------------------ the pipeline
-    def _lift_and_publish(self, frame: People2DData) -> None:
-        people = [p for p in frame.people if p.track_id != Person2D.UNTRACKED]
-        if len(people) < len(frame.people):
-            self.stats.untracked += len(frame.people) - len(people)
-            self.get_logger().warning("people without track_id are not lifted (the lifter "
-                                      "needs a track's history)",
-                                      throttle_duration_sec=10 * LOG_THROTTLE_S)
-        if frame.masked_joints:
-            self.stats.masked_joints += frame.masked_joints
-            self.get_logger().warning(f"{frame.masked_joints} joints far outside the image "
-                                      "lifted as not detected",
-                                      throttle_duration_sec=LOG_THROTTLE_S)
-        found = self._intrinsics(frame)
-        intrinsics, info_frame = found if found is not None else (None, "")
-        result = self.pipeline.process(frame.stamp_ns, frame.image_width, frame.image_height,
-                                       people, intrinsics)
-        if result.restarted:  # a bag looping or a restarted camera: their markers go
-            self.stats.restarts += 1
-            self.get_logger().warning("image stamps went backwards: all tracks restarted",
-                                      throttle_duration_sec=LOG_THROTTLE_S)
-        image_frame = frame.header.frame_id
-        frame_id = ((image_frame or info_frame) if found is not None
-                    else (self.params.frame_id_override or image_frame))
-        skeletons = skeletons_message(result, frame_id)
-        self.skeleton_pub.publish(skeletons)
+    # ------------------------------------------------------------------ publishing
+    def _publish(self, out: LifterOutput) -> None:
+        """Send what one People2D produced; count and log what it left out."""
+        self._count(out)
+        self.skeleton_pub.publish(out.skeletons)
         self.stats.lifted += 1
         self._period["lifted"] += 1
-        self.stats.skeletons += len(result.track_ids)
-        if self.marker_pub is not None and (result.track_ids or result.ended_track_ids):
-            self.marker_pub.publish(skeleton_markers(skeletons, result.ended_track_ids,
-                                                     self.marker_style))
+        self.stats.skeletons += len(out.result.track_ids)
+        if self.marker_pub is not None and out.markers is not None:
+            self.marker_pub.publish(out.markers)
 
-    def _intrinsics(self, frame: People2DData
-                    ) -> tuple[tuple[float, float, float, float], str] | None:
-        """(fx, fy, cx, cy) and frame_id of the camera info that goes with the frame's image
-        (nearest in time or latest, see CameraInfoSource), or None."""
-        match = self.camera_info.lookup(frame.stamp_ns) if self.camera_info else None
-        if match is None:
-            return None
-        try:
-            return (intrinsics_from_camera_info(match.msg, frame.image_width,
-                                                frame.image_height), match.msg.header.frame_id)
-        except MessageError as exc:
+    def _count(self, out: LifterOutput) -> None:
+        log = self.get_logger()
+        if out.untracked:
+            self.stats.untracked += out.untracked
+            log.warning("people without track_id are not lifted (the lifter needs a track's "
+                        "history)", throttle_duration_sec=10 * LOG_THROTTLE_S)
+        if out.masked_joints:
+            self.stats.masked_joints += out.masked_joints
+            log.warning(f"{out.masked_joints} joints far outside the image lifted as not "
+                        "detected", throttle_duration_sec=LOG_THROTTLE_S)
+        if out.camera_info_error:
             self.stats.bad_camera_info += 1
-            self.get_logger().warning(f"ignoring camera_info: {exc}",
-                                      throttle_duration_sec=LOG_THROTTLE_S)
-            return None
+            log.warning(f"ignoring camera_info: {out.camera_info_error}",
+                        throttle_duration_sec=LOG_THROTTLE_S)
+        if out.result.restarted:  # a bag looping or a restarted camera: their markers go
+            self.stats.restarts += 1
+            log.warning("image stamps went backwards: all tracks restarted",
+                        throttle_duration_sec=LOG_THROTTLE_S)
 
     # ------------------------------------------------------------------ diagnostics
     def _diagnostics(self, elapsed_s: float) -> list[DiagnosticStatus]:

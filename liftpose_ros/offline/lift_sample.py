@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from liftpose_ros.core.camera import place_in_camera
-from liftpose_ros.core.data.sample import SAMPLE_PATH, DemoSample, load_sample
+from liftpose_ros.core.data.sample import DemoSample, load_sample
 from liftpose_ros.core.lifter.input import make_lifter_input, windows_from_sequence
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.metrics import mpjpe, mpjve, p_mpjpe
 from liftpose_ros.core.skeleton import H36M17
-from liftpose_ros.core.train.plot import plot_2d_3d_strip
+from liftpose_ros.samples import LIFT_SAMPLE
+from liftpose_ros.core.plot import plot_2d_3d_strip
 
 
 def _stream(runner: LifterRunner, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -42,7 +43,7 @@ def _place(sample: DemoSample, pred: np.ndarray) -> np.ndarray:
 
 
 def run_lift_sample(checkpoint: str, out_dir: str = "out/lift_sample", device: str = "auto",
-             sample_path: str | Path = SAMPLE_PATH, log=print) -> dict:
+             sample_path: str | Path = LIFT_SAMPLE, log=print) -> dict:
     sample = load_sample(sample_path)
     runner = LifterRunner.from_checkpoint(checkpoint, device=device)
     cfg = runner.config

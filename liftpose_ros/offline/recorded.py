@@ -2,9 +2,8 @@
 
 INPUT is a rosbag2 (a folder with metadata.yaml, or a single .db3 / .mcap file) or a video
 file. Every frame goes, offline and in order, through the steps the ROS 2 graph runs: the
-keypoint node's pipeline (core/pipeline/keypoints.py) and its People2D, the lifter node's
-validation of that message (ros/conversions.py) and its pipeline (core/pipeline/lifting.py),
-and Skeletons3D and markers built by the lifter node's own functions. The one difference is
+keypoint node's pipeline (core/pipeline/keypoints.py) and its People2D, then the lifter node's
+step from that People2D to Skeletons3D and markers (ros/lifter_step.py). The one difference is
 intended: offline nothing is skipped as stale, since there is no clock to keep up with; every
 frame is answered (the live graph answers the newest frame when it falls behind).
 
@@ -17,7 +16,8 @@ size, undecodable compressed data, a message that does not deserialise) are coun
 and skipped. A frame without a header stamp uses its bag time.
 
 Videos: stamps from the frame index and the file's frame rate; intrinsics from an assumed field
-of view, exactly as the video publisher derives them (nodes/video_publisher.py).
+of view, exactly as the video publisher derives them (core/video.py), as the camera info the
+video publisher would send.
 
 Output bag timing: each message is written at the bag time of the input image it answers, so
 `ros2 bag play` of the input and output bags together keeps them in step; header stamps are
@@ -43,19 +43,18 @@ from tqdm import tqdm
 
 from liftpose_ros.core.detect.interface import DEFAULT_BACKEND
 from liftpose_ros.core.pipeline.keypoints import KeypointPipeline
-from liftpose_ros.core.pipeline.lifting import Intrinsics, LiftingPipeline, LiftResult
-from liftpose_ros.msg import People2D, Person2D, Skeleton3D
-from liftpose_ros.nodes.keypoint_node import load_detector
-from liftpose_ros.nodes.lifter_node import load_runner, skeletons_message
-from liftpose_ros.nodes.video_publisher import VideoParams, VideoSource, camera_intrinsics
+from liftpose_ros.core.pipeline.lifting import LiftingPipeline
+from liftpose_ros.core.video import VideoSource, camera_intrinsics
+from liftpose_ros.msg import People2D, Skeleton3D
 from liftpose_ros.offline.bag_output import STORAGES, BagOutput
-from liftpose_ros.offline.recorded_outputs import (FrameRecord, OverlayVideo, ResultTable)
-from liftpose_ros.ros.conversions import (PLACEMENTS, MessageError, intrinsics_from_camera_info,
-                                          ns_to_stamp, people_from_msg, people_to_msg,
-                                          stamp_to_ns)
+from liftpose_ros.offline.recorded_outputs import FrameRecord, OverlayVideo, ResultTable
+from liftpose_ros.ros.conversions import (PLACEMENTS, MessageError, camera_info_msg,
+                                          ns_to_stamp, people_to_msg, stamp_to_ns)
 from liftpose_ros.ros.image_conversion import ImageError, image_to_bgr
-from liftpose_ros.ros.markers import MarkerStyle, skeleton_markers
-from liftpose_ros.ros.parameters import KeypointParams, LifterParams
+from liftpose_ros.ros.lifter_step import LifterOutput, LifterStep
+from liftpose_ros.ros.markers import MarkerStyle
+from liftpose_ros.ros.models import detector_from_params, lifter_from_params
+from liftpose_ros.ros.parameters import KeypointParams, LifterParams, VideoParams
 
 IMAGE_TYPES: dict[str, type] = {"sensor_msgs/msg/Image": Image,
                                 "sensor_msgs/msg/CompressedImage": CompressedImage}
@@ -99,8 +98,7 @@ class InputFrame:
     frame_id: str
     image: np.ndarray | None  # (H, W, 3) uint8 BGR; None when unusable
     error: str = ""  # why image is None
-    camera_info: Any = None  # the CameraInfo nearest in time (bags)
-    intrinsics: Intrinsics | None = None  # known directly (videos)
+    camera_info: CameraInfo | None = None  # bags: the one nearest in time; videos: assumed
 
 
 # ------------------------------------------------------------------ bags
@@ -258,8 +256,9 @@ class VideoInput:
         index = 0
         while (image := self.source.read(index)) is not None:
             t_ns = int(round(index * 1e9 / self.fps))
-            yield InputFrame(index, t_ns, t_ns, VideoParams.frame_id, image,
-                             intrinsics=self.intrinsics)
+            header = Header(stamp=ns_to_stamp(t_ns), frame_id=VideoParams.frame_id)
+            info = camera_info_msg(header, image.shape[1], image.shape[0], self.intrinsics)
+            yield InputFrame(index, t_ns, t_ns, VideoParams.frame_id, image, camera_info=info)
             index += 1
 
     def describe(self) -> str:
@@ -314,8 +313,7 @@ class Answer:
 
     people: People2D
     record: FrameRecord
-    skeletons: Any = None  # Skeletons3D
-    markers: Any = None  # MarkerArray
+    lifted: LifterOutput | None = None  # Skeletons3D and markers; None when lifting failed
 
 
 class RecordedPipeline:
@@ -329,14 +327,13 @@ class RecordedPipeline:
         kp = KeypointParams(backend=options.backend, backend_options=options.backend_options)
         lp = LifterParams(checkpoint=options.checkpoint or "", mode=options.mode,
                           device=options.device)
-        self.runner = load_runner(lp)  # StartupError (one line) for a bad file or mode
-        self.detector = load_detector(kp)
+        self.runner = lifter_from_params(lp)  # StartupError (one line) for a bad file or mode
+        self.detector = detector_from_params(kp)
         self.keypoints = KeypointPipeline(self.detector, kp.tracker_config())
-        self.lifting = LiftingPipeline(self.runner, max_gap_s=lp.max_gap_s,
-                                       max_track_age_s=lp.max_track_age_s,
-                                       min_frames=lp.min_frames)
-        self.marker_style = MarkerStyle(lifetime_s=lp.marker_lifetime_s)
-        self.frame_id_override = lp.frame_id_override
+        self.lifter = LifterStep(
+            LiftingPipeline(self.runner, max_gap_s=lp.max_gap_s,
+                            max_track_age_s=lp.max_track_age_s, min_frames=lp.min_frames),
+            lp.frame_id_override, MarkerStyle(lifetime_s=lp.marker_lifetime_s))
         self.stats = ProcessStats()
 
     def close(self) -> None:
@@ -356,11 +353,14 @@ class RecordedPipeline:
             return self._drop("failed", f"processing failed: {type(exc).__name__}: {exc}")
         answer = Answer(people, record)
         try:
-            self._lift(answer, frame)
+            answer.lifted = self.lifter(people, frame.camera_info)
         except MessageError as exc:
             self._lift_drop(f"malformed People2D: {exc}")
         except Exception as exc:  # as the lifter node
             self._lift_drop(f"lifting failed: {type(exc).__name__}: {exc}")
+        else:
+            record.lift = answer.lifted.result
+            self._count_lift(answer.lifted)
         return answer
 
     def _drop(self, kind: str, reason: str) -> None:
@@ -395,43 +395,13 @@ class RecordedPipeline:
             np.array([p.score for p in people], np.float32), None)
         return msg, record
 
-    def _lift(self, answer: Answer, frame: InputFrame) -> None:
-        """The lifter node's _on_people for the People2D just built."""
-        data = people_from_msg(answer.people)
-        people = [p for p in data.people if p.track_id != Person2D.UNTRACKED]
-        found = self._intrinsics(frame, data.image_width, data.image_height)
-        intrinsics, info_frame = found if found is not None else (None, "")
-        result = self.lifting.process(data.stamp_ns, data.image_width, data.image_height,
-                                      people, intrinsics)
-        image_frame = data.header.frame_id
-        frame_id = ((image_frame or info_frame) if found is not None
-                    else (self.frame_id_override or image_frame))
-        answer.skeletons = skeletons_message(result, frame_id)
-        if result.track_ids or result.ended_track_ids:
-            answer.markers = skeleton_markers(answer.skeletons, result.ended_track_ids,
-                                              self.marker_style)
-        answer.record.lift = result
-        self._count_lift(result, found is None)
-
-    def _intrinsics(self, frame: InputFrame, width: int,
-                    height: int) -> tuple[Intrinsics, str] | None:
-        if frame.intrinsics is not None:
-            return frame.intrinsics, frame.frame_id
-        if frame.camera_info is None:
-            return None
-        try:
-            return (intrinsics_from_camera_info(frame.camera_info, width, height),
-                    frame.camera_info.header.frame_id)
-        except MessageError:  # counted: those frames are lifted root-relative
-            return None
-
-    def _count_lift(self, result: LiftResult, no_intrinsics: bool) -> None:
-        s = self.stats
+    def _count_lift(self, out: LifterOutput) -> None:
+        s, result = self.stats, out.result
         s.frames_lifted += 1
         s.skeletons_3d += len(result.track_ids)
         s.skeletons_metric += int(np.count_nonzero(result.metric))
         s.track_ids_3d.update(result.track_ids)
-        s.no_usable_camera_info += no_intrinsics
+        s.no_usable_camera_info += out.intrinsics is None
 
 
 # ------------------------------------------------------------------ the run
@@ -507,10 +477,10 @@ def _run(source, pipeline: RecordedPipeline, bag: BagOutput | None, table: Resul
 
 def _write_bag(bag: BagOutput, answer: Answer, receive_ns: int) -> None:
     bag.write("people", answer.people, receive_ns)
-    if answer.skeletons is not None:
-        bag.write("skeletons", answer.skeletons, receive_ns)
-    if answer.markers is not None:
-        bag.write("markers", answer.markers, receive_ns)
+    if answer.lifted is not None:
+        bag.write("skeletons", answer.lifted.skeletons, receive_ns)
+        if answer.lifted.markers is not None:
+            bag.write("markers", answer.lifted.markers, receive_ns)
 
 
 def _write_files(out: Path, options: ProcessOptions, table: ResultTable,

@@ -32,6 +32,7 @@ from geometry_msgs.msg import Point
 from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 
+from liftpose_ros.core.camera import Intrinsics
 from liftpose_ros.core.person import UNTRACKED, Person
 from liftpose_ros.core.skeleton import COCO17, H36M17
 from liftpose_ros.msg import People2D, Person2D, Skeleton3D, Skeletons3D
@@ -292,9 +293,21 @@ def skeletons_from_msg(msg: Skeletons3D) -> Skeletons3DData:
 
 
 # ------------------------------------------------------------------ camera info
+def camera_info_msg(header: Header, width: int, height: int, intrinsics: Intrinsics
+                    ) -> CameraInfo:
+    """The CameraInfo of an undistorted pinhole image (what a video replayed as a camera has)."""
+    fx, fy, cx, cy = (float(v) for v in intrinsics)
+    info = CameraInfo(header=copy_header(header), width=int(width), height=int(height),
+                      distortion_model="plumb_bob")
+    info.d = [0.0] * 5
+    info.k = [fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0]
+    info.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    info.p = [fx, 0.0, cx, 0.0, 0.0, fy, cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+    return info
+
+
 def intrinsics_from_camera_info(msg: CameraInfo, image_width: int | None = None,
-                                image_height: int | None = None
-                                ) -> tuple[float, float, float, float]:
+                                image_height: int | None = None) -> Intrinsics:
     """(fx, fy, cx, cy) from CameraInfo.k, rescaled to image_width x image_height when the
     keypoints come from a resized image (CameraInfo width/height 0 means 'unknown': no
     rescaling). Distortion is ignored: keypoints are assumed to come from a rectified or

@@ -4,12 +4,14 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 from typing import Callable, Sequence
 
 import rclpy
 from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.signals import uninstall_signal_handlers
+from rclpy.task import Future
 
 
 class StartupError(RuntimeError):
@@ -21,11 +23,16 @@ class StartupError(RuntimeError):
 
 
 def spin_nodes(factories: Sequence[Callable[[], Node]], name: str,
-               make_executor: Callable[[], Executor | ExecutorPerNode] = SingleThreadedExecutor
+               make_executor: Callable[[], Executor | ExecutorPerNode] = SingleThreadedExecutor,
+               until: Callable[[list[Node]], Future] | None = None, linger_s: float = 0.0
                ) -> int:
     """Build the nodes (rclpy already initialised), spin them in one executor until
     Ctrl-C/SIGTERM, always clean up. Exit status 1 on a StartupError (logged as one FATAL
     line), else 0.
+
+    until: for nodes that finish on their own (a video that ends), the future, taken from the
+    built nodes, whose completion ends the spin; the participant then lives `linger_s` more
+    seconds so that what was published last can leave (a plain Executor only).
 
     A signal may arrive at any moment, also while the nodes are being built or before the
     executor spins (a launch file stopping early): every path ends in the same clean-up, which
@@ -42,7 +49,11 @@ def spin_nodes(factories: Sequence[Callable[[], Node]], name: str,
         for factory in factories:
             nodes.append(factory())
             executor.add_node(nodes[-1])
-        executor.spin()
+        if until is None:
+            executor.spin()
+        else:
+            executor.spin_until_future_complete(until(nodes))
+            time.sleep(linger_s)
     except StartupError as exc:
         rclpy.logging.get_logger(name).fatal(str(exc))
         return 1
@@ -108,6 +119,10 @@ def _spin_until_shutdown(executor: Executor) -> None:
         executor.spin()
     except ExternalShutdownException:
         pass
+    except Exception:
+        if executor.context.ok():
+            raise
+        # the context shut down under a callback or a wait (SIGTERM): part of a clean stop
 
 
 def _finish_despite_signals(name: str) -> None:
@@ -147,7 +162,9 @@ def _ignore_signals_until_exit() -> None:
             signal.signal(sig, signal.SIG_IGN)
 
 
-def spin_node(factory: Callable[[], Node], name: str, args: list[str] | None = None) -> int:
+def spin_node(factory: Callable[[], Node], name: str, args: list[str] | None = None,
+              until: Callable[[Node], Future] | None = None, linger_s: float = 0.0) -> int:
     """`spin_nodes` for one node in a single-threaded executor, initialising rclpy first."""
     rclpy.init(args=args)
-    return spin_nodes([factory], name)
+    return spin_nodes([factory], name, until=None if until is None else lambda n: until(n[0]),
+                      linger_s=linger_s)

@@ -22,6 +22,7 @@ from rcl_interfaces.msg import ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 
+from liftpose_ros.samples import BUNDLED_VIDEO
 from liftpose_ros.weights import shipped_lifter
 from liftpose_ros.core.lifter.config import OUTPUT_MODES
 from liftpose_ros.core.detect.interface import DEFAULT_BACKEND, available_detectors
@@ -298,3 +299,58 @@ def declare_keypoint_parameters(node: Node) -> KeypointParams:
     params.detector_options()
     params.tracker_config()
     return params
+
+
+# ------------------------------------------------------------------ the video publisher
+@dataclass(frozen=True)
+class VideoParams:
+    """Validated parameters of the video publisher."""
+
+    video: str = ""
+    rate_hz: float = 30.0
+    frame_id: str = "camera_optical_frame"
+    fov_deg: float = 60.0
+    fx: float = 0.0
+    fy: float = 0.0
+    cx: float = 0.0
+    cy: float = 0.0
+    scale: float = 1.0
+    loop: bool = False
+    preload: bool = False
+    autostart: bool = True
+
+    @property
+    def video_path(self) -> Path:
+        return Path(self.video).expanduser() if self.video else BUNDLED_VIDEO
+
+
+VIDEO_PARAMETERS: tuple[ParamSpec, ...] = (
+    ParamSpec("video", "", "Video file to replay; empty = the bundled Pose2Sim clip "
+              f"({BUNDLED_VIDEO.name})."),
+    ParamSpec("rate_hz", 30.0, "Publish rate. Frames of the file are skipped (or repeated) to "
+              "keep real time: at 30 Hz a 60 fps file shows every second frame.",
+              minimum=0.1, maximum=1000.0),
+    ParamSpec("frame_id", "camera_optical_frame", "frame_id of image and camera_info (an "
+              "optical frame: x right, y down, z forward)."),
+    ParamSpec("fov_deg", 60.0, "ASSUMED field of view across the image's long side, used when "
+              "fx is 0. 60 deg fits a phone's main camera and the bundled clip's calibration.",
+              minimum=1.0, maximum=179.0),
+    ParamSpec("fx", 0.0, "Focal length x in the file's pixels; 0 = from fov_deg.", minimum=0.0),
+    ParamSpec("fy", 0.0, "Focal length y in the file's pixels; 0 = fx.", minimum=0.0),
+    ParamSpec("cx", 0.0, "Principal point x in the file's pixels; 0 = image centre.",
+              minimum=0.0),
+    ParamSpec("cy", 0.0, "Principal point y in the file's pixels; 0 = image centre.",
+              minimum=0.0),
+    ParamSpec("scale", 1.0, "Downscale factor of the published images (0.5 = half width and "
+              "height); the intrinsics scale with it.", minimum=0.01, maximum=1.0),
+    ParamSpec("loop", False, "Start again at the end of the file (stamps keep increasing; "
+              "video_done is never sent)."),
+    ParamSpec("preload", False, "Decode the frames to be shown at start-up (if they fit in "
+              "1 GiB) so playback costs no decoding CPU; otherwise decode while playing."),
+    ParamSpec("autostart", True, "Start playing at once; false = wait for start() (used by "
+              "the in-process demo, which first waits for the graph to connect)."),
+)
+
+
+def declare_video_parameters(node: Node) -> VideoParams:
+    return VideoParams(**declare_and_read(node, VIDEO_PARAMETERS))

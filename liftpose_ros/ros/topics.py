@@ -16,4 +16,5 @@ PEOPLE_2D = "people_2d"  # liftpose_ros/People2D: keypoint node -> lifter node
 SKELETONS_3D = "skeletons_3d"  # liftpose_ros/Skeletons3D: lifter output
 SKELETON_MARKERS = "skeleton_markers"  # visualization_msgs/MarkerArray for RViz
 IMAGE_ANNOTATED = "image_annotated"  # sensor_msgs/Image with the 2D skeletons drawn
+VIDEO_DONE = "video_done"  # std_msgs/Empty: the video publisher played its whole file
 DIAGNOSTICS = "/diagnostics"  # diagnostic_msgs/DiagnosticArray

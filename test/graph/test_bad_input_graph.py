@@ -476,7 +476,7 @@ def set_camera_info(g: Graph, info) -> None:
     want = np.asarray(info.k, dtype=np.float64)
 
     def held() -> bool:
-        got = g.lifter._camera_info
+        got = g.lifter.camera_info.latest
         return got is not None and np.array_equal(np.asarray(got.k, np.float64), want,
                                                   equal_nan=True)
 

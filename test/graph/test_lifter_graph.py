@@ -142,7 +142,7 @@ def test_camera_info_places_skeletons_in_metres(ros_graph, causal_checkpoint):
     lifter.runner.predict = lambda windows: np.repeat(rel[None], len(windows), axis=0)
 
     wait_for(lambda: (probe.info_pub.publish(camera_info_msg()) or
-                      lifter._camera_info is not None), 5.0, "camera info at the lifter")
+                      lifter.camera_info.latest is not None), 5.0, "camera info at the lifter")
     publish(probe, range(3), {1: -0.8, 2: 0.8}, animate=False)
     wait_for(lambda: probe.skeletons_at(2), 10.0, "the skeletons of frame 2")
     msg = probe.skeletons_at(2)[0]

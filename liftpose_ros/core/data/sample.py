@@ -18,8 +18,8 @@ from liftpose_ros.core.camera import unnormalize_screen
 from liftpose_ros.core.data.mocap import load_mocap, prepare_clips
 from liftpose_ros.core.data.windows import make_eval_set
 from liftpose_ros.core.lifter.input import DEFAULT_FPS
+from liftpose_ros.samples import LIFT_SAMPLE
 
-SAMPLE_PATH = Path(__file__).resolve().parents[2] / "samples" / "cmu_005_04_dance.npz"
 SAMPLE_CLIP = "005_04"
 
 
@@ -54,7 +54,7 @@ def build_sample(mocap_dir: str | None = None, max_frames: int = 300, seed: int 
                       (int(cam.width), int(cam.height)), fps, SAMPLE_CLIP)
 
 
-def save_sample(sample: DemoSample, path: str | Path = SAMPLE_PATH) -> Path:
+def save_sample(sample: DemoSample, path: str | Path = LIFT_SAMPLE) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(path, pixels=sample.pixels, confidence=sample.confidence,
@@ -64,7 +64,7 @@ def save_sample(sample: DemoSample, path: str | Path = SAMPLE_PATH) -> Path:
     return path
 
 
-def load_sample(path: str | Path = SAMPLE_PATH) -> DemoSample:
+def load_sample(path: str | Path = LIFT_SAMPLE) -> DemoSample:
     """Read the sample (plain arrays only: allow_pickle stays off)."""
     with np.load(path, allow_pickle=False) as z:
         return DemoSample(z["pixels"], z["confidence"], z["truth"], z["roots"], z["intrinsics"],

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from liftpose_ros.core.camera import place_in_camera, unnormalize_screen
+from liftpose_ros.core.camera import Intrinsics, place_in_camera, unnormalize_screen
 from liftpose_ros.core.lifter.input import make_lifter_input
 from liftpose_ros.core.lifter.track_windows import TrackWindows
 from liftpose_ros.core.person import Person
@@ -33,8 +33,6 @@ from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
 
 if TYPE_CHECKING:
     from liftpose_ros.core.lifter.inference import LifterRunner
-
-Intrinsics = tuple[float, float, float, float]  # fx, fy, cx, cy in pixels of the 2D image
 
 
 @dataclass

@@ -23,7 +23,7 @@ from liftpose_ros.core.metrics import (MetricSummary, format_per_joint, format_t
 from liftpose_ros.core.skeleton import H36M17
 from liftpose_ros.core.train.config import DataConfig
 from liftpose_ros.core.train.datasets import mocap_splits
-from liftpose_ros.core.train.plot import plot_predictions
+from liftpose_ros.core.plot import plot_predictions
 
 TEST_SEED = 0  # fixed virtual cameras and noise of the mocap test sets
 

@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 from liftpose_ros.core.detect.draw import DrawStyle, draw_people  # noqa: E402
 from liftpose_ros.core.person import Person  # noqa: E402
 from liftpose_ros.core.skeleton import H36M17  # noqa: E402
-from liftpose_ros.core.train.plot import _to_plot_axes  # noqa: E402
-from liftpose_ros.nodes.video_publisher import VideoSource, read_frames  # noqa: E402
+from liftpose_ros.core.plot import to_plot_axes  # noqa: E402
+from liftpose_ros.core.video import VideoSource, read_frames  # noqa: E402
 from liftpose_ros.ros.markers import track_colour  # noqa: E402
 
 _HEAD = H36M17.index("head_top")
@@ -43,7 +43,7 @@ def draw_people_frame(image: np.ndarray, people, style: DrawStyle = DrawStyle())
 
 def _skeleton_3d(ax, pose: np.ndarray, track_id: int) -> None:
     """One camera-frame skeleton (17, 3) in its track's colour, labelled with its id."""
-    p = _to_plot_axes(pose)
+    p = to_plot_axes(pose)
     colour = track_colour(track_id)
     for a, b in H36M17.bones:
         ax.plot(*zip(p[a], p[b]), color=colour, linewidth=2.8)
@@ -55,7 +55,7 @@ def _skeleton_3d(ax, pose: np.ndarray, track_id: int) -> None:
 
 def _limits(frames) -> np.ndarray:
     """(3, 2) plot-axes bounds covering every skeleton of `frames`, padded, equal spans."""
-    points = np.concatenate([_to_plot_axes(p) for f in frames for p in f.positions]
+    points = np.concatenate([to_plot_axes(p) for f in frames for p in f.positions]
                             or [np.zeros((1, 3))])
     lo, hi = points.min(0) - PAD_M, points.max(0) + PAD_M
     centre, half = (lo + hi) / 2, (hi - lo).max() / 2

@@ -12,13 +12,13 @@ import numpy as np  # noqa: E402
 from liftpose_ros.core.skeleton import H36M17, Skeleton  # noqa: E402
 
 
-def _to_plot_axes(pose: np.ndarray) -> np.ndarray:
+def to_plot_axes(pose: np.ndarray) -> np.ndarray:
     """Camera optical frame (x right, y down, z forward) -> plot axes (x, depth, up)."""
     return np.stack([pose[:, 0], pose[:, 2], -pose[:, 1]], axis=-1)
 
 
 def _draw(ax, pose: np.ndarray, skeleton: Skeleton, style: str, alpha: float) -> None:
-    p = _to_plot_axes(pose)
+    p = to_plot_axes(pose)
     for (a, b), colour in zip(skeleton.bones, skeleton.bone_colours()):
         ax.plot(*zip(p[a], p[b]), style, color=colour, alpha=alpha, linewidth=2)
     ax.scatter(*p.T, c=skeleton.joint_colours(), s=8, alpha=alpha)

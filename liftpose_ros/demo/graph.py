@@ -1,4 +1,4 @@
-"""The product demo: a video through the real ROS 2 graph to 3D skeletons, in one process.
+"""The product demo's graph: a video through the real ROS 2 nodes to 3D skeletons, in one process.
 
 Nodes (one rclpy Context; each spins in its own SingleThreadedExecutor thread by default):
   liftpose_video_publisher  the video as a 30 Hz camera: image + camera_info, stamped now
@@ -17,16 +17,13 @@ threads fighting over the GIL and two cores). torch gets one intra-op thread for
 reason (`torch_threads`).
 
 DDS discovery multicasts, so this refuses to run outside a private network namespace
-(`ensure_private_network`); the CLI re-executes itself under `unshare -n` for that.
+(`ros.private_network`); the CLI re-executes itself under `unshare -n` for that.
 
-`run_graph_demo` writes to out_dir: skeletons_3d.npz / .json, people_2d.json, latency.json,
-summary.json, demo_strip.png and overlay.mp4, and returns the summary. `GraphPipeline` is the
-reusable part (the benchmark and the graph test use it).
+`GraphPipeline` is used by `liftpose demo` (demo/run.py), the pipeline benchmark and the graph
+test.
 """
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -36,43 +33,10 @@ from typing import Any
 
 import numpy as np
 
-NAMESPACE_HINT = ("run it through scripts/in_private_network.sh (or `unshare -n` with "
-                  "`ip link set lo up` and ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST)")
+from liftpose_ros.ros.private_network import ensure_private_network
+
 DISCOVERY_TIMEOUT_S = 15.0
-OUTPUTS = ("skeletons_3d.npz", "skeletons_3d.json", "people_2d.json", "latency.json",
-           "summary.json", "demo_strip.png", "overlay.mp4")
 SETTLE_S = 0.5  # the lifter took no message for this long: nothing is on its way
-
-
-class PrivateNetworkError(RuntimeError):
-    """This process may reach a real network: DDS discovery would multicast onto it."""
-
-
-def ensure_private_network() -> None:
-    """Raise PrivateNetworkError unless /proc/net/dev lists only 'lo' and ROS discovery is
-    restricted to localhost (both: the namespace keeps packets in, the variable keeps
-    discovery to this host even where the namespace has more interfaces)."""
-    try:
-        lines = Path("/proc/net/dev").read_text().splitlines()[2:]
-    except OSError as exc:
-        raise PrivateNetworkError(f"cannot read /proc/net/dev ({exc}); {NAMESPACE_HINT}") from exc
-    interfaces = sorted({line.split(":", 1)[0].strip() for line in lines if ":" in line})
-    if interfaces != ["lo"]:
-        raise PrivateNetworkError(f"refusing to start ROS 2 nodes: network interfaces "
-                                  f"{interfaces} are visible, not only ['lo']; {NAMESPACE_HINT}")
-    if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST":
-        raise PrivateNetworkError("refusing to start ROS 2 nodes: ROS_AUTOMATIC_DISCOVERY_RANGE "
-                                  f"is not LOCALHOST; {NAMESPACE_HINT}")
-
-
-def private_network_argv(argv: list[str]) -> list[str]:
-    """The command line that runs `argv` in a new network namespace holding only loopback,
-    with ROS 2 discovery restricted to this host (what scripts/in_private_network.sh does).
-    Needs `unshare -n` (root, or unprivileged user namespaces). For a CLI that re-executes
-    itself: `os.execvp(cmd[0], cmd)` with cmd = private_network_argv([sys.executable, ...])."""
-    script = ('ip link set lo up && export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST '
-              'FASTDDS_BUILTIN_TRANSPORTS=UDPv4 && exec "$@"')
-    return ["unshare", "-n", "--", "sh", "-c", script, "sh", *argv]
 
 
 # ------------------------------------------------------------------ settings and results
@@ -221,7 +185,7 @@ class GraphPipeline:
         log(f"playing {self.video.params.video_path.name}: {video_s:.1f} s at {s.rate_hz:g} Hz")
         start = time.monotonic()
         self.video.start()
-        self._wait(lambda: self.video.finished.is_set() or (
+        self._wait(lambda: self.video.done.done() or (
             s.duration_s is not None and time.monotonic() - start >= s.duration_s),
             s.timeout_s(video_s), "the end of the video")
         self.video.timer.cancel()
@@ -233,7 +197,7 @@ class GraphPipeline:
         the detector: a model's first calls (mediapipe builds a graph per person, ~0.3 s) would
         otherwise be measured as the latency of the first frames, which a camera that runs for
         hours never sees. Called before spinning, so no image can reach the worker meanwhile."""
-        from liftpose_ros.nodes.video_publisher import read_frames
+        from liftpose_ros.core.video import read_frames
 
         first = read_frames(self.video.params.video_path, {0}, self.settings.scale).get(0)
         if first is not None:
@@ -353,114 +317,3 @@ class GraphPipeline:
             import torch
             torch.set_num_threads(self._torch_threads_before)
             self._torch_threads_before = None
-
-
-# ------------------------------------------------------------------ the summary
-def _percentiles_ms(values_s: list[float]) -> dict[str, float | None]:
-    if not values_s:
-        return {"p50": None, "p95": None, "max": None, "mean": None}
-    ms = 1e3 * np.asarray(values_s, np.float64)
-    return {"p50": round(float(np.percentile(ms, 50)), 1),
-            "p95": round(float(np.percentile(ms, 95)), 1),
-            "max": round(float(ms.max()), 1), "mean": round(float(ms.mean()), 1)}
-
-
-def summarize(result: PipelineResult) -> dict[str, Any]:
-    """Counts, people, tracks and latencies of a run (JSON-ready)."""
-    people_counts = [len(f.track_ids) for f in result.people]
-    tracks_2d: dict[int, int] = {}
-    for f in result.people:
-        for t in f.track_ids.tolist():
-            tracks_2d[t] = tracks_2d.get(t, 0) + 1
-    tracks_3d = sorted({t for f in result.skeletons for t in f.track_ids.tolist()})
-    placements = [int(p) for f in result.skeletons for p in f.placements]
-    k = result.keypoint_stats
-    return {
-        "video": str(result.video_path), "image_size": list(result.image_size),
-        "intrinsics_px": [round(v, 2) for v in result.intrinsics],
-        "rate_hz": result.settings.rate_hz, "lifter_checkpoint": result.checkpoint,
-        "lifter_window": result.window,
-        "lifter_device": result.lifter_device, "wall_s": round(result.wall_s, 2),
-        "frames_published": len(result.published),
-        "frames_processed": len(result.people),
-        "frames_lifted": len(result.skeletons),
-        "frames_dropped": len(result.published) - len(result.people),
-        "dropped_stale": k["dropped_stale"], "dropped_bad": k["dropped_bad"],
-        "failed": k["failed"], "images_received_by_keypoint_node": k["received"],
-        "lifter_dropped": result.lifter_stats["dropped"], "settled": result.settled,
-        "people_per_frame": {
-            "mean": round(float(np.mean(people_counts)), 2) if people_counts else 0.0,
-            "min": min(people_counts, default=0), "max": max(people_counts, default=0)},
-        "track_ids_2d": {str(t): n for t, n in sorted(tracks_2d.items())},
-        "track_ids_3d": tracks_3d,
-        "skeletons_camera_metric": sum(p == 1 for p in placements),
-        "skeletons_root_relative": sum(p == 0 for p in placements),
-        "latency_ms_camera_to_3d": _percentiles_ms([f.latency_s for f in result.skeletons]),
-        "latency_ms_camera_to_2d": _percentiles_ms([f.latency_s for f in result.people]),
-    }
-
-
-def format_summary(s: dict[str, Any], out_dir: Path | None = None) -> str:
-    lat, lat2 = s["latency_ms_camera_to_3d"], s["latency_ms_camera_to_2d"]
-    ppl = s["people_per_frame"]
-    lines = [
-        f"graph demo: {Path(s['video']).name} as {s['image_size'][0]}x{s['image_size'][1]} at "
-        f"{s['rate_hz']:g} Hz, lifter T={s['lifter_window']} on {s['lifter_device']}",
-        f"  frames: {s['frames_published']} published, {s['frames_processed']} processed "
-        f"(2D), {s['frames_lifted']} lifted (3D), {s['frames_dropped']} dropped "
-        f"({s['dropped_stale']} skipped as stale by the keypoint node)",
-        f"  people per frame: mean {ppl['mean']}, min {ppl['min']}, max {ppl['max']}; track "
-        f"ids (2D frames): {s['track_ids_2d']}",
-        f"  skeletons: {s['skeletons_camera_metric']} CAMERA_METRIC, "
-        f"{s['skeletons_root_relative']} ROOT_RELATIVE",
-        f"  latency camera stamp -> 3D: p50 {lat['p50']} ms, p95 {lat['p95']} ms, max "
-        f"{lat['max']} ms (-> 2D: p50 {lat2['p50']} ms, p95 {lat2['p95']} ms)",
-    ]
-    if not s["settled"]:
-        lines.append("  warning: the pipeline had not caught up when the demo stopped")
-    if out_dir is not None:
-        written = sorted(p.name for p in Path(out_dir).iterdir() if p.name in OUTPUTS)
-        lines.append(f"  outputs in {out_dir}: {', '.join(written)}")
-    return "\n".join(lines)
-
-
-def latency_json(result: PipelineResult, summary: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "clock": "receive time at the recorder - the camera image's header stamp (one clock)",
-        "camera_to_3d_ms": summary["latency_ms_camera_to_3d"],
-        "camera_to_2d_ms": summary["latency_ms_camera_to_2d"],
-        "frames_3d": [{"image_stamp_ns": f.image_stamp_ns,
-                       "latency_ms": round(1e3 * f.latency_s, 2)} for f in result.skeletons],
-        "frames_2d": [{"image_stamp_ns": f.stamp_ns, "latency_ms": round(1e3 * f.latency_s, 2)}
-                      for f in result.people],
-    }
-
-
-# ------------------------------------------------------------------ the demo
-def run_graph_demo(video: str | Path | None = None, out_dir: str | Path = "out/demo",
-                   checkpoint: str | Path | None = None, device: str = "auto",
-                   rate_hz: float = 30.0, scale: float = 0.5, fov_deg: float = 60.0,
-                   mode: str = "causal", backend: str = "mediapipe", backend_options: str = "",
-                   torch_threads: int | None = 1, overlay: bool = True, strip_frames: int = 4,
-                   log: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run the bundled (or given) video through the ROS 2 graph in this process; write the
-    outputs to out_dir and return the summary. Raises PrivateNetworkError outside a private
-    network namespace and RuntimeError (one line) when a node cannot start."""
-    from liftpose_ros.offline import render
-
-    settings = PipelineSettings(video=video, checkpoint=checkpoint, device=device,
-                                mode=mode, rate_hz=rate_hz, scale=scale, fov_deg=fov_deg,
-                                backend=backend, backend_options=backend_options,
-                                torch_threads=torch_threads, record_markers=True)
-    with GraphPipeline(settings) as pipeline:
-        result = pipeline.run(log)
-        pipeline.recorder.save(out_dir)
-    out = Path(out_dir)
-    summary = summarize(result)
-    (out / "latency.json").write_text(json.dumps(latency_json(result, summary), indent=1))
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
-    render.render_demo_strip(result, out / "demo_strip.png", strip_frames)
-    if overlay:
-        render.write_overlay_video(result, out / "overlay.mp4")
-    log(format_summary(summary, out))
-    return summary

@@ -1,0 +1,91 @@
+"""People2D in, Skeletons3D and RViz markers out: the lifter node's work on one message.
+
+The lifter node runs this on every People2D it receives and `liftpose process` on every frame
+of a recording, so both publish the same messages from the same input. Adding an output means
+adding it to `LifterOutput` here and a publisher (or a bag topic) where it is sent.
+
+Steps:
+1. validate the People2D (`conversions.people_from_msg`; a `MessageError` drops the whole
+   message, joints far outside the image are masked and counted);
+2. leave out people without a track id (counted): the lifter needs a track's history;
+3. take the intrinsics of the camera info that goes with the image; unusable intrinsics are
+   reported and the people are lifted root-relative;
+4. lift (`core.pipeline.lifting.LiftingPipeline`: windows, one batched call, placement);
+5. build the Skeletons3D, stamped with the instant the skeletons describe, in the image's frame
+   when placed in the camera frame, else in `frame_id_override` (or the image's frame);
+6. build markers for the lifted tracks and DELETEs for the tracks that ended.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sensor_msgs.msg import CameraInfo
+from std_msgs.msg import Header
+from visualization_msgs.msg import MarkerArray
+
+from liftpose_ros.core.camera import Intrinsics
+from liftpose_ros.core.person import UNTRACKED
+from liftpose_ros.core.pipeline.lifting import LiftingPipeline, LiftResult
+from liftpose_ros.msg import People2D, Skeleton3D, Skeletons3D
+from liftpose_ros.ros.conversions import (MessageError, intrinsics_from_camera_info,
+                                          ns_to_stamp, people_from_msg, skeletons_to_msg)
+from liftpose_ros.ros.markers import MarkerStyle, skeleton_markers
+
+
+@dataclass
+class LifterOutput:
+    """What one People2D produced, and what the caller counts and logs."""
+
+    result: LiftResult
+    skeletons: Skeletons3D
+    markers: MarkerArray | None  # None: markers off, or nothing to draw or delete
+    untracked: int  # people left out for having no track id
+    masked_joints: int  # joints far outside the image, lifted as not detected
+    intrinsics: Intrinsics | None  # what placed the skeletons; None: root-relative
+    camera_info_error: str = ""  # why a camera info was not used ('' when fine or absent)
+
+
+def skeletons_message(result: LiftResult, frame_id: str) -> Skeletons3D:
+    """A lifted frame as Skeletons3D: stamped with the instant described, positions in
+    `frame_id`. Raises MessageError for values a message cannot carry (NaN, ...)."""
+    placement = np.where(result.metric, Skeleton3D.CAMERA_METRIC,
+                         Skeleton3D.ROOT_RELATIVE).astype(np.uint8)  # (K,)
+    header = Header(stamp=ns_to_stamp(result.target_stamp_ns), frame_id=frame_id)
+    return skeletons_to_msg(header, result.track_ids, result.positions, result.confidences,
+                            placement, result.window_size, causal=result.causal)
+
+
+class LifterStep:
+    """One People2D stream's lifting, message to messages; not thread-safe (one caller)."""
+
+    def __init__(self, pipeline: LiftingPipeline, frame_id_override: str = "",
+                 marker_style: MarkerStyle | None = None) -> None:
+        """marker_style None: no markers are built."""
+        self.pipeline = pipeline
+        self.frame_id_override = frame_id_override
+        self.marker_style = marker_style
+
+    def __call__(self, msg: People2D, camera_info: CameraInfo | None) -> LifterOutput:
+        """Raises MessageError for a People2D that must be dropped whole."""
+        frame = people_from_msg(msg)
+        people = [p for p in frame.people if p.track_id != UNTRACKED]
+        intrinsics, camera_frame, error = None, "", ""
+        if camera_info is not None:
+            try:
+                intrinsics = intrinsics_from_camera_info(camera_info, frame.image_width,
+                                                         frame.image_height)
+                camera_frame = camera_info.header.frame_id
+            except MessageError as exc:
+                error = str(exc)
+        result = self.pipeline.process(frame.stamp_ns, frame.image_width, frame.image_height,
+                                       people, intrinsics)
+        image_frame = frame.header.frame_id
+        frame_id = ((image_frame or camera_frame) if intrinsics is not None
+                    else (self.frame_id_override or image_frame))
+        skeletons = skeletons_message(result, frame_id)
+        markers = None
+        if self.marker_style is not None and (result.track_ids or result.ended_track_ids):
+            markers = skeleton_markers(skeletons, result.ended_track_ids, self.marker_style)
+        return LifterOutput(result, skeletons, markers, len(frame.people) - len(people),
+                            frame.masked_joints, intrinsics, error)
