@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -29,8 +30,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from liftpose_ros.core.detect import test_media
 from liftpose_ros.core.detect.interface import create_detector
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test"))  # the test media
+import media_files as test_media  # noqa: E402
 
 MAN_WINDOW = (140, 250, 1080, 1350)  # x0, y0, x1, y1 around the moving man in every frame
 PANEL_OFFSETS = (0, 33, 66)  # frame offsets of the panels: independent motions

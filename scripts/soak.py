@@ -63,7 +63,6 @@ from liftpose_ros.core.person import Person  # noqa: E402
 
 SCENE_BACKEND = "soak_scene"
 DIAG_NAMES = {"lifter": "liftpose_lifter: lifter", "keypoint": "liftpose_keypoints: keypoints"}
-OUTPUT_TOPIC_KIND = {"lifter": "skeletons", "keypoint": "people"}
 CAMERA_HEIGHT_M = 1.3
 HFOV_DEG = 70.0
 DEPTH_RANGE_M = (2.5, 7.0)

@@ -1,7 +1,6 @@
 """Shared fixtures: a tiny mocap folder made of a few real clips, and a tiny trained lifter."""
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 

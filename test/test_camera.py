@@ -4,7 +4,6 @@ import pytest
 
 from liftpose_ros.core.camera import (
     PinholeCamera,
-    estimate_root_depth,
     estimate_root_translation,
     look_at,
     normalize_screen,
@@ -122,14 +121,14 @@ def test_roll_keeps_optical_axis():
 
 
 @pytest.mark.parametrize("root", [(0.0, 0.0, 4.0), (0.8, -0.3, 2.5), (-1.5, 0.4, 7.0)])
-def test_estimate_root_depth_recovers_known_depth(root):
+def test_root_translation_depth_recovers_known_depth(root):
     rel = _standing_pose_m()
     rot, _ = look_at(np.zeros(3), np.array([0.3, -0.2, 1.0]))  # some rotation of the body
     rel = rel @ rot.T
     fx, fy, cx, cy = 900.0, 880.0, 640.0, 360.0
     cam = PinholeCamera(fx, fy, cx, cy, 1280, 720)
     kp = cam.project(rel + np.array(root))
-    z = estimate_root_depth(kp, rel, fx, fy, cx, cy)
+    z = estimate_root_translation(kp, rel, fx, fy, cx, cy)[2]
     assert z == pytest.approx(root[2], rel=0.01)
     np.testing.assert_allclose(estimate_root_translation(kp, rel, fx, fy, cx, cy), root,
                                atol=1e-6)
@@ -138,7 +137,7 @@ def test_estimate_root_depth_recovers_known_depth(root):
     np.testing.assert_allclose(place_in_camera(rel, kp, (fx, fy, cx, cy)), placed)
 
 
-def test_estimate_root_depth_with_noise_and_missing_joints():
+def test_root_translation_depth_with_noise_and_missing_joints():
     rel = _standing_pose_m()
     cam = PinholeCamera.from_fov(1000, 1000, 70.0)
     kp = cam.project(rel + np.array([0.2, 0.1, 4.0]))
@@ -146,5 +145,5 @@ def test_estimate_root_depth_with_noise_and_missing_joints():
     weights = np.ones(17)
     weights[[3, 13]] = 0.0
     kp[[3, 13]] = 0.0  # missing joints' coordinates must not matter
-    z = estimate_root_depth(kp, rel, cam.fx, cam.fy, cam.cx, cam.cy, weights)
+    z = estimate_root_translation(kp, rel, cam.fx, cam.fy, cam.cx, cam.cy, weights)[2]
     assert z == pytest.approx(4.0, rel=0.03)

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from liftpose_ros.core.detect import interface, test_media
+import media_files as test_media
+from liftpose_ros.core.detect import interface
 from liftpose_ros.core.detect.interface import (KeypointDetector, available_detectors,
                                                 create_detector, register_detector)
 from liftpose_ros.core.person import Person

@@ -22,7 +22,7 @@ import pytest
 import torch
 from torch import nn
 
-from liftpose_ros.core.detect import test_media
+import media_files as test_media
 from liftpose_ros.core.detect.affine import IMAGENET_MEAN, IMAGENET_STD
 from liftpose_ros.core.detect.attention import AttentionPlacement
 from liftpose_ros.core.detect.checkpoint import CheckpointError, save_detector

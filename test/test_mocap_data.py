@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from liftpose_ros.core.camera import normalize_screen
-from liftpose_ros.core.data import augment, mocap
+from liftpose_ros.core.data import mocap
 from liftpose_ros.core.data.augment import (
     DETECTOR_BONE_LENGTHS_MM,
     SOURCE_BONE_LENGTHS_MM,

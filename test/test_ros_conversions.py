@@ -201,6 +201,37 @@ def test_parameter_specs_validate_with_clear_errors():
     assert d.read_only and "causal" in d.additional_constraints and d.description
 
 
+def test_parameter_limits_are_ranges_that_ros2_param_describe_shows():
+    """Limits travel as IntegerRange / FloatingPointRange (rqt and `ros2 param describe` show and
+    enforce them); a bad value still fails with our message; an integer for a float passes."""
+    import rclpy
+    from rclpy.context import Context
+    from rclpy.node import Node
+    from rclpy.parameter import Parameter
+
+    from liftpose_ros.ros.parameters import declare_and_read
+
+    specs = (ParamSpec("gap", 0.5, "d", minimum=1e-3), ParamSpec("depth", 2, "d", minimum=1,
+                                                                  maximum=100))
+    context = Context()
+    rclpy.init(context=context, args=[])
+    try:
+        node = Node("liftpose_params_probe", context=context,
+                    parameter_overrides=[Parameter("gap", value=2), Parameter("depth", value=7)])
+        assert declare_and_read(node, specs) == {"gap": 2.0, "depth": 7}
+        gap, depth = node.describe_parameters(["gap", "depth"])
+        assert gap.floating_point_range[0].from_value == 1e-3 and gap.read_only
+        assert (depth.integer_range[0].from_value, depth.integer_range[0].to_value) == (1, 100)
+        node.destroy_node()
+        bad = Node("liftpose_params_probe_bad", context=context,
+                   parameter_overrides=[Parameter("depth", value=500)])
+        with pytest.raises(ParameterError, match="'depth' must be >= 1; <= 100; got 500"):
+            declare_and_read(bad, specs[1:])
+        bad.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=context)
+
+
 def test_config_yaml_holds_the_defaults():
     data = yaml.safe_load((ROOT / "config" / "lifter.yaml").read_text())
     params = data["liftpose_lifter"]["ros__parameters"]

@@ -205,19 +205,6 @@ def estimate_root_translation(
     return T
 
 
-def estimate_root_depth(
-    keypoints_px: np.ndarray,
-    pose3d_rel: np.ndarray,
-    fx: float,
-    fy: float,
-    cx: float,
-    cy: float,
-    weights: np.ndarray | None = None,
-) -> float:
-    """Root depth z (unit of pose3d_rel, e.g. metres); see `estimate_root_translation`."""
-    return float(estimate_root_translation(keypoints_px, pose3d_rel, fx, fy, cx, cy, weights)[2])
-
-
 def place_in_camera(
     pose3d_rel: np.ndarray,
     keypoints_px: np.ndarray,

@@ -1,7 +1,14 @@
-"""Reading checkpoints safely: weights-only loading and architecture checks, shared by the
-lifter and the detector so that both fail the same way, in one line naming the file."""
+"""Checkpoint files, shared by the lifter and the detector so that both are written and read
+the same way and fail the same way, in one line naming the file.
+
+A checkpoint is a dict of plain data: a format tag and version, the model's config (under a key
+of its own), the state_dict and extras such as training state. It is written atomically and
+read weights-only, so a file from an untrusted source cannot run code.
+"""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +91,61 @@ def load_state_into(model: nn.Module, state: dict[str, torch.Tensor], path: Path
             f"{path}: weights do not fit the architecture in its config "
             f"(missing {missing[:3]}, unexpected {unexpected[:3]}, wrong shape {mismatched[:3]})")
     model.load_state_dict(state)
+
+
+# ------------------------------------------------------------------ tagged checkpoint files
+@dataclass(frozen=True)
+class CheckpointFormat:
+    """What a kind of checkpoint is called and tagged, and how its failures are raised.
+
+    foreign_hint: optional payload -> extra words for a file without this tag (e.g. "it looks
+    like an official HRNet state dict").
+    """
+
+    tag: str  # e.g. "liftpose_ros/lifter"
+    version: int
+    kind: str  # in messages: "a liftpose_ros <kind> checkpoint"
+    config_key: str  # where the model's config is stored
+    error: type[CheckpointError] = CheckpointError
+    foreign_hint: Callable[[dict[str, Any]], str | None] | None = None
+
+    def describe_foreign(self, payload: Any) -> str:
+        """A short guess at what a file without this format's tag is."""
+        if not isinstance(payload, dict):
+            return f"it holds a {type(payload).__name__}, expected format tag '{self.tag}'"
+        if "format" in payload:
+            return f"format tag '{payload['format']}', expected '{self.tag}'"
+        hint = self.foreign_hint(payload) if self.foreign_hint is not None else None
+        return f"missing format tag '{self.tag}'" + (f"; {hint}" if hint else "")
+
+
+def save_tagged(path: str | Path, fmt: CheckpointFormat, config: dict[str, Any],
+                model: nn.Module, extra: dict[str, Any] | None = None,
+                half: bool = False) -> Path:
+    """Write weights + config (+ plain-data extras) atomically: a crash mid-save never leaves a
+    truncated checkpoint. half=True stores floating-point weights as float16 (cast back to
+    float32 on load)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu()
+             for k, v in model.state_dict().items()}
+    payload = {"format": fmt.tag, "format_version": fmt.version, fmt.config_key: config,
+               "state_dict": state, "extra": extra or {}}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+    return path
+
+
+def read_tagged(path: str | Path, fmt: CheckpointFormat,
+                map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint of format `fmt` (weights only) and check its tag and version."""
+    path = Path(path)
+    payload = load_weights_only(path, map_location, error=fmt.error)
+    if not isinstance(payload, dict) or payload.get("format") != fmt.tag:
+        raise fmt.error(f"{path} is not a liftpose_ros {fmt.kind} checkpoint "
+                        f"({fmt.describe_foreign(payload)})")
+    if payload.get("format_version") != fmt.version:
+        raise fmt.error(f"{path} has format version {payload.get('format_version')}, "
+                        f"this liftpose_ros reads version {fmt.version}")
+    return payload

@@ -80,7 +80,6 @@ class PipelineResult:
 
     settings: PipelineSettings
     video_path: Path
-    video_fps: float
     image_size: tuple[int, int]
     intrinsics: tuple[float, float, float, float]
     published: list[tuple[int, int]]  # (stamp_ns, file frame index)
@@ -286,7 +285,7 @@ class GraphPipeline:
         images, markers, diagnostics = self.recorder.extras()
         return PipelineResult(
             settings=self.settings, video_path=self.video.params.video_path,
-            video_fps=self.video.fps, image_size=self.video.source.size,
+            image_size=self.video.source.size,
             intrinsics=self.video.intrinsics, published=list(self.video.published),
             people=people, skeletons=skeletons, images=images, markers=markers,
             keypoint_stats=asdict(self.keypoints.stats), lifter_stats=asdict(self.lifter.stats),

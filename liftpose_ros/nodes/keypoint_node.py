@@ -75,7 +75,6 @@ class KeypointStats:
     failed: int = 0  # frames the detector or the tracker failed on
     invalid_people: int = 0  # detections with NaN/inf values, left out of their frame
     tracker_resets: int = 0  # stamps went backwards or the image size changed
-    last_latency_s: float = 0.0  # image receipt -> People2D published, last frame
     max_latency_s: float = 0.0
     last_drop_reason: str = ""
 
@@ -315,7 +314,6 @@ class KeypointNode(Node):
             s, p = self.stats, self._period
             s.processed += 1
             s.people += people
-            s.last_latency_s = latency_s
             s.max_latency_s = max(s.max_latency_s, latency_s)
             p.processed += 1
             p.detect_s += detect_s

@@ -79,8 +79,7 @@ class LifterNode(Node):
             self.params = declare_lifter_parameters(self)
         except ParameterError as exc:
             raise StartupError(str(exc)) from exc
-        if self.params.torch_threads > 0:  # before the model runs: torch's pool is set once
-            torch.set_num_threads(self.params.torch_threads)
+        threads_note = self._set_torch_threads(self.params.torch_threads)
         self.runner = lifter_from_params(self.params)
         cfg = self.runner.config
         # the per-message logic (windows, lifting, placement) is shared with the offline
@@ -108,7 +107,20 @@ class LifterNode(Node):
         self.get_logger().info(
             f"lifting with {self.params.checkpoint_path.name} on {self.runner.device} "
             f"(T={cfg.num_frames}, {cfg.output}); camera info: "
-            f"{self.camera_info.describe() if self.camera_info else 'ignored'}")
+            f"{self.camera_info.describe() if self.camera_info else 'ignored'}{threads_note}")
+
+    @staticmethod
+    def _set_torch_threads(threads: int) -> str:
+        """torch's intra-op thread count is one setting for the whole process: in a
+        one-process bring-up it also applies to every other torch user there (a torch
+        detector backend), so a change is announced in the start-up line (returned here).
+        Set before the model is traced, which runs it."""
+        before = torch.get_num_threads()
+        if threads <= 0 or threads == before:
+            return ""
+        torch.set_num_threads(threads)
+        return (f"; torch intra-op threads set to {threads} (was {before}) for this whole "
+                "process (parameter torch_threads)")
 
     # ------------------------------------------------------------------ callbacks
     def _on_people(self, msg: People2D) -> None:

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from rcl_interfaces.msg import ParameterDescriptor
+from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.exceptions import ParameterException
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 
 from liftpose_ros.samples import BUNDLED_VIDEO
 from liftpose_ros.weights import shipped_lifter
-from liftpose_ros.core.lifter.config import OUTPUT_MODES
+from liftpose_ros.core.lifter.input import OUTPUT_MODES
 from liftpose_ros.core.detect.interface import DEFAULT_BACKEND, available_detectors
 from liftpose_ros.core.tracking import TrackerConfig
 from liftpose_ros.ros.camera_info_sync import SYNC_MODES as CAMERA_INFO_SYNC_MODES
@@ -67,13 +68,31 @@ class ParamSpec:
             parts.append(f"<= {self.maximum}")
         return "; ".join(parts)
 
-    def descriptor(self) -> ParameterDescriptor:
+    def descriptor(self, checked: bool = True) -> ParameterDescriptor:
+        """What `ros2 param describe` and rqt show and enforce: the description, the limits as
+        an IntegerRange / FloatingPointRange, read-only. checked=False leaves out what rclpy
+        enforces itself (ranges, read-only), for declaring before `validate` has run."""
         # Numbers are dynamically typed so that `-p max_gap_s:=1` (an integer) is accepted;
         # `validate` converts and checks them.
-        return ParameterDescriptor(name=self.name, description=self.description,
-                                   additional_constraints=self.constraints,
-                                   read_only=self.read_only,
-                                   dynamic_typing=type(self.default) is float)
+        dynamic = type(self.default) is float
+        descriptor = ParameterDescriptor(name=self.name, description=self.description,
+                                         additional_constraints=self.constraints,
+                                         read_only=self.read_only and checked,
+                                         dynamic_typing=dynamic)
+        if not dynamic:  # rclpy fills the type in on declaration, not on set_descriptor
+            descriptor.type = Parameter.Type.from_parameter_value(self.default).value
+        if checked and (self.minimum is not None or self.maximum is not None):
+            if type(self.default) is int:
+                descriptor.integer_range = [IntegerRange(
+                    from_value=int(self.minimum if self.minimum is not None else -2**63),
+                    to_value=int(self.maximum if self.maximum is not None else 2**63 - 1),
+                    step=0)]
+            else:
+                descriptor.floating_point_range = [FloatingPointRange(
+                    from_value=float(self.minimum if self.minimum is not None else -math.inf),
+                    to_value=float(self.maximum if self.maximum is not None else math.inf),
+                    step=0.0)]
+        return descriptor
 
     def validate(self, value: Any) -> Any:
         """The value converted to the default's type, or ParameterError saying what is allowed."""
@@ -101,11 +120,14 @@ def declare_and_read(node: Node, specs: Sequence[ParamSpec]) -> dict[str, Any]:
     return {name: validated value}."""
     values = {}
     for spec in specs:
+        # Declared without the limits first, so that a bad value gets `validate`'s message
+        # (which names the allowed values) rather than rclpy's; then the full descriptor.
         try:
-            node.declare_parameter(spec.name, spec.default, spec.descriptor())
+            node.declare_parameter(spec.name, spec.default, spec.descriptor(checked=False))
         except ParameterException as exc:  # e.g. a string given for an integer
             raise ParameterError(f"parameter '{spec.name}': {exc}") from exc
         values[spec.name] = spec.validate(node.get_parameter(spec.name).value)
+        node.set_descriptor(spec.name, spec.descriptor())
     return values
 
 
@@ -173,9 +195,11 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "publish_markers": dict(description="Publish RViz markers on skeleton_markers."),
     "marker_lifetime_s": dict(description="Marker lifetime: stale skeletons vanish after it if "
                               "the node stops.", minimum=0.0),
-    "torch_threads": dict(description="torch intra-op threads for the lifter (process-wide); "
-                          "1 keeps a small CPU's other core for the detector; 0 = torch's "
-                          "default (one per core).", minimum=0, maximum=256),
+    "torch_threads": dict(description="torch intra-op threads. torch has one setting per "
+                          "process, so in a one-process bring-up this applies to every node "
+                          "there (a change is logged). 1 keeps a small CPU's other core for "
+                          "the detector; 0 = leave torch's default (one per core).",
+                          minimum=0, maximum=256),
 }
 
 LIFTER_PARAMETERS: tuple[ParamSpec, ...] = tuple(

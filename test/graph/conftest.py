@@ -160,6 +160,105 @@ def module_ros_graph() -> Iterator[RosGraph]:
         graph.close()
 
 
+def _topic(name: str, namespace: str) -> str:
+    return f"/{namespace.strip('/')}/{name}" if namespace else name
+
+
+def make_probe(context, name: str = "liftpose_probe", keypoint_ns: str = "", lifter_ns: str = "",
+               rosout: bool = False):
+    """A node that publishes the keypoint and lifter nodes' inputs (image_pub; people_pub,
+    info_pub) and records everything they publish, each message tagged with the probe's
+    `phase` at arrival (what a test was doing then). Streams: people, debug, skeletons,
+    markers, diagnostics and, with rosout, /rosout. Namespaces as the nodes were started."""
+    from collections import defaultdict
+
+    from diagnostic_msgs.msg import DiagnosticArray
+    from liftpose_ros.msg import People2D, Skeletons3D
+    from rcl_interfaces.msg import Log
+    from rclpy.node import Node
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CameraInfo, Image
+    from visualization_msgs.msg import MarkerArray
+
+    from liftpose_ros.ros import topics
+    from liftpose_ros.ros.conversions import stamp_to_ns
+    from liftpose_ros.ros.qos import pose_qos, sensor_qos
+
+    class Probe(Node):
+        def __init__(self) -> None:
+            super().__init__(name, context=context)
+            self.lock = threading.Lock()
+            self.phase = ""
+            self.store: dict[str, list] = defaultdict(list)
+            kp, lift = keypoint_ns, lifter_ns
+            self.image_pub = self.create_publisher(Image, _topic(topics.IMAGE, kp), sensor_qos())
+            self.people_pub = self.create_publisher(People2D, _topic(topics.PEOPLE_2D, lift),
+                                                    pose_qos(50))
+            self.info_pub = self.create_publisher(CameraInfo, _topic(topics.CAMERA_INFO, lift),
+                                                  sensor_qos())
+            streams = [("people", People2D, _topic(topics.PEOPLE_2D, kp), pose_qos(50)),
+                       ("debug", Image, _topic(topics.IMAGE_ANNOTATED, kp), sensor_qos()),
+                       ("skeletons", Skeletons3D, _topic(topics.SKELETONS_3D, lift),
+                        pose_qos(50)),
+                       ("markers", MarkerArray, _topic(topics.SKELETON_MARKERS, lift),
+                        pose_qos(50)),
+                       ("diagnostics", DiagnosticArray, topics.DIAGNOSTICS, pose_qos(50))]
+            if rosout:
+                streams.append(("rosout", Log, "/rosout", QoSProfile(
+                    depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                    durability=DurabilityPolicy.TRANSIENT_LOCAL)))
+            for key, kind, topic, qos in streams:
+                self.create_subscription(kind, topic, self._keeper(key), qos)
+
+        def _keeper(self, key: str) -> Callable:
+            def keep(msg) -> None:
+                with self.lock:
+                    self.store[key].append((self.phase, msg))
+            return keep
+
+        def got(self, key: str) -> list:
+            with self.lock:
+                return [msg for _, msg in self.store[key]]
+
+        def tagged(self, key: str) -> list:
+            """(phase, message) pairs of a stream."""
+            with self.lock:
+                return list(self.store[key])
+
+        def count(self, key: str) -> int:
+            with self.lock:
+                return len(self.store[key])
+
+        def stamps(self, key: str) -> list[int]:
+            return [stamp_to_ns(m.header.stamp) for m in self.got(key)]
+
+        def answer(self, key: str, since: int, ns: int) -> list:
+            """Messages of `key` received after the first `since`, stamped ns."""
+            return [m for m in self.got(key)[since:] if stamp_to_ns(m.header.stamp) == ns]
+
+        def status(self, status_name: str, backend: str | None = None):
+            """The newest DiagnosticStatus called `status_name` (of `backend`), or None."""
+            for array in reversed(self.got("diagnostics")):
+                for s in array.status:
+                    values = {kv.key: kv.value for kv in s.values}
+                    if s.name == status_name and (backend is None
+                                                  or values.get("backend") == backend):
+                        return s
+            return None
+
+        def values(self, status_name: str, backend: str | None = None) -> dict[str, str]:
+            """Key/values of that newest status; {} before one arrived."""
+            s = self.status(status_name, backend)
+            return {} if s is None else {kv.key: kv.value for kv in s.values}
+
+        def logged(self, logger_suffix: str, text: str, level: int = 30) -> bool:
+            """A /rosout line (WARN by default) of that logger containing `text`."""
+            return any(m.name.endswith(logger_suffix) and text in m.msg and m.level == level
+                       for m in self.got("rosout"))
+
+    return Probe()
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
     """Poll until predicate() is true or fail the test after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -51,13 +51,11 @@ from __future__ import annotations
 import math
 import os
 import re
-import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
+from liftpose_ros.msg import People2D, Skeleton3D, Skeletons3D
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 
@@ -65,17 +63,25 @@ from liftpose_ros.core.detect import interface
 from liftpose_ros.core.detect.interface import KeypointDetector, register_detector
 from liftpose_ros.core.person import Person
 from liftpose_ros.core.skeleton import coco_to_h36m
-from liftpose_ros.msg import People2D, Skeleton3D, Skeletons3D
 from liftpose_ros.nodes.keypoint_node import KeypointNode
 from liftpose_ros.nodes.lifter_node import LifterNode
-from liftpose_ros.ros import topics
 from liftpose_ros.ros.conversions import ns_to_stamp, stamp_to_ns
 from liftpose_ros.ros.image_conversion import bgr_to_image, converter_name
 from liftpose_ros.ros.markers import track_namespace
 from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
-from .conftest import (HEIGHT, publish_until, IMAGE_FRAME, WIDTH, camera_info_msg, people_msg, person_3d,
-                       stamp_ns, wait_for)
+from .conftest import (
+    HEIGHT,
+    IMAGE_FRAME,
+    WIDTH,
+    camera_info_msg,
+    make_probe,
+    people_msg,
+    person_3d,
+    publish_until,
+    stamp_ns,
+    wait_for,
+)
 
 KP_NS, LIFT_NS = "/kp", "/lift"
 BACKEND = "test_bad_input_person"
@@ -86,10 +92,6 @@ LEFT, RIGHT = -0.6, 0.6  # x offsets (m) of the two synthetic people
 TRACKS = {1: LEFT, 2: RIGHT}
 WARN = 30  # rcl_interfaces/Log level
 ANSWER_S = 10.0  # generous: the machine is shared
-
-
-def _name(topic: str, ns: str) -> str:
-    return topic if topic.startswith("/") else f"{ns}/{topic}"
 
 
 # ------------------------------------------------------------------ a stand-in detector
@@ -113,68 +115,6 @@ class CentredPerson(KeypointDetector):
         return [Person(expected_keypoints(w, h), box, 0.95)]
 
 
-# ------------------------------------------------------------------ the probe
-class Probe(Node):
-    """Publishes the nodes' inputs; records their outputs, /diagnostics and /rosout."""
-
-    def __init__(self, context) -> None:
-        super().__init__("liftpose_bad_input_probe", context=context)
-        from diagnostic_msgs.msg import DiagnosticArray
-        from rcl_interfaces.msg import Log
-        from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-        from sensor_msgs.msg import CameraInfo, Image
-        from visualization_msgs.msg import MarkerArray
-
-        self.lock = threading.Lock()
-        self.store: dict[str, list] = {k: [] for k in ("people", "skeletons", "markers",
-                                                       "diagnostics", "rosout")}
-        self.image_pub = self.create_publisher(Image, _name(topics.IMAGE, KP_NS), sensor_qos())
-        self.people_pub = self.create_publisher(People2D, _name(topics.PEOPLE_2D, LIFT_NS),
-                                                pose_qos())
-        self.info_pub = self.create_publisher(CameraInfo, _name(topics.CAMERA_INFO, LIFT_NS),
-                                              sensor_qos())
-        subs = [(People2D, _name(topics.PEOPLE_2D, KP_NS), "people", pose_qos()),
-                (Skeletons3D, _name(topics.SKELETONS_3D, LIFT_NS), "skeletons", pose_qos()),
-                (MarkerArray, _name(topics.SKELETON_MARKERS, LIFT_NS), "markers", pose_qos()),
-                (DiagnosticArray, topics.DIAGNOSTICS, "diagnostics", pose_qos()),
-                (Log, "/rosout", "rosout",
-                 QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
-                            durability=DurabilityPolicy.TRANSIENT_LOCAL))]
-        for kind, topic, key, qos in subs:
-            self.create_subscription(kind, topic, self._keep(self.store[key]), qos)
-
-    def _keep(self, store: list) -> Callable:
-        def callback(msg) -> None:
-            with self.lock:
-                store.append(msg)
-        return callback
-
-    def got(self, key: str) -> list:
-        with self.lock:
-            return list(self.store[key])
-
-    def count(self, key: str) -> int:
-        with self.lock:
-            return len(self.store[key])
-
-    def answer(self, key: str, since: int, ns: int) -> list:
-        """Messages of `key` received after the first `since`, stamped ns."""
-        return [m for m in self.got(key)[since:] if stamp_to_ns(m.header.stamp) == ns]
-
-    def status(self, name: str, backend: str | None = None) -> dict[str, str] | None:
-        """Values of the newest diagnostics status called `name` (and of `backend`)."""
-        for array in reversed(self.got("diagnostics")):
-            for s in array.status:
-                values = {kv.key: kv.value for kv in s.values}
-                if s.name == name and (backend is None or values.get("backend") == backend):
-                    return values
-        return None
-
-    def logged(self, logger_suffix: str, text: str, level: int = WARN) -> bool:
-        return any(m.name.endswith(logger_suffix) and text in m.msg and m.level == level
-                   for m in self.got("rosout"))
-
-
 # ------------------------------------------------------------------ the shared graph
 TRUTH_COCO = {x: person_3d(x) for x in (LEFT, RIGHT)}  # (17, 3) m, camera frame
 
@@ -193,7 +133,7 @@ class Graph:
     ros: object
     keypoints: KeypointNode
     lifter: LifterNode
-    probe: Probe
+    probe: Node  # conftest.make_probe
     frame: int = 0  # lifter clock: conftest.stamp_ns(frame)
     image_ns: int = 5_000 * 1_000_000_000  # keypoint clock
     kp_track_id: int | None = None
@@ -241,7 +181,8 @@ def graph(module_ros_graph, causal_checkpoint):
                                  Parameter("use_camera_info", value=True),
                                  Parameter("camera_info_sync", value="latest")]))
         _install_truth_predict(lifter)
-        probe = ros.add(Probe(ros.context))
+        probe = ros.add(make_probe(ros.context, "liftpose_bad_input_probe", KP_NS, LIFT_NS,
+                                       rosout=True))
         ros.start()
         pubs = [keypoints.people_pub, lifter.skeleton_pub, lifter.marker_pub, probe.image_pub,
                 probe.people_pub, probe.info_pub]
@@ -401,13 +342,13 @@ def test_keypoint_drops_are_on_diagnostics_and_rosout(graph):
     name = f"{node.get_name()}: keypoints"
 
     def diagnosed() -> bool:
-        s, values = node.stats, g.probe.status(name, BACKEND) or {}
+        s, values = node.stats, g.probe.values(name, BACKEND)
         return (values.get("dropped_bad") == str(s.dropped_bad)
                 and values.get("last_drop_reason") == s.last_drop_reason
                 and values.get("processed") == str(s.processed))
 
     wait_for(diagnosed, 5.0, "diagnostics reporting the keypoint node's counters")
-    values = g.probe.status(name, BACKEND)
+    values = g.probe.values(name, BACKEND)
     assert int(values["dropped_bad"]) >= 1 and values["failed"] == "0"
     assert "data is truncated" in values["last_drop_reason"]
     wait_for(lambda: g.probe.logged("kp.liftpose_keypoints", "dropped image"), 5.0,
@@ -417,9 +358,8 @@ def test_keypoint_drops_are_on_diagnostics_and_rosout(graph):
 def test_real_detector_survives_black_and_white_frames(graph):
     """The default backend (MediaPipe) on degenerate frames between real ones: no failure, the
     degenerate frames are answered (no one there is fine) and people are found again after."""
+    import media_files as test_media
     from sensor_msgs.msg import Image
-
-    from liftpose_ros.core.detect import test_media
 
     try:
         real = test_media.read_image("basketball1")  # 640 x 480, two players
@@ -766,13 +706,13 @@ def test_lifter_drops_are_on_diagnostics_and_rosout(graph):
     name = f"{lifter.get_name()}: lifter"
 
     def diagnosed() -> bool:
-        s, values = lifter.stats, g.probe.status(name) or {}
+        s, values = lifter.stats, g.probe.values(name)
         return (values.get("dropped") == str(s.dropped)
                 and values.get("untracked_people") == str(s.untracked)
                 and values.get("last_drop_reason") == s.last_drop_reason
                 and values.get("lifted") == str(s.lifted))
 
     wait_for(diagnosed, 5.0, "diagnostics reporting the lifter's counters")
-    assert "x contains NaN or inf" in g.probe.status(name)["last_drop_reason"]
+    assert "x contains NaN or inf" in g.probe.values(name)["last_drop_reason"]
     wait_for(lambda: g.probe.logged("lift.liftpose_lifter", "dropped message"), 5.0,
              "a WARN 'dropped message' on /rosout")

@@ -11,15 +11,22 @@ import sys
 
 import numpy as np
 import pytest
+from liftpose_ros.msg import Skeleton3D
 
 from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
-from liftpose_ros.msg import Skeleton3D
 from liftpose_ros.ros.camera_info_sync import MODE_LATEST, MODE_MESSAGE_FILTERS
 from liftpose_ros.ros.conversions import ns_to_stamp
 
-from .conftest import (DEPTH_M, FX, IMAGE_FRAME, camera_info_msg, person_3d, stamp_ns,
-                       wait_for)
-from .test_lifter_graph import publish, start
+from .conftest import (
+    DEPTH_M,
+    FX,
+    IMAGE_FRAME,
+    camera_info_msg,
+    person_3d,
+    stamp_ns,
+    wait_for,
+)
+from .test_lifter_graph import publish, skeletons_at, start
 
 X_OFFSET = 0.5  # the person stands 0.5 m right of the optical axis
 
@@ -50,8 +57,8 @@ def send_info(probe, lifter, msg) -> None:
 
 def pelvis_at(probe, frame: int) -> np.ndarray:
     """(3,) camera-frame pelvis of the one skeleton published for `frame`."""
-    wait_for(lambda: probe.skeletons_at(frame), 10.0, f"the skeletons of frame {frame}")
-    msg = probe.skeletons_at(frame)[0]
+    wait_for(lambda: skeletons_at(probe, frame), 10.0, f"the skeletons of frame {frame}")
+    msg = skeletons_at(probe, frame)[0]
     assert msg.header.frame_id == IMAGE_FRAME
     (skeleton,) = msg.skeletons
     assert skeleton.placement == Skeleton3D.CAMERA_METRIC
@@ -60,11 +67,7 @@ def pelvis_at(probe, frame: int) -> np.ndarray:
 
 
 def lifter_status(probe) -> dict[str, str]:
-    for array in reversed(probe.got(probe.diagnostics)):
-        for status in array.status:
-            if status.name == "liftpose_lifter: lifter":
-                return {kv.key: kv.value for kv in status.values}
-    return {}
+    return probe.values("liftpose_lifter: lifter")
 
 
 def test_fallback_mode_places_with_the_latest_camera_info(ros_graph, causal_checkpoint,

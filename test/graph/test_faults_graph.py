@@ -22,7 +22,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -33,19 +32,23 @@ from rclpy.parameter import Parameter
 
 from liftpose_ros.core.detect import interface
 from liftpose_ros.core.detect.interface import KeypointDetector, register_detector
-from liftpose_ros.core.person import Person
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.lifter.track_windows import TrackWindows
-from liftpose_ros.core.tracking import TrackerConfig, PersonTracker, clock_first_id
-from liftpose_ros.msg import People2D, Skeletons3D
-from liftpose_ros.ros import topics
+from liftpose_ros.core.person import Person
+from liftpose_ros.core.tracking import PersonTracker, TrackerConfig, clock_first_id
 from liftpose_ros.ros.conversions import ns_to_stamp, stamp_to_ns
 from liftpose_ros.ros.image_conversion import bgr_to_image
 from liftpose_ros.ros.markers import track_namespace
-from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
-from .conftest import (RosGraph, people_msg, publish_until, stamp_ns, standing_keypoints,
-                       wait_for)
+from .conftest import (
+    RosGraph,
+    make_probe,
+    people_msg,
+    publish_until,
+    stamp_ns,
+    standing_keypoints,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # the venv's console scripts sit next to its python
@@ -83,57 +86,6 @@ def fail_on(obj: object, method: str, should_fail) -> list[int]:
 
     setattr(obj, method, wrapper)
     return failed
-
-
-class Recorder(Node):
-    """Publishes images / People2D and records every output of the nodes, with arrival times."""
-
-    def __init__(self, context) -> None:
-        super().__init__("liftpose_fault_probe", context=context)
-        from diagnostic_msgs.msg import DiagnosticArray
-        from sensor_msgs.msg import Image
-        from visualization_msgs.msg import MarkerArray
-
-        self.lock = threading.Lock()
-        self.phase = ""  # tags the People2D received, e.g. which keypoint node runs
-        self.store: dict[str, list] = defaultdict(list)
-        self.image_pub = self.create_publisher(Image, topics.IMAGE, sensor_qos())
-        self.people_pub = self.create_publisher(People2D, topics.PEOPLE_2D, pose_qos(50))
-        for name, kind, topic in (("people", People2D, topics.PEOPLE_2D),
-                                  ("skeletons", Skeletons3D, topics.SKELETONS_3D),
-                                  ("markers", MarkerArray, topics.SKELETON_MARKERS),
-                                  ("diagnostics", DiagnosticArray, topics.DIAGNOSTICS)):
-            self.create_subscription(kind, topic, self._keeper(name), pose_qos(50))
-
-    def _keeper(self, name: str):
-        def keep(msg) -> None:
-            with self.lock:
-                self.store[name].append((self.phase, msg))
-        return keep
-
-    def got(self, name: str) -> list:
-        with self.lock:
-            return [msg for _, msg in self.store[name]]
-
-    def tagged(self, name: str) -> list:
-        with self.lock:
-            return list(self.store[name])
-
-    def stamps(self, name: str) -> list[int]:
-        return [stamp_to_ns(m.header.stamp) for m in self.got(name)]
-
-    def status(self, status_name: str) -> tuple[int, str, dict[str, str]] | None:
-        """(level, message, values) of the newest status of that name on /diagnostics."""
-        for array in reversed(self.got("diagnostics")):
-            for s in array.status:
-                if s.name == status_name:
-                    return s.level[0] if isinstance(s.level, bytes) else s.level, s.message, {
-                        kv.key: kv.value for kv in s.values}
-        return None
-
-    def status_value(self, status_name: str, key: str) -> str | None:
-        found = self.status(status_name)
-        return None if found is None else found[2].get(key)
 
 
 def image_msg(ns: int, value: int = 90, size: tuple[int, int] = (64, 48)):
@@ -263,7 +215,7 @@ def test_a_bad_model_file_stops_the_process_with_one_line(model_files, script, f
 # ------------------------------------------------------------------ faults in mid-stream
 def test_a_lifter_fault_drops_that_frame_only(ros_graph, causal_checkpoint):
     lifter = lifter_node(ros_graph, causal_checkpoint)
-    probe = ros_graph.add(Recorder(ros_graph.context))
+    probe = ros_graph.add(make_probe(ros_graph.context, "liftpose_fault_probe"))
     ros_graph.start()
     discovered(lifter.skeleton_pub, probe.people_pub)
     failed = fail_on(held(lifter, LifterRunner), "predict", lambda i, args: i in (3, 4))
@@ -276,9 +228,9 @@ def test_a_lifter_fault_drops_that_frame_only(ros_graph, causal_checkpoint):
     assert answered == [stamp_ns(f) for f in (0, 1, 2, 5, 6, 7, 8, 9)], answered
     assert all([s.track_id for s in m.skeletons] == [4] for m in probe.got("skeletons"))
     assert lifter.stats.dropped == 2 and "injected fault" in lifter.stats.last_drop_reason
-    wait_for(lambda: probe.status_value(LIFTER_STATUS, "dropped") == "2", 5.0,
+    wait_for(lambda: probe.values(LIFTER_STATUS).get("dropped") == "2", 5.0,
              "/diagnostics counting the two dropped frames")
-    assert "injected fault" in probe.status_value(LIFTER_STATUS, "last_drop_reason")
+    assert "injected fault" in probe.values(LIFTER_STATUS).get("last_drop_reason")
     # the node still answers: a new person after the faults is lifted too
     probe.people_pub.publish(people_msg(10, {4: 0.0, 5: 0.8}))
     wait_for(lambda: stamp_ns(10) in probe.stamps("skeletons"), 10.0, "frame 10")
@@ -288,7 +240,7 @@ def test_a_lifter_fault_drops_that_frame_only(ros_graph, causal_checkpoint):
 
 def test_a_detector_fault_drops_that_frame_only(ros_graph, stand_in_backend):
     node = keypoint_node(ros_graph, stand_in_backend)
-    probe = ros_graph.add(Recorder(ros_graph.context))
+    probe = ros_graph.add(make_probe(ros_graph.context, "liftpose_fault_probe"))
     ros_graph.start()
     discovered(node.people_pub, probe.image_pub)
     failed = fail_on(held(node, KeypointDetector), "detect",
@@ -309,10 +261,10 @@ def test_a_detector_fault_drops_that_frame_only(ros_graph, stand_in_backend):
     assert "injected fault" in node.stats.last_drop_reason
     ids = {p.track_id for m in probe.got("people") for p in m.people}
     assert len(ids) == 1, ids  # the person keeps their track through the failed frame
-    wait_for(lambda: probe.status_value(KEYPOINT_STATUS, "failed") == str(len(failed)), 5.0,
+    wait_for(lambda: probe.values(KEYPOINT_STATUS).get("failed") == str(len(failed)), 5.0,
              "/diagnostics counting the failed frame")
     assert node.stats.processed >= 3
-    wait_for(lambda: probe.status_value(KEYPOINT_STATUS, "processed")
+    wait_for(lambda: probe.values(KEYPOINT_STATUS).get("processed")
              == str(node.stats.processed), 5.0, "/diagnostics counting the processed frames")
 
 
@@ -337,7 +289,7 @@ def test_a_restarted_keypoint_node_never_mixes_its_people_into_old_tracks(
     age_s = 1.0
     lifter = lifter_node(ros_graph, causal_checkpoint, max_track_age_s=age_s)
     windows = held(lifter, TrackWindows)
-    probe = ros_graph.add(Recorder(ros_graph.context))
+    probe = ros_graph.add(make_probe(ros_graph.context, "liftpose_fault_probe"))
     ros_graph.start()
     discovered(lifter.skeleton_pub, lifter.marker_pub)
     frame = 0
@@ -479,7 +431,7 @@ def test_signals_stop_the_process_cleanly(which, sig, transport, tmp_path, monke
     reader.start()
     used: set[str] = set()
     try:
-        probe = graph.add(Recorder(graph.context))
+        probe = graph.add(make_probe(graph.context, "liftpose_fault_probe"))
         graph.start()
         wait_for(lambda: any(ready_text in line for line in lines) or proc.poll() is not None,
                  90.0, f"{which} start-up")
@@ -538,7 +490,7 @@ def test_a_second_signal_while_stopping_is_harmless(second, gap_s, tmp_path):
     assert proc.returncode == 0 and "Traceback" not in out, out
 
 
-def feed_until_answered(probe: Recorder, which: str) -> None:
+def feed_until_answered(probe, which: str) -> None:
     """Send the process its input until it answers once (images for the keypoint node and the
     bring-up, People2D for the lifter)."""
     if which == "lifter":

@@ -11,30 +11,33 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from pathlib import Path
 
 import cv2
+import media_files as test_media
 import numpy as np
 import pytest
 import yaml
-from rclpy.node import Node
 from rclpy.parameter import Parameter
 
-from liftpose_ros.core.detect import interface, test_media
+from liftpose_ros.core.detect import interface
 from liftpose_ros.core.detect.interface import KeypointDetector, register_detector
 from liftpose_ros.core.person import Person
-from liftpose_ros.msg import People2D
 from liftpose_ros.nodes.keypoint_node import KeypointNode, StartupError
-from liftpose_ros.ros import topics
 from liftpose_ros.ros.conversions import ns_to_stamp, stamp_to_ns
 from liftpose_ros.ros.image_conversion import bgr_to_image
 from liftpose_ros.ros.parameters import KEYPOINT_PARAMETERS
-from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
-from .conftest import (publish_until, run_node_process, standing_keypoints, startup_failure_line,
-                       stop_once_started, wait_for)
+from .conftest import (
+    make_probe,
+    publish_until,
+    run_node_process,
+    standing_keypoints,
+    startup_failure_line,
+    stop_once_started,
+    wait_for,
+)
 
 NODE_MODULE = "liftpose_ros.nodes.keypoint_node"
 
@@ -64,51 +67,13 @@ def video_frames() -> list[tuple[int, np.ndarray]]:
             for i, f in test_media.read_video(VIDEO, 0, max(wanted) + 1) if i in wanted]
 
 
-class Probe(Node):
-    """Publishes images and records the keypoint node's outputs."""
-
-    def __init__(self, context) -> None:
-        super().__init__("liftpose_keypoint_probe", context=context)
-        from diagnostic_msgs.msg import DiagnosticArray
-        from sensor_msgs.msg import Image
-
-        self.lock = threading.Lock()
-        self.people: list[People2D] = []
-        self.debug: list = []
-        self.diagnostics: list = []
-        self.image_pub = self.create_publisher(Image, topics.IMAGE, sensor_qos())
-        self.create_subscription(People2D, topics.PEOPLE_2D, self._keep(self.people), pose_qos())
-        self.create_subscription(Image, topics.IMAGE_ANNOTATED, self._keep(self.debug),
-                                 sensor_qos())
-        self.create_subscription(DiagnosticArray, topics.DIAGNOSTICS,
-                                 self._keep(self.diagnostics), pose_qos())
-
-    def _keep(self, store: list):
-        def callback(msg) -> None:
-            with self.lock:
-                store.append(msg)
-        return callback
-
-    def got(self, store: list) -> list:
-        with self.lock:
-            return list(store)
-
-    def stamps(self) -> list[int]:
-        return [stamp_to_ns(m.header.stamp) for m in self.got(self.people)]
-
-    def status(self) -> dict[str, str] | None:
-        """Values of the newest keypoint status on /diagnostics."""
-        for array in reversed(self.got(self.diagnostics)):
-            for s in array.status:
-                if s.name == "liftpose_keypoints: keypoints":
-                    return {kv.key: kv.value for kv in s.values}
-        return None
+KEYPOINT_STATUS = "liftpose_keypoints: keypoints"
 
 
-def start(ros_graph, **params) -> tuple[KeypointNode, Probe]:
+def start(ros_graph, **params) -> tuple:
     overrides = [Parameter(k, value=v) for k, v in params.items()]
     node = ros_graph.add(KeypointNode(context=ros_graph.context, parameter_overrides=overrides))
-    probe = ros_graph.add(Probe(ros_graph.context))
+    probe = ros_graph.add(make_probe(ros_graph.context, "liftpose_keypoint_probe"))
     ros_graph.start()
     pubs = [node.people_pub, probe.image_pub] + ([node.debug_pub] if node.debug_pub else [])
     wait_for(lambda: all(p.get_subscription_count() > 0 for p in pubs), 10.0,
@@ -132,7 +97,7 @@ def idle(node: KeypointNode) -> bool:
                                              + s.failed)
 
 
-def send_until(probe: Probe, msg, done, timeout: float, what: str, every_s: float = 0.5
+def send_until(probe, msg, done, timeout: float, what: str, every_s: float = 0.5
                ) -> None:
     """Publish the image `msg` (best effort: a frame may be lost) every `every_s` until done()."""
     publish_until(lambda: probe.image_pub.publish(msg), done, what, timeout, every_s)
@@ -171,14 +136,14 @@ def test_real_video_people_tracked_with_stable_ids(ros_graph, video_frames):
     for index, frame in video_frames:  # each frame once the previous one is answered
         ns = stamp_ns(index)
         sent[ns] = frame
-        send_until(probe, image_msg(frame, ns), lambda: ns in probe.stamps(), 20.0,
+        send_until(probe, image_msg(frame, ns), lambda: ns in probe.stamps("people"), 20.0,
                       f"the people of video frame {index}", every_s=5.0)
-    stamps = probe.stamps()
+    stamps = probe.stamps("people")
     assert stamps == sorted(stamps) and set(stamps) == set(sent), (stamps, node.stats)
 
     height, width = video_frames[0][1].shape[:2]  # 960, 544
     near_ids, far_ids = [], []
-    for msg in probe.got(probe.people):
+    for msg in probe.got("people"):
         assert (msg.image_width, msg.image_height, msg.header.frame_id) == (width, height,
                                                                             FRAME_ID)
         assert len(msg.people) >= 2
@@ -199,17 +164,17 @@ def test_real_video_people_tracked_with_stable_ids(ros_graph, video_frames):
     if os.environ.get("LIFTPOSE_TEST_VERBOSE"):
         print(f"\n{len(stamps)} answers, ids near {near_ids[0]} far {far_ids[0]}, {node.stats}")
 
-    wait_for(lambda: probe.got(probe.debug), 5.0, "an annotated image")
-    for debug in probe.got(probe.debug):
+    wait_for(lambda: probe.got("debug"), 5.0, "an annotated image")
+    for debug in probe.got("debug"):
         ns = stamp_to_ns(debug.header.stamp)
         assert ns in sent and debug.encoding == "bgr8"
         assert (debug.width, debug.height, debug.step) == (width, height, 3 * width)
         drawn = np.frombuffer(debug.data, np.uint8).reshape(height, width, 3)
         assert (drawn != sent[ns]).any(), "nothing drawn on the debug image"
 
-    wait_for(lambda: (probe.status() or {}).get("processed") == str(len(stamps)), 3.0,
+    wait_for(lambda: probe.values(KEYPOINT_STATUS).get("processed") == str(len(stamps)), 3.0,
              "diagnostics counting the processed frames")
-    status = probe.status()
+    status = probe.values(KEYPOINT_STATUS)
     assert status["backend"] == "mediapipe" and int(status["active_tracks"]) >= 2
     assert status["dropped_bad"] == "0" and status["failed"] == "0"
 
@@ -224,19 +189,19 @@ def test_a_burst_is_answered_with_the_newest_frame_not_a_backlog(ros_graph, fixe
     for i in range(frames):  # 20 frames in ~0.1 s: the node can do one every 0.15 s
         probe.image_pub.publish(image_msg(small_frame(), T0_NS + i * 5_000_000))
         time.sleep(0.005)
-    wait_for(lambda: idle(node) and probe.stamps() and probe.stamps()[-1] == put_stamps[-1],
+    wait_for(lambda: idle(node) and probe.stamps("people") and probe.stamps("people")[-1] == put_stamps[-1],
              10.0, "the answer to the newest frame")
     s = node.stats
     assert s.received == len(put_stamps) and s.received >= frames // 2
     assert s.dropped_stale >= 1 and s.processed < s.received, s
-    assert probe.stamps() == sorted(probe.stamps()) and len(probe.stamps()) == s.processed
+    assert probe.stamps("people") == sorted(probe.stamps("people")) and len(probe.stamps("people")) == s.processed
     # Every frame is either answered or counted as stale: nothing waits in a queue, so the
     # newest frame is never behind a backlog (latency itself is measured by
     # scripts/bench_pipeline.py, not asserted here: timings on a loaded machine are noise).
     assert s.processed + s.dropped_stale == s.received, s
     if os.environ.get("LIFTPOSE_TEST_VERBOSE"):
         print(f"\nburst: {s}")
-    wait_for(lambda: (probe.status() or {}).get("dropped_stale") == str(s.dropped_stale), 3.0,
+    wait_for(lambda: probe.values(KEYPOINT_STATUS).get("dropped_stale") == str(s.dropped_stale), 3.0,
              "diagnostics counting the stale drops")
 
 
@@ -253,11 +218,11 @@ def test_bad_images_are_dropped_counted_and_the_next_one_processed(ros_graph, fi
                   "the unsupported encoding to be dropped")
     assert "unsupported encoding 'yuv422_yuy2_but_not_really'" in node.stats.last_drop_reason
     good = image_msg(small_frame(), T0_NS + 10**8)
-    send_until(probe, good, lambda: probe.stamps(), 5.0, "the good image's people")
-    assert probe.stamps()[0] == T0_NS + 10**8 and node.stats.dropped_bad == 2
-    msg = probe.got(probe.people)[0]
+    send_until(probe, good, lambda: probe.stamps("people"), 5.0, "the good image's people")
+    assert probe.stamps("people")[0] == T0_NS + 10**8 and node.stats.dropped_bad == 2
+    msg = probe.got("people")[0]
     assert (msg.image_width, msg.image_height, len(msg.people)) == (64, 48, 1)
-    wait_for(lambda: (probe.status() or {}).get("dropped_bad") == "2", 3.0,
+    wait_for(lambda: probe.values(KEYPOINT_STATUS).get("dropped_bad") == "2", 3.0,
              "diagnostics counting the bad images")
     assert node.stats.failed == 0
 
@@ -267,16 +232,16 @@ def test_stamps_going_backwards_restart_tracking_with_new_ids(ros_graph, fixed_b
     stamps = (T0_NS, T0_NS + 10**8, T0_NS - 10**9)  # the last: a bag loops
     for i, ns in enumerate(stamps):
         # a frame may be re-sent until answered, so answers are matched by stamp, not count
-        send_until(probe, image_msg(small_frame(), ns), lambda: ns in probe.stamps(),
+        send_until(probe, image_msg(small_frame(), ns), lambda: ns in probe.stamps("people"),
                       5.0, f"frame {i}")
     id_at = {stamp_to_ns(m.header.stamp): m.people[0].track_id
-             for m in probe.got(probe.people)}
+             for m in probe.got("people")}
     ids = [id_at[ns] for ns in stamps]
     assert ids[0] == ids[1] and ids[2] not in ids[:2], ids  # ids are never reused
     assert node.stats.tracker_resets == 1
-    answered = len(probe.stamps())
+    answered = len(probe.stamps("people"))
     send_until(probe, image_msg(np.zeros((60, 80, 3), np.uint8), T0_NS), lambda:
-                  len(probe.stamps()) > answered, 5.0, "a frame of another size")
+                  len(probe.stamps("people")) > answered, 5.0, "a frame of another size")
     assert node.stats.tracker_resets == 2
 
 

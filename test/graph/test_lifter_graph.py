@@ -6,75 +6,48 @@ LifterNode publishes: Skeletons3D, markers and diagnostics.
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from rclpy.node import Node
+from liftpose_ros.msg import Skeleton3D, Skeletons3D
 from rclpy.parameter import Parameter
 
 from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
-from liftpose_ros.msg import People2D, Skeleton3D, Skeletons3D
 from liftpose_ros.nodes.lifter_node import LifterNode, StartupError
-from liftpose_ros.ros import topics
 from liftpose_ros.ros.conversions import stamp_to_ns
 from liftpose_ros.ros.markers import track_namespace
-from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
-from .conftest import (DEPTH_M, IMAGE_FRAME, camera_info_msg, people_msg, person_3d,
-                       run_node_process, stamp_ns, startup_failure_line, stop_once_started,
-                       wait_for)
+from .conftest import (
+    DEPTH_M,
+    IMAGE_FRAME,
+    camera_info_msg,
+    make_probe,
+    people_msg,
+    person_3d,
+    run_node_process,
+    stamp_ns,
+    startup_failure_line,
+    stop_once_started,
+    wait_for,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_MODULE = "liftpose_ros.nodes.lifter_node"
 
 
-class Probe(Node):
-    """Publishes the lifter's inputs and records its outputs."""
-
-    def __init__(self, context) -> None:
-        super().__init__("liftpose_probe", context=context)
-        from diagnostic_msgs.msg import DiagnosticArray
-        from sensor_msgs.msg import CameraInfo
-        from visualization_msgs.msg import MarkerArray
-
-        self.lock = threading.Lock()
-        self.skeletons: list[Skeletons3D] = []
-        self.markers: list = []
-        self.diagnostics: list = []
-        self.people_pub = self.create_publisher(People2D, topics.PEOPLE_2D, pose_qos())
-        self.info_pub = self.create_publisher(CameraInfo, topics.CAMERA_INFO, sensor_qos())
-        self.create_subscription(Skeletons3D, topics.SKELETONS_3D,
-                                 self._keep(self.skeletons), pose_qos())
-        self.create_subscription(MarkerArray, topics.SKELETON_MARKERS,
-                                 self._keep(self.markers), pose_qos())
-        self.create_subscription(DiagnosticArray, topics.DIAGNOSTICS,
-                                 self._keep(self.diagnostics), pose_qos())
-
-    def _keep(self, store: list):
-        def callback(msg) -> None:
-            with self.lock:
-                store.append(msg)
-        return callback
-
-    def got(self, store: list) -> list:
-        with self.lock:
-            return list(store)
-
-    def skeletons_at(self, frame: int) -> list[Skeletons3D]:
-        return [m for m in self.got(self.skeletons) if stamp_to_ns(m.header.stamp) ==
-                stamp_ns(frame)]
+def skeletons_at(probe, frame: int) -> list[Skeletons3D]:
+    return [m for m in probe.got("skeletons") if stamp_to_ns(m.header.stamp) == stamp_ns(frame)]
 
 
-def start(ros_graph, checkpoint, **params) -> tuple[LifterNode, Probe]:
+def start(ros_graph, checkpoint, **params) -> tuple:
     # queue_depth 10: every test message is lifted however slow this shared machine is
     overrides = [Parameter("checkpoint", value=str(checkpoint)), Parameter("device", value="cpu"),
                  Parameter("queue_depth", value=10)]
     overrides += [Parameter(k, value=v) for k, v in params.items()]
     lifter = ros_graph.add(LifterNode(context=ros_graph.context, parameter_overrides=overrides))
-    probe = ros_graph.add(Probe(ros_graph.context))
+    probe = ros_graph.add(make_probe(ros_graph.context))
     ros_graph.start()
     subscribed = [lifter.skeleton_pub, probe.people_pub]
     if lifter.marker_pub is not None:
@@ -84,16 +57,16 @@ def start(ros_graph, checkpoint, **params) -> tuple[LifterNode, Probe]:
     return lifter, probe
 
 
-def publish(probe: Probe, frames, tracks: dict[int, float], **kwargs) -> None:
+def publish(probe, frames, tracks: dict[int, float], **kwargs) -> None:
     for f in frames:
         probe.people_pub.publish(people_msg(f, tracks, **kwargs))
         time.sleep(0.01)
 
 
-def _marker_actions(probe: Probe) -> dict[tuple[str, int], list[int]]:
+def _marker_actions(probe) -> dict[tuple[str, int], list[int]]:
     """(ns, id) -> actions seen, in order."""
     out: dict[tuple[str, int], list[int]] = {}
-    for array in probe.got(probe.markers):
+    for array in probe.got("markers"):
         for m in array.markers:
             out.setdefault((m.ns, m.id), []).append(m.action)
     return out
@@ -106,8 +79,8 @@ def test_two_tracks_are_lifted_and_ended_tracks_deleted(ros_graph, causal_checkp
     lifter, probe = start(ros_graph, causal_checkpoint, use_camera_info=False,
                           frame_id_override="person_frame", max_track_age_s=0.2)
     publish(probe, range(10), {3: -0.8, 7: 0.8})
-    wait_for(lambda: probe.skeletons_at(9), 10.0, "the skeletons of frame 9")
-    for msg in probe.got(probe.skeletons):
+    wait_for(lambda: skeletons_at(probe, 9), 10.0, "the skeletons of frame 9")
+    for msg in probe.got("skeletons"):
         assert {s.track_id for s in msg.skeletons} == {3, 7}
         assert msg.header.frame_id == "person_frame" and msg.causal and msg.window_size == 9
         for s in msg.skeletons:
@@ -116,7 +89,7 @@ def test_two_tracks_are_lifted_and_ended_tracks_deleted(ros_graph, causal_checkp
             assert s.placement == Skeleton3D.ROOT_RELATIVE
             assert np.allclose(np.asarray(s.confidence), 0.9)
     wait_for(lambda: (track_namespace(7), 0) in _marker_actions(probe), 5.0, "markers")
-    kinds = {(m.ns, m.id): m.type for a in probe.got(probe.markers) for m in a.markers}
+    kinds = {(m.ns, m.id): m.type for a in probe.got("markers") for m in a.markers}
     for tid in (3, 7):
         ns = track_namespace(tid)
         assert kinds[(ns, 0)] == Marker.SPHERE_LIST and kinds[(ns, 1)] == Marker.LINE_LIST
@@ -124,10 +97,10 @@ def test_two_tracks_are_lifted_and_ended_tracks_deleted(ros_graph, causal_checkp
 
     # Track 7 leaves; 0.3 s later (by stamps) it is pruned and its markers deleted.
     publish(probe, range(10, 20), {3: -0.8})
-    wait_for(lambda: probe.skeletons_at(19), 10.0, "the skeletons of frame 19")
+    wait_for(lambda: skeletons_at(probe, 19), 10.0, "the skeletons of frame 19")
     wait_for(lambda: all(_marker_actions(probe).get((track_namespace(7), i), [None])[-1]
                          == Marker.DELETE for i in range(3)), 5.0, "DELETE of track 7")
-    assert {s.track_id for s in probe.skeletons_at(19)[0].skeletons} == {3}
+    assert {s.track_id for s in skeletons_at(probe, 19)[0].skeletons} == {3}
     assert _marker_actions(probe)[(track_namespace(3), 0)][-1] == Marker.ADD
     assert 7 not in lifter.windows and lifter.stats.dropped == 0
 
@@ -144,8 +117,8 @@ def test_camera_info_places_skeletons_in_metres(ros_graph, causal_checkpoint):
     wait_for(lambda: (probe.info_pub.publish(camera_info_msg()) or
                       lifter.camera_info.latest is not None), 5.0, "camera info at the lifter")
     publish(probe, range(3), {1: -0.8, 2: 0.8}, animate=False)
-    wait_for(lambda: probe.skeletons_at(2), 10.0, "the skeletons of frame 2")
-    msg = probe.skeletons_at(2)[0]
+    wait_for(lambda: skeletons_at(probe, 2), 10.0, "the skeletons of frame 2")
+    msg = skeletons_at(probe, 2)[0]
     assert msg.header.frame_id == IMAGE_FRAME
     for s in msg.skeletons:
         pos = np.array([(p.x, p.y, p.z) for p in s.positions])
@@ -161,8 +134,8 @@ def test_centre_mode_describes_the_window_centre(ros_graph, centre_checkpoint):
     publish(probe, range(6), {5: 0.0})
     expected_ns = stamp_ns(5) - int(round(4 / 30 * 1e9))  # T // 2 = 4 frames before
     wait_for(lambda: any(stamp_to_ns(m.header.stamp) == expected_ns
-                         for m in probe.got(probe.skeletons)), 10.0, "the centre skeleton")
-    msgs = probe.got(probe.skeletons)
+                         for m in probe.got("skeletons")), 10.0, "the centre skeleton")
+    msgs = probe.got("skeletons")
     assert all(not m.causal and m.window_size == 9 for m in msgs)
     # min_frames = 3: the first two messages carry no skeleton
     assert [len(m.skeletons) for m in msgs] == [0, 0, 1, 1, 1, 1]
@@ -181,13 +154,13 @@ def test_bad_messages_are_dropped_counted_and_the_node_keeps_lifting(ros_graph,
     probe.people_pub.publish(nan)
     probe.people_pub.publish(short)
     probe.people_pub.publish(people_msg(3, {1: 0.0}))
-    wait_for(lambda: probe.skeletons_at(3), 10.0, "the skeletons of frame 3")
+    wait_for(lambda: skeletons_at(probe, 3), 10.0, "the skeletons of frame 3")
     assert lifter.stats.dropped == 2 and "16 values" in lifter.stats.last_drop_reason
-    assert [stamp_to_ns(m.header.stamp) for m in probe.got(probe.skeletons)] == \
+    assert [stamp_to_ns(m.header.stamp) for m in probe.got("skeletons")] == \
         [stamp_ns(0), stamp_ns(3)]
 
     def diagnosed() -> bool:
-        for array in probe.got(probe.diagnostics):
+        for array in probe.got("diagnostics"):
             for status in array.status:
                 values = {kv.key: kv.value for kv in status.values}
                 if status.name == "liftpose_lifter: lifter" and values.get("dropped") == "2":

@@ -13,13 +13,13 @@ import time
 
 import numpy as np
 import pytest
+from liftpose_ros.msg import Skeleton3D
 from rclpy._rclpy_pybind11 import InvalidHandle
 from visualization_msgs.msg import Marker
 
-from liftpose_ros.msg import Skeleton3D
 from liftpose_ros.demo.graph import GraphPipeline, PipelineSettings
 from liftpose_ros.demo.run import summarize
-from liftpose_ros.ros.markers import JOINTS_ID, BONES_ID, LABEL_ID, track_namespace
+from liftpose_ros.ros.markers import BONES_ID, JOINTS_ID, LABEL_ID, track_namespace
 from liftpose_ros.weights import DEFAULT_LIFTER
 
 from .conftest import wait_for

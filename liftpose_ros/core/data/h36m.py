@@ -84,7 +84,6 @@ H36M_CAMERA_INTRINSICS: tuple[dict[str, Any], ...] = (
      "tangential_distortion": [-0.0005872055771760643, -0.0018133620033040643],
      "res_w": 1000, "res_h": 1002},
 )
-H36M_CAMERA_IDS: tuple[str, ...] = tuple(c["id"] for c in H36M_CAMERA_INTRINSICS)
 
 # Extrinsics per subject and camera index: orientation is the camera-to-world rotation as a
 # quaternion (w, x, y, z); translation is the camera centre in world coordinates, millimetres.
@@ -600,7 +599,7 @@ def _action_2d(pos2d: Mapping[str, Any] | None, subject: str, action: str
 
 
 __all__: list[str] = [
-    "H36M_ACTIONS", "H36M_CAMERA_EXTRINSICS", "H36M_CAMERA_IDS", "H36M_CAMERA_INTRINSICS",
+    "H36M_ACTIONS", "H36M_CAMERA_EXTRINSICS", "H36M_CAMERA_INTRINSICS",
     "H36M_KEEP_JOINTS_32", "H36M_TEST_SUBJECTS", "H36M_TRAIN_SUBJECTS", "H36MCamera",
     "H36MSequence", "UnsafeNpzError", "camera_table", "convert_to_flat_npz", "h36m_train_test",
     "load_camera_table", "load_h36m", "normalize_action", "project_to_pixels",

@@ -64,9 +64,6 @@ class CameraBatch:
             R=self.R[i].copy(), t=self.t[i].copy(),
         )
 
-    def to_list(self) -> list[PinholeCamera]:
-        return [self[i] for i in range(len(self))]
-
     def world_to_camera(self, points: np.ndarray) -> np.ndarray:
         """(n, ..., 3) world points, camera i for row i -> (n, ..., 3) camera frame."""
         p = np.asarray(points)
@@ -135,12 +132,3 @@ def sample_cameras(
         width=width.astype(np.int64), height=height_px.astype(np.int64), R=R, t=t,
     )
 
-
-def stack_cameras(cameras: list[PinholeCamera]) -> CameraBatch:
-    """A CameraBatch from individual cameras (e.g. to project many clips through fixed ones)."""
-    return CameraBatch(
-        fx=np.array([c.fx for c in cameras]), fy=np.array([c.fy for c in cameras]),
-        cx=np.array([c.cx for c in cameras]), cy=np.array([c.cy for c in cameras]),
-        width=np.array([c.width for c in cameras]), height=np.array([c.height for c in cameras]),
-        R=np.stack([c.R for c in cameras]), t=np.stack([c.t for c in cameras]),
-    )

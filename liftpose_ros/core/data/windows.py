@@ -145,10 +145,6 @@ class WindowSampler:
             raise ValueError("clip_weights must be >= 0 with at least one > 0")
         self.cum_weight = np.cumsum(lengths * weights)  # (C,) sampling a clip by its mass
 
-    @property
-    def num_frames_total(self) -> int:
-        return int(self.poses.shape[0])
-
     def __call__(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
         return self.sample(batch_size)
 

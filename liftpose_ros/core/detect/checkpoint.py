@@ -21,10 +21,9 @@ import torch
 from liftpose_ros.core.detect.attention import AttentionPlacement
 from liftpose_ros.core.detect.hrnet import HRNet, HRNetConfig
 from liftpose_ros.core.checkpoint_io import CheckpointError as _ProjectCheckpointError
-from liftpose_ros.core.checkpoint_io import load_state_into, load_weights_only
+from liftpose_ros.core.checkpoint_io import (CheckpointFormat, load_state_into,
+                                             load_weights_only, read_tagged, save_tagged)
 
-FORMAT = "liftpose_ros/detector"
-FORMAT_VERSION = 1
 ATTENTION_PRESETS = ("none", "paper", "all_stages", "subnetworks1", "subnetworks2",
                      "subnetworks3", "subnetworks4")
 
@@ -93,59 +92,29 @@ def hrnet_config_from_dict(raw: dict[str, Any]) -> HRNetConfig:
 
 
 # ------------------------------------------------------------------ save / load
-def save_detector(path: str | Path, model: HRNet, extra: dict[str, Any] | None = None,
-                  half: bool = False) -> Path:
-    """Write weights + HRNetConfig (+ plain-data extras such as training state), atomically.
-
-    half=True stores floating-point weights as float16 (cast back to float32 on load).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu()
-             for k, v in model.state_dict().items()}
-    payload = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "hrnet_config": hrnet_config_to_dict(model.config),
-        "state_dict": state,
-        "extra": extra or {},
-    }
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)  # a crash mid-save never leaves a truncated checkpoint behind
-    return path
-
-
-def _load_weights_only(path: Path, map_location: str | torch.device) -> Any:
-    """Weights-only loading; every failure is one detector CheckpointError line."""
-    return load_weights_only(path, map_location, error=CheckpointError)
-
-
-def _what_it_is(payload: Any) -> str:
-    """A short guess at what a foreign checkpoint is, for the error message."""
-    if not isinstance(payload, dict):
-        return f"it holds a {type(payload).__name__}, expected format tag '{FORMAT}'"
-    if "format" in payload:
-        return f"format tag '{payload['format']}', expected '{FORMAT}'"
+def _official_hint(payload: dict[str, Any]) -> str | None:
     official_keys = any(str(k).startswith(("conv1.", "module.conv1.")) for k in payload)
     if official_keys or "state_dict" in payload:
-        return (f"no format tag '{FORMAT}'; it looks like an official HRNet state dict: "
-                "pass it as init_from to fine-tune from it")
-    return f"missing format tag '{FORMAT}'"
+        return "it looks like an official HRNet state dict: pass it as init_from to fine-tune " \
+               "from it"
+    return None
+
+
+FORMAT = CheckpointFormat(tag="liftpose_ros/detector", version=1, kind="detector",
+                          config_key="hrnet_config", error=CheckpointError,
+                          foreign_hint=_official_hint)
+
+
+def save_detector(path: str | Path, model: HRNet, extra: dict[str, Any] | None = None,
+                  half: bool = False) -> Path:
+    """Write weights + HRNetConfig (+ plain-data extras such as training state), atomically."""
+    return save_tagged(path, FORMAT, hrnet_config_to_dict(model.config), model, extra, half)
 
 
 def read_detector_checkpoint(path: str | Path,
                              map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load and sanity-check a detector checkpoint (weights only, never pickle)."""
-    path = Path(path)
-    payload = _load_weights_only(path, map_location)
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a liftpose_ros detector checkpoint "
-                              f"({_what_it_is(payload)})")
-    if payload.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path} has format version {payload.get('format_version')}, "
-                              f"this liftpose_ros reads version {FORMAT_VERSION}")
-    return payload
+    return read_tagged(path, FORMAT, map_location)
 
 
 def load_detector(path: str | Path, map_location: str | torch.device = "cpu"
@@ -153,7 +122,7 @@ def load_detector(path: str | Path, map_location: str | torch.device = "cpu"
     """Build the HRNet a checkpoint describes and load its weights. Returns (model, extra)."""
     payload = read_detector_checkpoint(path, map_location)
     try:
-        config = hrnet_config_from_dict(payload["hrnet_config"])
+        config = hrnet_config_from_dict(payload[FORMAT.config_key])
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: invalid detector configuration: {exc}") from exc
     model = HRNet(config)
@@ -171,7 +140,7 @@ def build_detector_from_checkpoint(path: str | Path,
 def read_official_weights(path: str | Path) -> dict[str, Any]:
     """An official HRNet checkpoint (bare state dict or {'state_dict': ...}), weights only."""
     path = Path(path)
-    payload = _load_weights_only(path, "cpu")
+    payload = load_weights_only(path, "cpu", error=CheckpointError)
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path} is not a state dict (got {type(payload).__name__})")
     return payload

@@ -11,49 +11,25 @@ from typing import Any
 
 import torch
 
-from liftpose_ros.core.checkpoint_io import CheckpointError, load_state_into, load_weights_only
+from liftpose_ros.core.checkpoint_io import (CheckpointError, CheckpointFormat, load_state_into,
+                                             read_tagged, save_tagged)
 from liftpose_ros.core.lifter.config import LifterConfig
 from liftpose_ros.core.lifter.model import PoseLifter
 
-FORMAT = "liftpose_ros/lifter"
-FORMAT_VERSION = 1
+FORMAT = CheckpointFormat(tag="liftpose_ros/lifter", version=1, kind="lifter",
+                          config_key="lifter_config")
 
 
 def save_checkpoint(path: str | Path, model: PoseLifter, extra: dict[str, Any] | None = None,
                     half: bool = False) -> Path:
-    """Write model weights + its LifterConfig (+ plain-data extras such as training state).
-
-    half=True stores floating-point weights as float16 (shipped weights: half the size; they
-    are cast back to float32 on load).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu()
-             for k, v in model.state_dict().items()}
-    payload = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "lifter_config": model.config.to_dict(),
-        "state_dict": state,
-        "extra": extra or {},
-    }
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)  # atomic: a crash mid-save never leaves a truncated checkpoint
-    return path
+    """Write model weights + its LifterConfig (+ plain-data extras such as training state);
+    half=True for shipped weights (float16: half the size)."""
+    return save_tagged(path, FORMAT, model.config.to_dict(), model, extra, half)
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load and sanity-check a checkpoint file (weights only, never pickle)."""
-    path = Path(path)
-    payload = load_weights_only(path, map_location)
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a liftpose_ros lifter checkpoint "
-                              f"(missing format tag '{FORMAT}')")
-    if payload.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path} has format version {payload.get('format_version')}, "
-                              f"this liftpose_ros reads version {FORMAT_VERSION}")
-    return payload
+    """Load and sanity-check a lifter checkpoint file (weights only, never pickle)."""
+    return read_tagged(path, FORMAT, map_location)
 
 
 def load_lifter(path: str | Path, map_location: str | torch.device = "cpu"
@@ -61,7 +37,7 @@ def load_lifter(path: str | Path, map_location: str | torch.device = "cpu"
     """Build the model a checkpoint describes and load its weights. Returns (model, extra)."""
     payload = read_checkpoint(path, map_location)
     try:
-        config = LifterConfig.from_dict(payload["lifter_config"])
+        config = LifterConfig.from_dict(payload[FORMAT.config_key])
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: invalid lifter configuration: {exc}") from exc
     model = PoseLifter(config)

@@ -11,7 +11,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from liftpose_ros.core.lifter.input import DEFAULT_FPS, OUTPUT_MODES, target_index
+from liftpose_ros.core.lifter.input import DEFAULT_FPS, target_index
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 The files are not in git: `scripts/fetch_test_media.sh` puts them under build/test_media/ from
 package registries only (Debian's opencv-doc, the pose2sim wheel on PyPI). Set LIFTPOSE_TEST_MEDIA
-to use another folder. Used by the tests and by scripts/bench_detector.py.
+to use another folder. Used by the tests and by scripts/bench_detector.py (which puts test/ on
+its import path).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ class MediaMissingError(FileNotFoundError):
 
 
 def repo_root() -> Path:
-    return Path(__file__).resolve().parents[3]
+    return Path(__file__).resolve().parents[1]
 
 
 def media_root() -> Path:
