@@ -410,3 +410,49 @@ def test_validation_errors(fn, pred, target, match) -> None:
 def test_root_relative_validation() -> None:
     with pytest.raises(ValueError, match="out of range"):
         M.root_relative(np.zeros((J, 3)), root=J)
+
+
+# ------------------------------------------------------------------ orientation and size
+def _rotation(axis, deg: float) -> np.ndarray:
+    a = np.radians(deg)
+    k = np.asarray(axis, float) / np.linalg.norm(axis)
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(a) * kx + (1 - np.cos(a)) * kx @ kx
+
+
+def test_orientation_errors_split_turn_and_tilt_and_report_size():
+    rng = np.random.default_rng(4)
+    target = rng.normal(size=(17, 3)) * 200.0
+    target -= target[0]
+    up = np.array([0.0, -1.0, 0.0])  # camera y points down
+    cases = [(_rotation(up, 27.0), 27.0, 27.0), (_rotation([1, 0, 0], 15.0), 15.0, 0.0),
+             (_rotation(up, -40.0) @ _rotation([0, 0, 1], 10.0), None, 40.0)]
+    for turn, angle, yaw in cases:
+        pred = 1.07 * target @ turn.T  # turned and 7 % too large
+        rot, yaw_err, size = M.orientation_errors(pred, target, up)
+        if angle is not None:
+            assert rot == pytest.approx(angle, abs=1e-6)
+        assert yaw_err == pytest.approx(yaw, abs=1e-4) and size == pytest.approx(1.07)
+    same = M.orientation_errors(target, target)
+    assert same[0] == pytest.approx(0.0, abs=1e-5) and same[2] == pytest.approx(1.0)
+
+
+def test_summaries_pool_medians_over_frames_and_skip_unscored_frames():
+    rng = np.random.default_rng(5)
+    target = rng.normal(size=(10, 17, 3)) * 200.0
+    turned = np.stack([t @ _rotation([0, -1, 0], d).T for t, d in
+                       zip(target, np.linspace(0, 45, 10))])
+    scored = np.ones(10, bool)
+    scored[4] = False
+    per_clip, per_group, overall = M.summarize_clips(
+        {"a": (turned[:5], target[:5]), "b": (turned[5:], target[5:])}, groups={"a": "g"},
+        scored={"a": scored[:5], "b": scored[5:]}, ups={"a": [0, -1, 0], "b": [0, -1, 0]})
+    assert per_clip["a"].frames == 4 and overall.frames == 9
+    degrees = np.linspace(0, 45, 10)[scored]
+    assert overall.yaw_median == pytest.approx(np.median(degrees), abs=1e-4)
+    assert overall.rotation_mean == pytest.approx(degrees.mean(), abs=1e-4)
+    assert per_group["g"].yaw_median == pytest.approx(np.median(degrees[:4]), abs=1e-4)
+    # the velocity of clip a spans only pairs of scored frames: 0-1, 1-2, 2-3
+    assert per_clip["a"].mpjve == pytest.approx(
+        float(M.mpjve(turned[:4], target[:4]).mean()))
+    assert "rot med" in M.format_table({"all": overall}, "t")

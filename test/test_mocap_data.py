@@ -24,7 +24,7 @@ from liftpose_ros.core.data.augment import (
     to_detector_convention,
 )
 from liftpose_ros.core.data.mocap import Clip, SplitSpec, resample, split_clips
-from liftpose_ros.core.data.virtual_cameras import sample_cameras
+from liftpose_ros.core.data.virtual_cameras import ClassicRig, sample_cameras
 from liftpose_ros.core.data.windows import WindowConfig, WindowSampler, make_eval_set
 from liftpose_ros.core.lifter.input import make_lifter_input, window_indices, windows_from_sequence
 from liftpose_ros.core.skeleton import H36M17
@@ -276,15 +276,24 @@ def test_prepare_and_sample_real_cmu(real_clips):
     for name, clip in prepared.items():
         assert clip.fps == 30.0
         assert clip.num_frames == (cmu[name].num_frames - 1) // 2 + 1
-    sampler = WindowSampler(split_clips(prepared)["test"], WindowConfig(),
+    # the classic rig aims at the person: almost every joint is in the image
+    sampler = WindowSampler(split_clips(prepared)["test"],
+                            WindowConfig(rig="classic", input_mode="screen"),
                             np.random.default_rng(0))
     inputs, targets, info = sampler.sample(256, return_info=True)
     assert np.all(np.isfinite(inputs)) and np.abs(inputs[..., :2]).max() < 5
     assert 0.2 < np.linalg.norm(targets, axis=-1).max(axis=-1).mean() < 1.5  # metres
-    px = info.pixels
-    inside = ((px >= 0) & (px <= np.stack([info.cameras.width, info.cameras.height], -1)
-                                  [:, None, None])).all(-1)
-    assert inside.mean() > 0.95
+    assert info.visible.mean() > 0.95
+    # the cells rig puts people anywhere, partly out of frame; what is out of frame is missing
+    sampler = WindowSampler(split_clips(prepared)["test"], WindowConfig(),
+                            np.random.default_rng(0))
+    inputs, targets, info = sampler.sample(256, return_info=True)
+    assert inputs.shape[-1] == 4 and np.all(np.isfinite(inputs))
+    assert np.median(np.abs(inputs[..., :2][inputs[..., 2] > 0])) < 2  # in units of body size
+    np.testing.assert_array_equal(inputs[..., 2][~info.visible], 0.0)
+    assert 0.5 < info.visible.mean() < 0.99
+    assert (info.visible[:, -1].sum(-1) >= 6).mean() > 0.99
+    assert 0.2 < np.linalg.norm(targets, axis=-1).max(axis=-1).mean() < 1.5
 
 
 # ------------------------------------------------------------------ windows
@@ -311,7 +320,7 @@ def _decode_window(info, cfg):
 @pytest.mark.parametrize("target", ["causal", "centre"])
 def test_sampler_target_frame_and_window_alignment(target):
     clip = walking_clip("walk", 40)
-    cfg = WindowConfig(num_frames=9, target=target, bone_scale=False, flip=False,
+    cfg = WindowConfig(input_mode="screen", num_frames=9, target=target, bone_scale=False, flip=False,
                        speed_range=None, noisy_fraction=0.0)
     sampler = WindowSampler({"walk": clip}, cfg, np.random.default_rng(9))
     inputs, targets, info = sampler.sample(128, return_info=True)
@@ -326,7 +335,10 @@ def test_sampler_target_frame_and_window_alignment(target):
     # Clean samples: inputs are the exact normalised projections.
     w = info.cameras.width[:, None, None]
     h = info.cameras.height[:, None, None]
-    np.testing.assert_allclose(inputs[..., :2], normalize_screen(info.pixels, w, h), atol=1e-5)
+    seen = info.visible[..., None]  # joints outside the image are missing: zeros
+    np.testing.assert_allclose(inputs[..., :2],
+                               np.where(seen, normalize_screen(info.pixels, w, h), 0.0),
+                               atol=1e-5)
 
 
 def test_sampler_speed_keeps_target_on_a_real_frame():
@@ -344,7 +356,7 @@ def test_sampler_speed_keeps_target_on_a_real_frame():
 
 def test_sampler_shapes_root_relative_range_and_determinism():
     clips = {"a": walking_clip("a", 50), "b": walking_clip("b", 7)}
-    cfg = WindowConfig(num_frames=27, target="causal")
+    cfg = WindowConfig(input_mode="screen", num_frames=27, target="causal")
     a = WindowSampler(clips, cfg, np.random.default_rng(11)).sample(256)
     b = WindowSampler(clips, cfg, np.random.default_rng(11)).sample(256)
     c = WindowSampler(clips, cfg, np.random.default_rng(12)).sample(256)
@@ -362,7 +374,7 @@ def test_sampler_shapes_root_relative_range_and_determinism():
 
 def test_sampler_flip_and_bone_scale_stay_consistent():
     clip = walking_clip("walk", 30)
-    cfg = WindowConfig(num_frames=5, target="causal", noisy_fraction=0.0)
+    cfg = WindowConfig(input_mode="screen", num_frames=5, target="causal", noisy_fraction=0.0)
     sampler = WindowSampler({"walk": clip}, cfg, np.random.default_rng(13))
     _, targets, info = sampler.sample(256, return_info=True)
     assert 0.3 < info.flipped.mean() < 0.7
@@ -387,10 +399,32 @@ def test_sampler_rejects_wrong_fps():
         WindowSampler({"x": walking_clip("x", 10, fps=60.0)}, WindowConfig())
 
 
-def test_sample_cameras_geometry():
+def test_sample_cameras_of_the_cells_rig():
+    """Cells: 0.3-4 m high, 1-8 m away, pitch +10..-70 deg, 30-120 deg across the long side,
+    landscape and portrait, the person anywhere in the frame (now and then partly outside)."""
+    rng = np.random.default_rng(15)
+    n = 4000
+    subject = np.tile([[500.0, 900.0, -200.0]], (n, 1))
+    cams = sample_cameras(rng, n, subject, floor_y=0.0)
+    centres = np.einsum("nji,nj->ni", cams.R, -cams.t)
+    horizontal = np.linalg.norm(centres[:, [0, 2]] - subject[:, [0, 2]], axis=-1)
+    assert horizontal.min() >= 1000 - 1e-6 and horizontal.max() <= 8000 + 1e-6
+    assert centres[:, 1].min() >= 300 - 1e-6 and centres[:, 1].max() <= 4000 + 1e-6
+    pitch = np.degrees(np.arcsin(cams.R[:, 2, 1]))  # optical axis above the horizon
+    assert pitch.min() >= -70 - 1e-6 and pitch.max() <= 10 + 1e-6 and pitch.min() < -60
+    long_side = np.maximum(cams.width, cams.height)
+    fov = np.degrees(2 * np.arctan(long_side / 2 / cams.fx))
+    assert fov.min() >= 30 - 1e-6 and fov.max() <= 120 + 1e-6
+    assert (cams.height > cams.width).mean() > 0.3  # portrait frames
+    pts = cams.world_to_camera(subject[:, None])
+    seen = cams.in_image(cams.project(pts), pts)[:, 0]
+    assert 0.6 < seen.mean() < 0.95  # the pelvis is in the frame, but not always
+
+
+def test_sample_cameras_of_the_classic_rig():
     rng = np.random.default_rng(14)
     subject = np.tile([[500.0, 900.0, -200.0]], (200, 1))
-    cams = sample_cameras(rng, 200, subject, floor_y=0.0)
+    cams = sample_cameras(rng, 200, subject, floor_y=0.0, rig=ClassicRig())
     centres = np.einsum("nji,nj->ni", cams.R, -cams.t)  # -R^T t
     horizontal = np.linalg.norm(centres[:, [0, 2]] - subject[:, [0, 2]], axis=-1)
     assert horizontal.min() >= 2000 - 1e-6 and horizontal.max() <= 6000 + 1e-6
@@ -408,15 +442,16 @@ def test_sample_cameras_geometry():
 
 def test_make_eval_set_deterministic_and_consistent():
     clips = {"w1": walking_clip("w1", 35), "w2": walking_clip("w2", 12)}
-    a = make_eval_set(clips, 9, "causal", cameras_per_clip=3, seed=0, noisy=True)
-    b = make_eval_set(clips, 9, "causal", cameras_per_clip=3, seed=0, noisy=True)
-    c = make_eval_set(clips, 9, "causal", cameras_per_clip=3, seed=1, noisy=True)
+    kw = dict(cameras_per_clip=3, rig="classic", input_mode="screen")
+    a = make_eval_set(clips, 9, "causal", seed=0, noisy=True, **kw)
+    b = make_eval_set(clips, 9, "causal", seed=0, noisy=True, **kw)
+    c = make_eval_set(clips, 9, "causal", seed=1, noisy=True, **kw)
     assert sorted(a) == [f"{n}/cam{k}" for n in ("w1", "w2") for k in range(3)]
     for key in a:
         np.testing.assert_array_equal(a[key].keypoints, b[key].keypoints)
         np.testing.assert_array_equal(a[key].targets, b[key].targets)
     assert not np.array_equal(a["w1/cam0"].keypoints, c["w1/cam0"].keypoints)
-    clean = make_eval_set(clips, 27, "centre", cameras_per_clip=3, seed=0)
+    clean = make_eval_set(clips, 27, "centre", seed=0, **kw)
     for key, ev in clean.items():
         n = len(clips[ev.clip].poses)
         assert ev.targets.shape == (n, J, 3) and ev.pixels.shape == (n, J, 2)
@@ -425,25 +460,41 @@ def test_make_eval_set_deterministic_and_consistent():
         np.testing.assert_allclose(ev.camera.project(cam_pts), ev.pixels, atol=1e-2)
         world = clips[ev.clip].poses
         np.testing.assert_allclose(ev.camera.project_world(world), ev.pixels, atol=1e-2)
+        seen = ev.visible[..., None]
         np.testing.assert_allclose(ev.keypoints[..., :2],
-                                   normalize_screen(ev.pixels, ev.camera.width,
-                                                    ev.camera.height), atol=1e-5)
+                                   np.where(seen, normalize_screen(ev.pixels, ev.camera.width,
+                                                                   ev.camera.height), 0.0),
+                                   atol=1e-5)
         windows = ev.inputs
         assert windows.shape == (n, 27, J, 3)
         np.testing.assert_array_equal(windows, windows_from_sequence(ev.keypoints, 27, "centre"))
         np.testing.assert_array_equal(ev.windows(slice(2, 5)), windows[2:5])
         assert sum(len(x) for x, _ in ev.batches(4)) == n
     # Inputs do not depend on the model's window: same corrupted 2D for T = 9 and T = 27.
-    d = make_eval_set(clips, 27, "centre", cameras_per_clip=3, seed=0, noisy=True)
+    d = make_eval_set(clips, 27, "centre", seed=0, noisy=True, **kw)
     np.testing.assert_array_equal(a["w1/cam1"].keypoints, d["w1/cam1"].keypoints)
 
 
-def test_make_eval_set_keeps_subject_away_from_camera():
+@pytest.mark.parametrize("rig, depth_m, distance_m", [("classic", 1.0, 2.0),
+                                                       ("cells", 0.5, 1.0)])
+def test_make_eval_set_keeps_subject_away_from_camera(rig, depth_m, distance_m):
     clip = walking_clip("long", 300, step_mm=20.0)  # a 6 m walk
-    ev = make_eval_set({"long": clip}, 27, "causal", cameras_per_clip=8, seed=3)
+    ev = make_eval_set({"long": clip}, 27, "causal", cameras_per_clip=8, seed=3, rig=rig)
     for e in ev.values():
-        assert (e.roots[:, 2] > 1.0).all()
-        assert (np.linalg.norm(e.roots, axis=-1) >= 2.0 - 1e-3).all()
+        assert (e.roots[:, 2] > depth_m).all()
+        assert (np.linalg.norm(e.roots, axis=-1) >= distance_m - 1e-3).all()
+
+
+def test_camera_mode_eval_set_stores_normalised_camera_coordinates():
+    clips = {"w1": walking_clip("w1", 35)}
+    for ev in make_eval_set(clips, 9, "causal", cameras_per_clip=4, seed=2).values():
+        cam = ev.camera
+        expected = (ev.pixels - [cam.cx, cam.cy]) / [cam.fx, cam.fy]
+        seen = ev.visible[..., None]
+        np.testing.assert_allclose(ev.keypoints[..., :2], np.where(seen, expected, 0.0),
+                                   atol=1e-5)
+        np.testing.assert_array_equal(ev.keypoints[..., 2][~ev.visible], 0.0)
+        np.testing.assert_array_equal(ev.scored, ev.visible.sum(-1) >= 6)
 
 
 def test_window_config_from_plain_mappings():

@@ -18,7 +18,7 @@ from liftpose_ros.core.lifter.model import PoseLifter
 from liftpose_ros.core.lifter.track_windows import TrackWindows
 from liftpose_ros.core.person import Person
 from liftpose_ros.core.pipeline.keypoints import KeypointPipeline
-from liftpose_ros.core.pipeline.lifting import LiftingPipeline
+from liftpose_ros.core.pipeline.lifting import IntrinsicsRequired, LiftingPipeline
 from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
 from liftpose_ros.core.tracking import TrackerConfig
 
@@ -136,10 +136,11 @@ def test_tentative_tracks_are_held_back_until_min_hits():
 
 
 # ------------------------------------------------------------------ lifting
-def tiny_runner(output: str = "causal", fps: float = 30.0) -> LifterRunner:
+def tiny_runner(output: str = "causal", fps: float = 30.0,
+                input_mode: str = "screen") -> LifterRunner:
     torch.manual_seed(0)
     cfg = LifterConfig(num_frames=9, embed_dim=8, num_heads=2, spatial_depth=1,
-                       temporal_depth=1, output=output, fps=fps)
+                       temporal_depth=1, output=output, fps=fps, input_mode=input_mode)
     return LifterRunner(PoseLifter(cfg), torch.device("cpu"))
 
 
@@ -222,6 +223,28 @@ def test_windows_follow_the_checkpoint_frame_rate():
     assert pipe.windows.fps == 60.0
     result = pipe.process(T0_NS, WIDTH, HEIGHT, [tracked(1, 0.0)])
     assert result.target_offset_ns == int(round(4 / 60 * 1e9))
+
+
+def test_camera_mode_lifts_camera_normalised_2d_and_needs_intrinsics():
+    """A camera-mode lifter stores (u - cx) / fx, (v - cy) / fy per frame; without intrinsics
+    it refuses the frame before anything changes; placement still finds the true depth."""
+    runner = tiny_runner(input_mode="camera")
+    pipe = LiftingPipeline(runner)
+    with pytest.raises(IntrinsicsRequired, match="intrinsics"):
+        pipe.process(T0_NS, WIDTH, HEIGHT, [tracked(1, 0.0)])
+    assert len(pipe.windows) == 0
+    person = tracked(1, 0.3)
+    pipe.process(T0_NS, WIDTH, HEIGHT, [person], (FX, FY, CX, CY))
+    h36m = coco_to_h36m(person.keypoints[None])[0]
+    stored, _ = pipe.windows.windows(T0_NS * 1e-9, [1])
+    np.testing.assert_allclose(stored[0, -1, :, 0], (h36m[:, 0] - CX) / FX, atol=1e-5)
+    np.testing.assert_allclose(stored[0, -1, :, 1], (h36m[:, 1] - CY) / FY, atol=1e-5)
+    known = KnownPose(runner.config)
+    placed = LiftingPipeline(known).process(T0_NS, WIDTH, HEIGHT, [tracked(2, 0.8)],
+                                            (FX, FY, CX, CY))
+    assert placed.metric.all()
+    np.testing.assert_allclose(placed.positions[0, H36M17.index("pelvis")], [0.8, 0.1, DEPTH_M],
+                               atol=1e-3)
 
 
 def test_bad_settings_are_refused():

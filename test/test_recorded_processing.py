@@ -18,6 +18,7 @@ import pytest
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer
 from rosbags.typesys import Stores, get_typestore
 
+import media_files
 from liftpose_ros.cli import main as cli_main
 from liftpose_ros.core.skeleton import H36M17
 from liftpose_ros.core.video import VideoSource, camera_intrinsics
@@ -315,6 +316,63 @@ def test_video_through_the_command_line(tmp_path, capsys):
     assert count == 12
 
 
+CALIBRATION_YAML = """image_width: {w}
+image_height: {h}
+camera_name: phone
+camera_matrix:
+  rows: 3
+  cols: 3
+  data: [{fx}, 0, {cx}, 0, {fy}, {cy}, 0, 0, 1]
+distortion_model: plumb_bob
+distortion_coefficients:
+  rows: 1
+  cols: 5
+  data: [0, 0, 0, 0, 0]
+"""
+
+
+def test_video_intrinsics_given_or_from_a_calibration_file(tmp_path, capsys):
+    """A real video (the single-person test medium, 1080x1920 portrait) with intrinsics given
+    in the file's pixels, or read from a camera_info YAML calibrated at another resolution:
+    the intrinsics follow --scale, the summary says which were used, and a lens twice as long
+    places the same person about twice as far away."""
+    video = str(media_files.media_path("single_person_video"))
+    runs = {}
+    for name, flags in {
+        "given": ["--fx", "1600", "--fy", "1610", "--cx", "530", "--cy", "980"],
+        "long": ["--fx", "3200", "--cx", "530", "--cy", "980"],
+    }.items():
+        out = tmp_path / name
+        assert cli_main(["process", video, "--out", str(out), "--scale", "0.25",
+                         "--max-frames", "8", "--no-bag", "--npz", "--no-progress"]
+                        + flags) == 0
+        runs[name] = json.loads((out / "summary.json").read_text())
+        runs[name]["depth"] = np.median(np.load(out / "results.npz")["skeleton_positions"]
+                                        [:, H36M17.index("pelvis"), 2])
+    given = runs["given"]["intrinsics"]
+    assert given["source"] == "given" and given["image_size"] == [270, 480]
+    assert (given["fx"], given["fy"], given["cx"], given["cy"]) == (400.0, 402.5, 132.5, 245.0)
+    assert runs["long"]["intrinsics"]["fy"] == 800.0  # fy defaults to fx
+    assert "intrinsics given: fx 400.0" in capsys.readouterr().out
+    assert 1.6 < runs["long"]["depth"] / runs["given"]["depth"] < 2.4
+    calibration = tmp_path / "phone.yaml"  # calibrated at half the file's resolution
+    calibration.write_text(CALIBRATION_YAML.format(w=540, h=960, fx=800, fy=805, cx=265, cy=490))
+    out = tmp_path / "calibrated"
+    assert cli_main(["process", video, "--out", str(out), "--scale", "0.25", "--max-frames",
+                     "4", "--no-bag", "--npz", "--no-progress", "--camera-info",
+                     str(calibration)]) == 0
+    k = json.loads((out / "summary.json").read_text())["intrinsics"]
+    assert k["source"] == "from calibration phone.yaml (540x960)"
+    assert (k["fx"], k["fy"], k["cx"], k["cy"]) == (400.0, 402.5, 132.5, 245.0)
+    calibration.write_text(CALIBRATION_YAML.format(w=640, h=480, fx=500, fy=500, cx=320, cy=240))
+    with pytest.raises(ValueError, match="not a resized copy"):
+        _process(video, tmp_path / "x", camera_info_file=str(calibration), write_npz=True)
+    with pytest.raises(ValueError, match="once"):
+        _process(video, tmp_path / "y", camera_info_file=str(calibration), fx=500.0)
+    with pytest.raises(ValueError, match="without --fx"):
+        _process(video, tmp_path / "z", cy=100.0)
+
+
 def test_clear_errors(sqlite_bag, tmp_path, capsys):
     code = cli_main(["process", str(tmp_path / "missing.db3"), "--out", str(tmp_path / "o")])
     assert code == 2 and "input not found" in capsys.readouterr().err
@@ -327,6 +385,8 @@ def test_clear_errors(sqlite_bag, tmp_path, capsys):
     (tmp_path / "d" / "bag").mkdir(parents=True)
     with pytest.raises(ValueError, match="exists already"):
         _process(sqlite_bag, tmp_path / "d")
+    with pytest.raises(ValueError, match="apply to videos only"):
+        _process(sqlite_bag, tmp_path / "f", fx=500.0)
     not_a_bag = tmp_path / "empty_dir"
     not_a_bag.mkdir()
     with pytest.raises(ValueError, match="cannot open .* as a rosbag2"):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from liftpose_ros.weights import WEIGHTS_DIR as SHIPPED_WEIGHTS
-from liftpose_ros.core.lifter.checkpoint import load_lifter
+from liftpose_ros.core.lifter.checkpoint import LEGACY_CONFIG, load_lifter
 from liftpose_ros.core.lifter.config import LifterConfig
 from liftpose_ros.offline.lift_sample import run_lift_sample
 
@@ -27,7 +27,8 @@ def test_shipped_checkpoint_matches_its_name(name):
     mode, attention = SHIPPED[name]
     assert model.config.output == mode and model.config.num_frames == 27
     assert model.config.use_sa is attention and model.config.use_ta is attention
-    assert LifterConfig.from_dict(extra["experiment"]["lifter"]) == model.config
+    assert LifterConfig.from_dict({**LEGACY_CONFIG, **extra["experiment"]["lifter"]}) \
+        == model.config
 
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))

@@ -41,9 +41,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     run_evaluation(
         checkpoint=args.checkpoint, dataset=args.dataset, noisy=args.noisy,
-        flip_tta=args.flip, device=args.device, cameras_per_clip=args.cameras,
-        mocap_dir=args.mocap_dir, h36m_3d=args.h36m_3d, h36m_2d=args.h36m_2d,
-        out_dir=args.out, max_clips=args.max_clips)
+        flip_tta=args.flip, device=args.device, cameras_per_clip=args.cameras, rig=args.rig,
+        mocap_dir=args.mocap_dir, npz=args.npz, fps=args.fps, raw_skeleton=args.raw_skeleton,
+        h36m_3d=args.h36m_3d, h36m_2d=args.h36m_2d, out_dir=args.out,
+        max_clips=args.max_clips)
     return 0
 
 
@@ -105,9 +106,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a checkpoint; prints per-clip tables")
     p.add_argument("--checkpoint", default=str(DEFAULT_LIFTER))
     p.add_argument("--dataset", default="cmu-test",
-                   choices=["cmu-test", "bandai-val", "h36m"],
+                   choices=["cmu-test", "bandai-val", "npz", "h36m"],
                    help="cmu-test: held-out CMU subjects 5 and 7; bandai-val: held-out Bandai "
-                        "contents; h36m: Human3.6M S9/S11 from VideoPose3D-layout files")
+                        "contents; npz: the clips of --npz FILE; h36m: Human3.6M S9/S11 from "
+                        "VideoPose3D-layout files")
+    p.add_argument("--npz", help="with --dataset npz: each key a clip (T, 17, 3), millimetres, "
+                                 "Y up, H36M-17 order (the shared mocap layout)")
+    p.add_argument("--fps", type=float, help="with --dataset npz: the clips' frame rate")
+    p.add_argument("--raw-skeleton", action="store_true",
+                   help="keep the clips' own bone lengths (no rescaling to a detector's joint "
+                        "definitions), so the truth keeps the subject's proportions")
+    p.add_argument("--rig", default="cells", choices=["cells", "classic"],
+                   help="test cameras: 'cells' (0.3-4 m high, 1-8 m away, 30-120 deg lenses, "
+                        "landscape and portrait, people anywhere in the frame) or 'classic' "
+                        "(50-90 deg landscape, aimed at the person: the first lifters' rig)")
     p.add_argument("--noisy", action="store_true", help="detector-like noise on the 2D input")
     p.add_argument("--flip", action="store_true", help="flip test-time augmentation")
     p.add_argument("--device", default="auto")

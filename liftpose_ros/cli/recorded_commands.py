@@ -14,7 +14,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
         backend_options=args.backend_options, max_frames=args.max_frames, scale=args.scale,
         write_bag=args.bag, storage=args.storage, namespace=args.namespace,
         write_npz=args.npz, write_csv=args.csv, write_video=args.video,
-        progress=not args.no_progress, **assumed)
+        progress=not args.no_progress, fx=args.fx or 0.0, fy=args.fy or 0.0, cx=args.cx or 0.0,
+        cy=args.cy or 0.0, camera_info_file=args.camera_info, **assumed)
     process_recording(args.input, args.out, options)
     return 0
 
@@ -54,8 +55,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-frames", type=int, help="process at most this many input images")
     p.add_argument("--scale", type=float, default=1.0,
                    help="videos: downscale factor before detection (intrinsics follow)")
+    for name, what in (("fx", "focal length x"), ("fy", "focal length y (default: fx)"),
+                       ("cx", "principal point x (default: the image centre)"),
+                       ("cy", "principal point y (default: the image centre)")):
+        p.add_argument(f"--{name}", type=float,
+                       help=f"videos: {what}, in the file's pixels (before --scale)")
+    p.add_argument("--camera-info", metavar="FILE",
+                   help="videos: the camera_info YAML that ROS camera calibration writes "
+                        "(intrinsics follow the video's size and --scale)")
     p.add_argument("--fov-deg", type=float,
-                   help="videos: ASSUMED field of view across the long side, for metric "
-                        "placement (default: the video publisher's, 60 deg)")
+                   help="videos without --fx or --camera-info: ASSUMED field of view across the "
+                        "long side (default: the video publisher's, 60 deg)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_process)

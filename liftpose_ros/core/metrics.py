@@ -16,6 +16,11 @@ Conventions
 - PCK / AUC follow MPI-INF-3DHP: a joint is correct when its error is strictly below the
   threshold (150 mm); AUC is the mean PCK over 31 thresholds 0, 5, ..., 150 mm. Both are
   fractions in [0, 1]; tables show them as percentages.
+- Orientation and size (`orientation_errors`): the angle of the Procrustes rotation that takes
+  the predicted root-relative pose onto the true one (how far the body is turned, in the
+  camera frame), its twist about the vertical (the "yaw": turned left or right), and the
+  predicted body's size relative to the true one (1 / Procrustes scale; 1.07 = 7 % too
+  large). Tables show medians (and the mean rotation); summaries keep means and medians.
 """
 from __future__ import annotations
 
@@ -25,7 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from liftpose_ros.core.skeleton import H36M17
+
 PCK_THRESHOLD_MM: float = 150.0
+_THORAX = H36M17.index("thorax")
 AUC_THRESHOLDS_MM: np.ndarray = np.linspace(0.0, 150.0, 31)  # MPI-INF-3DHP: 0..150 step 5
 
 __all__ = [
@@ -40,6 +48,7 @@ __all__ = [
     "mpjpe",
     "mpjve",
     "n_mpjpe",
+    "orientation_errors",
     "p_mpjpe",
     "per_joint_mpjpe",
     "pck",
@@ -176,6 +185,45 @@ def n_mpjpe(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
     return _joint_errors(scale[..., None, None] * p, t).mean(axis=-1)
 
 
+def _quaternion_wxyz(m: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) proper rotations (column convention) -> (..., 4) unit quaternions."""
+    tr = m[..., 0, 0], m[..., 1, 1], m[..., 2, 2]
+    w = np.sqrt(np.maximum(0.0, 1.0 + tr[0] + tr[1] + tr[2])) / 2
+    x = np.copysign(np.sqrt(np.maximum(0.0, 1.0 + tr[0] - tr[1] - tr[2])) / 2,
+                    m[..., 2, 1] - m[..., 1, 2])
+    y = np.copysign(np.sqrt(np.maximum(0.0, 1.0 - tr[0] + tr[1] - tr[2])) / 2,
+                    m[..., 0, 2] - m[..., 2, 0])
+    z = np.copysign(np.sqrt(np.maximum(0.0, 1.0 - tr[0] - tr[1] + tr[2])) / 2,
+                    m[..., 1, 0] - m[..., 0, 1])
+    q = np.stack([w, x, y, z], -1)
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def orientation_errors(pred: np.ndarray, target: np.ndarray, up: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pose (..., J, 3) x 2 (root-relative, same frame): (rotation deg, yaw deg, size ratio).
+
+    rotation: angle of the proper Procrustes rotation taking pred onto target, in [0, 180].
+    yaw: the absolute angle of that rotation's twist about `up` (swing-twist decomposition),
+    i.e. how far the body is turned about the vertical; up is (3,) or (..., 3) in the poses'
+    frame (e.g. the world's up in camera coordinates); None = each target's pelvis -> thorax
+    direction (H36M-17), the body's own vertical.
+    size ratio: 1 / Procrustes scale, the predicted body's size relative to the true one.
+    """
+    scale, rotation, _ = procrustes_transform(pred, target)
+    m = np.swapaxes(rotation, -1, -2)  # column convention: target ~ s * m @ pred
+    q = _quaternion_wxyz(m)
+    angle = np.degrees(2.0 * np.arccos(np.clip(np.abs(q[..., 0]), 0.0, 1.0)))
+    t = np.asarray(target, dtype=np.float64)
+    axis = t[..., _THORAX, :] - t[..., 0, :] if up is None else np.broadcast_to(
+        np.asarray(up, dtype=np.float64), angle.shape + (3,))
+    axis = axis / np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-12)
+    twist = np.degrees(2.0 * np.arctan2(np.sum(q[..., 1:] * axis, -1), q[..., 0]))
+    yaw = np.abs((twist + 180.0) % 360.0 - 180.0)
+    size = np.divide(1.0, scale, out=np.full_like(scale, np.inf), where=scale > 0)
+    return angle, yaw, size
+
+
 # --------------------------------------------------------------------------- velocity
 
 
@@ -255,7 +303,8 @@ def auc(
 
 @dataclass(frozen=True)
 class MetricSummary:
-    """Frame-averaged metrics. Errors in mm (MPJVE mm/frame); pck150 and auc are 0..1.
+    """Frame-averaged metrics. Errors in mm (MPJVE mm/frame); pck150 and auc are 0..1;
+    rotations in degrees; size is the predicted / true body size (see `orientation_errors`).
 
     `frames` is the number of poses averaged. MPJVE averages over the frames - 1
     velocities of each clip and is NaN when no clip has 2 frames.
@@ -268,41 +317,87 @@ class MetricSummary:
     pck150: float
     auc: float
     frames: int
+    rotation_median: float = math.nan
+    rotation_mean: float = math.nan
+    yaw_median: float = math.nan
+    yaw_mean: float = math.nan
+    size_median: float = math.nan
+    size_mean: float = math.nan
 
 
-def summarize(pred: np.ndarray, target: np.ndarray, root: int | None = None) -> MetricSummary:
-    """All metrics for one clip of shape (T, J, 3), T >= 1; `root` makes poses root-relative."""
+@dataclass(frozen=True)
+class _Orientation:
+    """Per-pose orientation and size of a set of poses, kept for pooled medians."""
+
+    rotation: np.ndarray
+    yaw: np.ndarray
+    size: np.ndarray
+
+    @classmethod
+    def pooled(cls, parts: Sequence[_Orientation]) -> _Orientation:
+        return cls(*(np.concatenate([getattr(p, f) for p in parts])
+                     for f in ("rotation", "yaw", "size")))
+
+    def fields(self) -> dict[str, float]:
+        def stat(fn, values: np.ndarray) -> float:
+            return float(fn(values)) if values.size else math.nan
+        return {"rotation_median": stat(np.median, self.rotation),
+                "rotation_mean": stat(np.mean, self.rotation),
+                "yaw_median": stat(np.median, self.yaw), "yaw_mean": stat(np.mean, self.yaw),
+                "size_median": stat(np.median, self.size), "size_mean": stat(np.mean, self.size)}
+
+
+def _summarize(pred: np.ndarray, target: np.ndarray, root: int | None,
+               up: np.ndarray | None, scored: np.ndarray | None
+               ) -> tuple[MetricSummary, _Orientation]:
     p, t = _check_pair(pred, target)
     if p.ndim != 3 or p.shape[0] < 1:
         raise ValueError(f"summarize expects one clip of shape (T, J, 3); got {p.shape}")
     if root is not None:
         p, t = root_relative(p, root), root_relative(t, root)
-    n_frames = p.shape[0]
+    keep = np.ones(len(p), bool) if scored is None else np.asarray(scored, bool)
+    if keep.shape != (len(p),) or not keep.any():
+        raise ValueError(f"scored must be a (T,) mask selecting at least one of {len(p)} frames")
+    ps, ts = p[keep], t[keep]
+    pairs = keep[1:] & keep[:-1]  # velocities only between consecutive scored frames
+    vel = mpjve(p, t)[pairs] if len(p) >= 2 else np.zeros(0)
+    orient = _Orientation(*orientation_errors(ps, ts, up))
     return MetricSummary(
-        mpjpe=float(mpjpe(p, t).mean()),
-        p_mpjpe=float(p_mpjpe(p, t).mean()),
-        n_mpjpe=float(n_mpjpe(p, t).mean()),
-        mpjve=float(mpjve(p, t).mean()) if n_frames >= 2 else math.nan,
-        pck150=pck(p, t),
-        auc=auc(p, t),
-        frames=n_frames,
-    )
+        mpjpe=float(mpjpe(ps, ts).mean()),
+        p_mpjpe=float(p_mpjpe(ps, ts).mean()),
+        n_mpjpe=float(n_mpjpe(ps, ts).mean()),
+        mpjve=float(vel.mean()) if vel.size else math.nan,
+        pck150=pck(ps, ts),
+        auc=auc(ps, ts),
+        frames=int(keep.sum()),
+        **orient.fields(),
+    ), orient
+
+
+def summarize(pred: np.ndarray, target: np.ndarray, root: int | None = None,
+              up: np.ndarray | None = None, scored: np.ndarray | None = None) -> MetricSummary:
+    """All metrics for one clip of shape (T, J, 3), T >= 1; `root` makes poses root-relative;
+    `up`: the vertical for the yaw (see `orientation_errors`); `scored`: optional (T,) mask of
+    the frames that count (MPJVE then only between consecutive scored frames)."""
+    return _summarize(pred, target, root, up, scored)[0]
 
 
 def _weighted_mean(values: Sequence[float], weights: Sequence[float]) -> float:
-    """Weighted mean skipping zero-weight entries; NaN when the total weight is 0."""
-    pairs = [(v, w) for v, w in zip(values, weights) if w > 0]
+    """Weighted mean skipping zero-weight or NaN entries; NaN when the total weight is 0."""
+    pairs = [(v, w) for v, w in zip(values, weights) if w > 0 and not math.isnan(v)]
     total = sum(w for _, w in pairs)
     if total == 0:
         return math.nan
     return float(sum(v * w for v, w in pairs) / total)
 
 
-def combine_summaries(summaries: Sequence[MetricSummary]) -> MetricSummary:
+def combine_summaries(summaries: Sequence[MetricSummary],
+                      orientation: _Orientation | None = None) -> MetricSummary:
     """Pool per-clip summaries as if all their frames were one set.
 
     Per-pose metrics (and PCK/AUC, for clips with the same J) are weighted by frames;
-    MPJVE by each clip's frames - 1 velocity count, so single-frame clips do not count.
+    MPJVE by each clip's velocity count. Medians cannot be pooled from medians: they come from
+    `orientation` (the pooled per-pose values; `summarize_clips` passes them), else NaN.
     """
     if not summaries:
         raise ValueError("combine_summaries needs at least one summary")
@@ -312,6 +407,10 @@ def combine_summaries(summaries: Sequence[MetricSummary]) -> MetricSummary:
     def pooled(field: str) -> float:
         return _weighted_mean([getattr(s, field) for s in summaries], frames)
 
+    medians = orientation.fields() if orientation is not None else {
+        "rotation_median": math.nan, "yaw_median": math.nan, "size_median": math.nan,
+        "rotation_mean": pooled("rotation_mean"), "yaw_mean": pooled("yaw_mean"),
+        "size_mean": pooled("size_mean")}
     return MetricSummary(
         mpjpe=pooled("mpjpe"),
         p_mpjpe=pooled("p_mpjpe"),
@@ -320,6 +419,7 @@ def combine_summaries(summaries: Sequence[MetricSummary]) -> MetricSummary:
         pck150=pooled("pck150"),
         auc=pooled("auc"),
         frames=int(sum(frames)),
+        **medians,
     )
 
 
@@ -327,12 +427,16 @@ def summarize_clips(
     clips: Mapping[str, tuple[np.ndarray, np.ndarray]],
     groups: Mapping[str, str] | None = None,
     root: int | None = None,
+    ups: Mapping[str, np.ndarray] | None = None,
+    scored: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, MetricSummary], dict[str, MetricSummary], MetricSummary]:
     """Per-clip, per-group and overall summaries of (T, J, 3) (pred, target) pairs.
 
     `groups` maps clip name -> group name (e.g. action or subject); clips it does not name
     belong to no group but still count in `overall`. Group and overall figures are
-    frame-weighted means over all their frames (see `combine_summaries`).
+    frame-weighted means over all their frames (see `combine_summaries`), medians are taken
+    over all their frames. `ups` and `scored`: per clip, as `summarize` takes them; a clip
+    without a scored frame is left out of every figure.
     """
     if not clips:
         raise ValueError("summarize_clips needs at least one clip")
@@ -341,25 +445,37 @@ def summarize_clips(
     if unknown:
         raise ValueError(f"groups names clips that are not in clips: {unknown}")
     per_clip: dict[str, MetricSummary] = {}
+    orient: dict[str, _Orientation] = {}
     for name, pair in clips.items():
         if len(pair) != 2:
             raise ValueError(f"clip {name!r} must be a (pred, target) pair")
+        mask = None if scored is None else scored.get(name)
+        if mask is not None and not np.any(mask):
+            continue
         try:
-            per_clip[name] = summarize(pair[0], pair[1], root=root)
+            per_clip[name], orient[name] = _summarize(
+                pair[0], pair[1], root, None if ups is None else ups.get(name), mask)
         except ValueError as err:
             raise ValueError(f"clip {name!r}: {err}") from err
-    members: dict[str, list[MetricSummary]] = {}
+    if not per_clip:
+        raise ValueError("no clip has a scored frame")
+    members: dict[str, list[str]] = {}
     for clip_name, group_name in groups.items():
-        members.setdefault(group_name, []).append(per_clip[clip_name])
-    per_group = {g: combine_summaries(ms) for g, ms in sorted(members.items())}
-    overall = combine_summaries(list(per_clip.values()))
+        if clip_name in per_clip:
+            members.setdefault(group_name, []).append(clip_name)
+    per_group = {g: combine_summaries([per_clip[n] for n in names],
+                                      _Orientation.pooled([orient[n] for n in names]))
+                 for g, names in sorted(members.items())}
+    overall = combine_summaries(list(per_clip.values()),
+                                _Orientation.pooled(list(orient.values())))
     return per_clip, per_group, overall
 
 
 # ------------------------------------------------------------------------- formatting
 
 
-_HEADERS = ("name", "frames", "MPJPE", "P-MPJPE", "N-MPJPE", "MPJVE", "PCK@150", "AUC")
+_HEADERS = ("name", "frames", "MPJPE", "P-MPJPE", "N-MPJPE", "MPJVE", "PCK@150", "AUC",
+            "rot med", "rot mean", "yaw med", "size")
 
 
 def _fmt(value: float, percent: bool = False) -> str:
@@ -378,6 +494,10 @@ def _summary_cells(name: str, s: MetricSummary) -> list[str]:
         _fmt(s.mpjve),
         _fmt(s.pck150, percent=True),
         _fmt(s.auc, percent=True),
+        _fmt(s.rotation_median),
+        _fmt(s.rotation_mean),
+        _fmt(s.yaw_median),
+        f"{s.size_median:.3f}" if math.isfinite(s.size_median) else "n/a",
     ]
 
 
@@ -392,11 +512,13 @@ def _align_rows(rows: list[list[str]]) -> list[str]:
 
 
 def format_table(rows: Mapping[str, MetricSummary], title: str) -> str:
-    """Aligned plain-text table; errors in mm (MPJVE mm/frame), PCK@150 and AUC in %."""
+    """Aligned plain-text table; errors in mm (MPJVE mm/frame), PCK@150 and AUC in %,
+    rotation errors in degrees, size as the median predicted / true body size."""
     cells = [list(_HEADERS)] + [_summary_cells(name, s) for name, s in rows.items()]
     lines = _align_rows(cells)
     rule = "-" * len(lines[0])
-    units = "[mm; MPJVE mm/frame; PCK@150 and AUC %]"
+    units = ("[mm; MPJVE mm/frame; PCK@150 and AUC %; rotation and yaw: median/mean deg; "
+             "size: median predicted/true]")
     return "\n".join([f"{title}  {units}", rule, lines[0], rule, *lines[1:], rule])
 
 

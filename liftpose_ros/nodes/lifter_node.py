@@ -30,7 +30,7 @@ from diagnostic_msgs.msg import DiagnosticStatus
 from rclpy.node import Node
 from visualization_msgs.msg import MarkerArray
 
-from liftpose_ros.core.pipeline.lifting import LiftingPipeline
+from liftpose_ros.core.pipeline.lifting import IntrinsicsRequired, LiftingPipeline
 from liftpose_ros.msg import People2D, Skeletons3D
 from liftpose_ros.ros import topics
 from liftpose_ros.ros.camera_info_sync import CameraInfoSource
@@ -58,7 +58,8 @@ class LifterStats:
     untracked: int = 0  # people skipped for having no track id
     masked_joints: int = 0  # joints far outside the image, lifted as "not detected"
     restarts: int = 0  # times the stamps went backwards and every track restarted
-    bad_camera_info: int = 0  # frames lifted root-relative because camera_info was unusable
+    bad_camera_info: int = 0  # frames with an unusable camera_info (root-relative or not lifted)
+    waiting_for_camera_info: int = 0  # messages a camera-mode lifter could not lift
     last_drop_reason: str = ""
 
 
@@ -82,6 +83,11 @@ class LifterNode(Node):
         threads_note = self._set_torch_threads(self.params.torch_threads)
         self.runner = lifter_from_params(self.params)
         cfg = self.runner.config
+        if cfg.input_mode == "camera" and not self.params.use_camera_info:
+            raise StartupError(
+                f"checkpoint {self.params.checkpoint_path} lifts camera-normalised 2D and needs "
+                "the camera intrinsics: set use_camera_info:=true (and remap camera_info) or "
+                "use a checkpoint trained with input_mode 'screen'")
         # the per-message logic (windows, lifting, placement) is shared with the offline
         # processor; the node adds transport, logging, counters and messages around it
         self.pipeline = LiftingPipeline(self.runner, max_gap_s=self.params.max_gap_s,
@@ -92,7 +98,7 @@ class LifterNode(Node):
                                MarkerStyle(lifetime_s=self.params.marker_lifetime_s)
                                if self.params.publish_markers else None)
         self.stats = LifterStats()
-        self._period = {"dropped": 0, "busy_s": 0.0, "lifted": 0}  # since last diagnostics
+        self._period = self._new_period()
 
         self.skeleton_pub = self.create_publisher(Skeletons3D, topics.SKELETONS_3D, pose_qos())
         self.marker_pub = (self.create_publisher(MarkerArray, topics.SKELETON_MARKERS, pose_qos())
@@ -106,7 +112,8 @@ class LifterNode(Node):
         self.diagnostics = DiagnosticsPublisher(self, self._diagnostics)
         self.get_logger().info(
             f"lifting with {self.params.checkpoint_path.name} on {self.runner.device} "
-            f"(T={cfg.num_frames}, {cfg.output}); camera info: "
+            f"(T={cfg.num_frames}, {cfg.fps:g} fps, {cfg.output}, {cfg.input_mode} input); "
+            "camera info: "
             f"{self.camera_info.describe() if self.camera_info else 'ignored'}{threads_note}")
 
     @staticmethod
@@ -128,6 +135,8 @@ class LifterNode(Node):
         start = time.perf_counter()
         try:
             self._publish(self.step(msg, self._camera_info_for(msg)))
+        except IntrinsicsRequired as exc:
+            self._wait_for_camera_info(exc)
         except MessageError as exc:
             self._drop(f"malformed People2D: {exc}")
         except Exception as exc:  # keep running whatever one message provokes
@@ -140,6 +149,21 @@ class LifterNode(Node):
         match = self.camera_info.lookup(stamp_to_ns(msg.header.stamp)) if self.camera_info \
             else None
         return None if match is None else match.msg
+
+    @staticmethod
+    def _new_period() -> dict[str, float]:
+        """Counters since the last diagnostics report."""
+        return {"dropped": 0, "busy_s": 0.0, "lifted": 0, "waiting": 0}
+
+    def _wait_for_camera_info(self, exc: IntrinsicsRequired) -> None:
+        """Count (and log, throttled) a People2D a camera-mode lifter could not lift."""
+        self.stats.waiting_for_camera_info += 1
+        self._period["waiting"] += 1
+        self.stats.bad_camera_info += bool(exc.camera_info_error)
+        self.get_logger().warning(
+            f"{exc} (on {self.camera_info.subscription.topic_name}; "
+            f"{self.stats.waiting_for_camera_info} messages so far)",
+            throttle_duration_sec=LOG_THROTTLE_S)
 
     def _drop(self, reason: str, error: bool = False) -> None:
         self.stats.dropped += 1
@@ -182,17 +206,24 @@ class LifterNode(Node):
     # ------------------------------------------------------------------ diagnostics
     def _diagnostics(self, elapsed_s: float) -> list[DiagnosticStatus]:
         p, s = self._period, self.stats
-        self._period = {"dropped": 0, "busy_s": 0.0, "lifted": 0}
-        busy_ms = 1e3 * p["busy_s"] / max(p["lifted"] + p["dropped"], 1)
-        message = (f"{p['dropped']} messages dropped in the last {elapsed_s:.1f} s"
-                   if p["dropped"] else "ok")
+        self._period = self._new_period()
+        busy_ms = 1e3 * p["busy_s"] / max(p["lifted"] + p["dropped"] + p["waiting"], 1)
+        if p["dropped"]:
+            message = f"{p['dropped']} messages dropped in the last {elapsed_s:.1f} s"
+        elif p["waiting"]:
+            message = (f"{p['waiting']} messages not lifted for want of a usable camera_info "
+                       f"in the last {elapsed_s:.1f} s")
+        else:
+            message = "ok"
         return [make_status(
-            f"{self.get_name()}: lifter", WARN if p["dropped"] else OK, message,
+            f"{self.get_name()}: lifter", WARN if p["dropped"] or p["waiting"] else OK, message,
             str(self.runner.device), {
                 "received": s.received, "lifted": s.lifted, "skeletons": s.skeletons,
                 "dropped": s.dropped, "untracked_people": s.untracked,
                 "masked_joints": s.masked_joints, "restarts": s.restarts,
                 "bad_camera_info": s.bad_camera_info,
+                "waiting_for_camera_info": s.waiting_for_camera_info,
+                "input_mode": self.runner.config.input_mode,
                 "active_tracks": len(self.windows), "mean_callback_ms": f"{busy_ms:.2f}",
                 **(self.camera_info.diagnostic_values() if self.camera_info
                    else {"camera_info_sync": "unused"}),

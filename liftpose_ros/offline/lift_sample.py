@@ -17,7 +17,7 @@ import numpy as np
 
 from liftpose_ros.core.camera import place_in_camera
 from liftpose_ros.core.data.sample import DemoSample, load_sample
-from liftpose_ros.core.lifter.input import make_lifter_input, windows_from_sequence
+from liftpose_ros.core.lifter.input import frame_input, windows_from_sequence
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.metrics import mpjpe, mpjve, p_mpjpe
 from liftpose_ros.core.skeleton import H36M17
@@ -48,7 +48,8 @@ def run_lift_sample(checkpoint: str, out_dir: str = "out/lift_sample", device: s
     runner = LifterRunner.from_checkpoint(checkpoint, device=device)
     cfg = runner.config
     w, h = sample.image_size
-    per_frame = make_lifter_input(sample.pixels, sample.confidence, w, h)  # (N, 17, 3)
+    per_frame = frame_input(cfg.input_mode, sample.pixels, sample.confidence, w, h,
+                            tuple(sample.intrinsics))  # (N, 17, 3)
     windows = windows_from_sequence(per_frame, cfg.num_frames, cfg.output)  # (N, T, 17, 3)
     pred, latency = _stream(runner, windows)  # (N, 17, 3) m
     pred_cam = _place(sample, pred)

@@ -15,9 +15,11 @@ the camera frame. Frames the keypoint node would drop (unsupported encoding, wro
 size, undecodable compressed data, a message that does not deserialise) are counted by reason
 and skipped. A frame without a header stamp uses its bag time.
 
-Videos: stamps from the frame index and the file's frame rate; intrinsics from an assumed field
-of view, exactly as the video publisher derives them (core/video.py), as the camera info the
-video publisher would send.
+Videos: stamps from the frame index and the file's frame rate; intrinsics given (--fx, --fy,
+--cx, --cy in the file's pixels), from a calibration file (--camera-info: the camera_info YAML
+that ROS camera calibration writes), or else from an assumed field of view (--fov-deg), exactly
+as the video publisher derives them (core/video.py); each frame carries them as the camera info
+the video publisher would send, and the summary says which were used.
 
 Output bag timing: each message is written at the bag time of the input image it answers, so
 `ros2 bag play` of the input and output bags together keeps them in step; header stamps are
@@ -43,8 +45,10 @@ from tqdm import tqdm
 
 from liftpose_ros.core.detect.interface import DEFAULT_BACKEND
 from liftpose_ros.core.pipeline.keypoints import KeypointPipeline
-from liftpose_ros.core.pipeline.lifting import LiftingPipeline
-from liftpose_ros.core.video import VideoSource, camera_intrinsics
+from liftpose_ros.core.pipeline.lifting import IntrinsicsRequired, LiftingPipeline
+from liftpose_ros.core.calibration import read_camera_info_yaml
+from liftpose_ros.core.camera import Intrinsics
+from liftpose_ros.core.video import VideoInfo, VideoSource, camera_intrinsics
 from liftpose_ros.msg import People2D, Skeleton3D
 from liftpose_ros.offline.bag_output import STORAGES, BagOutput
 from liftpose_ros.offline.recorded_outputs import FrameRecord, OverlayVideo, ResultTable
@@ -79,6 +83,11 @@ class ProcessOptions:
     max_frames: int | None = None
     scale: float = 1.0  # videos only: downscale factor before detection
     fov_deg: float = VideoParams.fov_deg  # videos only: assumed field of view (long side)
+    fx: float = 0.0  # videos only: given intrinsics in the file's pixels (0 = not given; fy
+    fy: float = 0.0  # defaults to fx, cx and cy to the image centre)
+    cx: float = 0.0
+    cy: float = 0.0
+    camera_info_file: str | None = None  # videos only: a camera_info YAML calibration
     write_bag: bool = True
     storage: str = "sqlite3"
     namespace: str = ""  # of the output topics; '' = root, like nodes started without one
@@ -237,19 +246,18 @@ class BagInput:
 
 # ------------------------------------------------------------------ videos
 class VideoInput:
-    """Frames of a video file, stamped by their time in the file, with assumed intrinsics."""
+    """Frames of a video file, stamped by their time in the file, with intrinsics that are
+    given, read from a calibration file, or assumed from a field of view."""
 
     kind = "video"
 
-    def __init__(self, path: Path, scale: float = 1.0,
-                 fov_deg: float = VideoParams.fov_deg) -> None:
+    def __init__(self, path: Path, options: ProcessOptions = ProcessOptions()) -> None:
         self.path = Path(path)
-        self.source = VideoSource(self.path, scale)  # FileNotFoundError / ValueError
+        self.source = VideoSource(self.path, options.scale)  # FileNotFoundError / ValueError
         info = self.source.info
         self.fps = info.fps if info.fps > 0 else 30.0  # unknown rate: assume a camera's
-        self.intrinsics = camera_intrinsics(info, scale, fov_deg)
+        self.intrinsics, self.intrinsics_source = _video_intrinsics(info, options)
         self.count = info.frame_count
-        self.fov_deg = fov_deg
         self.image_topic = self.camera_info_topic = None
 
     def frames(self) -> Iterator[InputFrame]:
@@ -263,13 +271,32 @@ class VideoInput:
 
     def describe(self) -> str:
         w, h = self.source.size
-        fx = self.intrinsics[0]
+        fx, fy, cx, cy = self.intrinsics
         return (f"{self.path.name} ({self.kind}, {self.count} frames at {self.fps:g} fps as "
-                f"{w}x{h}; intrinsics assumed: {self.fov_deg:g} deg field of view, "
-                f"fx = {fx:.1f} px)")
+                f"{w}x{h}; intrinsics {self.intrinsics_source}: fx {fx:.1f}, fy {fy:.1f}, "
+                f"cx {cx:.1f}, cy {cy:.1f} px)")
 
     def close(self) -> None:
         self.source.close()
+
+
+def _video_intrinsics(info: VideoInfo, options: ProcessOptions) -> tuple[Intrinsics, str]:
+    """The intrinsics of the (scaled) frames, and where they come from."""
+    o = options
+    if o.camera_info_file:
+        calibration = read_camera_info_yaml(o.camera_info_file)
+        fx, fy, cx, cy = calibration.scaled_to(info.width, info.height)  # the file's pixels
+        source = (f"from calibration {Path(o.camera_info_file).name} "
+                  f"({calibration.width}x{calibration.height})")
+        if any(calibration.distortion):
+            source += ", its lens distortion not corrected"
+    elif o.fx:
+        fx, fy, cx, cy = o.fx, o.fy, o.cx, o.cy
+        source = "given"
+    else:
+        fx = fy = cx = cy = 0.0
+        source = f"assumed from a {o.fov_deg:g} deg field of view"
+    return camera_intrinsics(info, o.scale, o.fov_deg, fx, fy, cx, cy), source
 
 
 def open_input(path: str | Path, options: ProcessOptions) -> BagInput | VideoInput:
@@ -277,12 +304,22 @@ def open_input(path: str | Path, options: ProcessOptions) -> BagInput | VideoInp
     p = Path(path).expanduser()
     if not p.exists():
         raise FileNotFoundError(f"input not found: {p}")
+    video_only = {"--fx": options.fx, "--fy": options.fy, "--cx": options.cx,
+                  "--cy": options.cy, "--camera-info": options.camera_info_file}
+    given = [flag for flag, value in video_only.items() if value]
     if p.is_dir() or p.suffix in BAG_SUFFIXES:
+        if given:
+            raise ValueError(f"{p.name} is read as a bag: {', '.join(given)} apply to videos "
+                             "only (a bag's intrinsics come from its CameraInfo topic)")
         return BagInput(p, options.image_topic, options.camera_info_topic)
     if options.image_topic or options.camera_info_topic:
         raise ValueError(f"{p.name} is read as a video: --image-topic and --camera-info-topic "
                          "apply to bags only")
-    return VideoInput(p, options.scale, options.fov_deg)
+    if options.camera_info_file and len(given) > 1:
+        raise ValueError("give the intrinsics once: --camera-info or --fx/--fy/--cx/--cy")
+    if given and not options.camera_info_file and not options.fx:
+        raise ValueError(f"{', '.join(given)} given without --fx")
+    return VideoInput(p, options)
 
 
 # ------------------------------------------------------------------ the pipeline
@@ -354,6 +391,8 @@ class RecordedPipeline:
         answer = Answer(people, record)
         try:
             answer.lifted = self.lifter(people, frame.camera_info)
+        except IntrinsicsRequired as exc:
+            self._lift_drop(str(exc))
         except MessageError as exc:
             self._lift_drop(f"malformed People2D: {exc}")
         except Exception as exc:  # as the lifter node
@@ -432,6 +471,12 @@ def process_recording(input_path: str | Path, out_dir: str | Path,
                              "--out folder or remove it")
         log(f"reading {source.describe()}")
         pipeline = RecordedPipeline(options)
+        if pipeline.lifter.pipeline.needs_intrinsics and source.kind == "rosbag2" \
+                and not source.camera_info_topic:
+            raise ValueError(f"the lifter takes camera-normalised 2D and needs intrinsics, but "
+                             f"{source.path.name} has no CameraInfo topic to match "
+                             f"{source.image_topic}; name one with --camera-info-topic or use "
+                             "a screen-mode lifter checkpoint")
         out.mkdir(parents=True, exist_ok=True)
         bag = (BagOutput(out / OUTPUT_BAG, options.storage, options.namespace)
                if options.write_bag else None)
@@ -510,8 +555,9 @@ def summarize(source, pipeline: RecordedPipeline, wall_s: float, written: dict[s
         "image_topic": source.image_topic, "camera_info_topic": source.camera_info_topic,
         "lifter": {"checkpoint": str(LifterParams(checkpoint=options.checkpoint or "",
                                                   mode=options.mode).checkpoint_path),
-                   "window": cfg.num_frames, "mode": cfg.output,
-                   "device": str(pipeline.runner.device)},
+                   "window": cfg.num_frames, "mode": cfg.output, "fps": cfg.fps,
+                   "input_mode": cfg.input_mode, "device": str(pipeline.runner.device)},
+        "intrinsics": _intrinsics_summary(source),
         "backend": options.backend, "wall_s": round(wall_s, 2),
         "frames_per_s": round(s.frames_read / wall_s, 2) if wall_s > 0 else None,
         "frames_read": s.frames_read, "frames_answered": s.frames_answered,
@@ -527,11 +573,26 @@ def summarize(source, pipeline: RecordedPipeline, wall_s: float, written: dict[s
     }
 
 
+def _intrinsics_summary(source) -> dict[str, Any]:
+    """Which intrinsics the run used: a video's (given, calibrated or assumed) or a bag's
+    CameraInfo topic."""
+    if source.kind == "video":
+        fx, fy, cx, cy = source.intrinsics
+        return {"source": source.intrinsics_source, "fx": round(fx, 3), "fy": round(fy, 3),
+                "cx": round(cx, 3), "cy": round(cy, 3), "image_size": list(source.source.size)}
+    return {"source": f"CameraInfo topic {source.camera_info_topic}" if source.camera_info_topic
+            else "none"}
+
+
 def format_summary(s: dict[str, Any], out_dir: Path) -> str:
+    k = s["intrinsics"]
     lines = [
         f"processed {s['frames_read']} frames of {Path(s['input']).name} in {s['wall_s']} s "
         f"({s['frames_per_s']} frames/s); lifter T={s['lifter']['window']} "
-        f"{s['lifter']['mode']} on {s['lifter']['device']}",
+        f"{s['lifter']['mode']} ({s['lifter']['input_mode']} input) on "
+        f"{s['lifter']['device']}",
+        f"  intrinsics {k['source']}" + (f": fx {k['fx']}, fy {k['fy']}, cx {k['cx']}, "
+                                         f"cy {k['cy']} px" if "fx" in k else ""),
         f"  2D: {s['frames_answered']} frames answered, {s['people_2d']} people, track ids "
         f"{s['track_ids_2d']}; dropped {s['dropped_bad']} bad, {s['failed']} failed",
         f"  3D: {s['skeletons_3d']} skeletons ({s['skeletons_camera_metric']} CAMERA_METRIC, "

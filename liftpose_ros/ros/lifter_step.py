@@ -9,7 +9,8 @@ Steps:
    message, joints far outside the image are masked and counted);
 2. leave out people without a track id (counted): the lifter needs a track's history;
 3. take the intrinsics of the camera info that goes with the image; unusable intrinsics are
-   reported and the people are lifted root-relative;
+   reported and the people are lifted root-relative, or, for a lifter that takes
+   camera-normalised input, not at all (`IntrinsicsRequired`, nothing changes);
 4. lift (`core.pipeline.lifting.LiftingPipeline`: windows, one batched call, placement);
 5. build the Skeletons3D, stamped with the instant the skeletons describe, in the image's frame
    when placed in the camera frame, else in `frame_id_override` (or the image's frame);
@@ -26,7 +27,7 @@ from visualization_msgs.msg import MarkerArray
 
 from liftpose_ros.core.camera import Intrinsics
 from liftpose_ros.core.person import UNTRACKED
-from liftpose_ros.core.pipeline.lifting import LiftingPipeline, LiftResult
+from liftpose_ros.core.pipeline.lifting import IntrinsicsRequired, LiftingPipeline, LiftResult
 from liftpose_ros.msg import People2D, Skeleton3D, Skeletons3D
 from liftpose_ros.ros.conversions import (MessageError, intrinsics_from_camera_info,
                                           ns_to_stamp, people_from_msg, skeletons_to_msg)
@@ -67,7 +68,8 @@ class LifterStep:
         self.marker_style = marker_style
 
     def __call__(self, msg: People2D, camera_info: CameraInfo | None) -> LifterOutput:
-        """Raises MessageError for a People2D that must be dropped whole."""
+        """Raises MessageError for a People2D that must be dropped whole, IntrinsicsRequired
+        when a camera-mode lifter gets no usable camera info."""
         frame = people_from_msg(msg)
         people = [p for p in frame.people if p.track_id != UNTRACKED]
         intrinsics, camera_frame, error = None, "", ""
@@ -78,6 +80,11 @@ class LifterStep:
                 camera_frame = camera_info.header.frame_id
             except MessageError as exc:
                 error = str(exc)
+        if intrinsics is None and self.pipeline.needs_intrinsics:
+            raise IntrinsicsRequired(
+                "not lifted: the lifter takes camera-normalised 2D and "
+                + (f"the camera_info is unusable ({error})" if error
+                   else "no camera_info has arrived"), error)
         result = self.pipeline.process(frame.stamp_ns, frame.image_width, frame.image_height,
                                        people, intrinsics)
         image_frame = frame.header.frame_id

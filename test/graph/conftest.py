@@ -63,7 +63,9 @@ def _private_network_only() -> None:
 
 
 # ------------------------------------------------------------------ checkpoints
-def _tiny_checkpoint(path: Path, output: str) -> Path:
+def _tiny_checkpoint(path: Path, output: str, input_mode: str = "screen") -> Path:
+    """An untrained small lifter; screen input by default, so that tests about the graph do
+    not depend on camera info reaching the lifter (the camera-mode ones ask for 'camera')."""
     import torch
 
     from liftpose_ros.core.lifter.checkpoint import save_checkpoint
@@ -72,7 +74,7 @@ def _tiny_checkpoint(path: Path, output: str) -> Path:
 
     torch.manual_seed(0)
     cfg = LifterConfig(num_frames=9, embed_dim=8, num_heads=2, spatial_depth=1,
-                       temporal_depth=1, output=output)
+                       temporal_depth=1, output=output, input_mode=input_mode)
     return save_checkpoint(path, PoseLifter(cfg))
 
 
@@ -84,6 +86,12 @@ def causal_checkpoint(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def centre_checkpoint(tmp_path_factory) -> Path:
     return _tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny_centre.pt", "centre")
+
+
+@pytest.fixture(scope="session")
+def camera_checkpoint(tmp_path_factory) -> Path:
+    return _tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny_camera.pt", "causal",
+                            "camera")
 
 
 # ------------------------------------------------------------------ the graph

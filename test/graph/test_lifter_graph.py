@@ -128,6 +128,33 @@ def test_camera_info_places_skeletons_in_metres(ros_graph, causal_checkpoint):
                                    atol=1e-3)
 
 
+def test_camera_mode_waits_for_camera_info_then_lifts(ros_graph, camera_checkpoint):
+    """A lifter that takes camera-normalised 2D lifts nothing without intrinsics: each People2D
+    is counted and warned about (throttled) and diagnostics say so; once a camera_info
+    arrives it lifts and places the people."""
+    lifter, probe = start(ros_graph, camera_checkpoint, use_camera_info=True)
+    assert lifter.pipeline.needs_intrinsics
+    publish(probe, range(3), {1: 0.0})
+    wait_for(lambda: lifter.stats.waiting_for_camera_info == 3, 10.0, "three waiting messages")
+    assert probe.got("skeletons") == [] and lifter.stats.lifted == 0 and len(lifter.windows) == 0
+    wait_for(lambda: probe.values("liftpose_lifter: lifter").get("waiting_for_camera_info")
+             == "3", 3.0, "diagnostics counting them")
+    status = probe.status("liftpose_lifter: lifter")
+    assert "camera_info" in status.message and probe.values(
+        "liftpose_lifter: lifter")["input_mode"] == "camera"
+    wait_for(lambda: (probe.info_pub.publish(camera_info_msg()) or
+                      lifter.camera_info.latest is not None), 5.0, "camera info at the lifter")
+    publish(probe, range(3, 5), {1: 0.0})
+    wait_for(lambda: skeletons_at(probe, 4), 10.0, "the skeletons of frame 4")
+    assert [sk.track_id for sk in skeletons_at(probe, 4)[0].skeletons] == [1]
+    assert lifter.stats.waiting_for_camera_info == 3
+
+
+def test_camera_mode_without_camera_info_does_not_start(ros_graph, camera_checkpoint):
+    with pytest.raises(StartupError, match="use_camera_info:=true"):
+        start(ros_graph, camera_checkpoint, use_camera_info=False)
+
+
 def test_centre_mode_describes_the_window_centre(ros_graph, centre_checkpoint):
     lifter, probe = start(ros_graph, centre_checkpoint, mode="centre", publish_markers=False,
                           min_frames=3)

@@ -9,12 +9,12 @@
 from .augment import (NoiseConfig, corrupt_2d, flip_pose_2d, flip_pose_3d,
                       to_detector_convention)
 from .mocap import SPLITS, Clip, SplitSpec, load_mocap, prepare_clips, resample, split_clips
-from .virtual_cameras import CameraBatch, CameraRig, sample_cameras
+from .virtual_cameras import CameraBatch, CameraRig, ClassicRig, rig_from_spec, sample_cameras
 from .windows import EvalClip, WindowConfig, WindowSampler, make_eval_set
 
 __all__ = [
     "NoiseConfig", "corrupt_2d", "flip_pose_2d", "flip_pose_3d", "to_detector_convention",
     "SPLITS", "Clip", "SplitSpec", "load_mocap", "prepare_clips", "resample", "split_clips",
-    "CameraBatch", "CameraRig", "sample_cameras",
+    "CameraBatch", "CameraRig", "ClassicRig", "rig_from_spec", "sample_cameras",
     "EvalClip", "WindowConfig", "WindowSampler", "make_eval_set",
 ]

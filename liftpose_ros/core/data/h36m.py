@@ -215,6 +215,7 @@ class H36MSequence:
     targets3d: np.ndarray  # (N, 17, 3) float32: metres, camera frame, root (pelvis) at 0
     width: int
     height: int
+    intrinsics: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # fx, fy, cx, cy px
 
 
 class UnsafeNpzError(pickle.UnpicklingError, ValueError):
@@ -527,6 +528,8 @@ def _sequence(subject: str, action: str, cam_index: int, camera: H36MCamera,
         inputs2d=np.concatenate([xy, conf], axis=-1).astype(np.float32),
         targets3d=(cam - cam[:, :1]).astype(np.float32),
         width=camera.width, height=camera.height,
+        intrinsics=(float(camera.focal_length[0]), float(camera.focal_length[1]),
+                    float(camera.center[0]), float(camera.center[1])),
     )
 
 

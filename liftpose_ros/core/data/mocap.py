@@ -109,6 +109,16 @@ def _make_clip(name: str, source: str, fps: float, poses: np.ndarray,
     return Clip(name, source, fps, poses, subject=str(int(subject)), content=desc, take=trial)
 
 
+def clip_names(source: str, mocap_dir: str | Path | None = None) -> list[str]:
+    """The clip names in a source's file, without loading any poses."""
+    directory = Path(mocap_dir) if mocap_dir is not None else default_mocap_dir()
+    path = directory / SOURCES[source][0]
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found; set {ENV_VAR} or pass mocap_dir")
+    with np.load(path) as data:
+        return list(data.files)
+
+
 def load_mocap(
     source: str, mocap_dir: str | Path | None = None, names: Iterable[str] | None = None
 ) -> dict[str, Clip]:
@@ -200,6 +210,22 @@ def split_clips(
     if (names[0] & names[1]) or (names[0] & names[2]) or (names[1] & names[2]):
         raise AssertionError("splits overlap")
     return out
+
+
+def load_split(split: str, mocap_dir: str | Path | None = None,
+               spec: SplitSpec = SplitSpec()) -> dict[str, Clip]:
+    """The clips of one split (as `split_clips` names them), loading only the source files and
+    clips it needs: the CMU test subjects do not wait for all of Bandai to load."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {sorted(SPLITS)}")
+    subjects = {"test": spec.test_cmu_subjects, "train": spec.train_cmu_subjects}.get(split, ())
+    clips: dict[str, Clip] = {}
+    if subjects:
+        wanted = [n for n in clip_names("cmu", mocap_dir) if int(n.split("_")[0]) in subjects]
+        clips.update(load_mocap("cmu", mocap_dir, wanted))
+    if split != "test":
+        clips.update(load_mocap("bandai", mocap_dir))
+    return split_clips(clips, spec)[split]
 
 
 def estimate_floor_y(poses: np.ndarray, ankle_height_mm: float = 80.0) -> float:

@@ -41,7 +41,7 @@ def build_sample(mocap_dir: str | None = None, max_frames: int = 300, seed: int 
     at the frame rate of the lifters it is meant for."""
     clips = prepare_clips(load_mocap("cmu", mocap_dir, names=[SAMPLE_CLIP]), fps=fps)
     ec = make_eval_set(clips, num_frames=1, target="causal", cameras_per_clip=1, seed=seed,
-                       noisy=True)[f"{SAMPLE_CLIP}/cam0"]
+                       noisy=True, rig="classic", input_mode="screen")[f"{SAMPLE_CLIP}/cam0"]
     cam = ec.camera
     n = min(max_frames, len(ec))
     # Noisy pixels are recovered from the normalised input (x, y) of the eval set.

@@ -1,30 +1,106 @@
 """Random virtual cameras placed around a mocap subject the way real installations are.
 
 Training projects real 3D motion through these cameras to make the lifter's 2D inputs, so
-their spread (height, distance, lens, image size, aim) decides which real set-ups the lifter
-generalises to. Sampling is vectorised: one call returns a `CameraBatch` of n cameras.
+their spread (height, distance, tilt, lens, frame shape, where the person appears) decides
+which real set-ups the lifter generalises to. Two rigs, chosen by `kind` (YAML `rig: {kind:
+...}`):
+
+- `CameraRig` ('cells', the default): the cameras of human-robot collaboration cells: mounted
+  0.3-4 m high, 1-8 m from the person, tilted from 10 deg up to 70 deg down (ceiling mounts),
+  lenses of 30-120 deg across the image's long side, landscape and portrait frames, and the
+  person anywhere in the frame, partly outside it too;
+- `ClassicRig` ('classic'): the rig of the first shipped lifters (0.5-3 m high, 2-6 m away,
+  50-90 deg horizontal, landscape only, aimed at the person). Kept so that results through
+  those test cameras stay reproducible.
+
+Sampling is vectorised: `sample_cameras` returns a `CameraBatch` of n cameras.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ..camera import PinholeCamera, look_at, project_points, roll_matrix
 
+LANDSCAPE = ((640, 480), (1280, 720), (1920, 1080), (1280, 1024))
+PORTRAIT = ((480, 640), (720, 1280), (1080, 1920))
+
 
 @dataclass
 class CameraRig:
-    """Ranges of the camera placements sampled (world mm, Y up; floor at the given floor_y).
+    """The 'cells' rig: ranges of the camera placements (world mm, Y up, heights above the
+    floor under the subject).
 
-    Defaults follow real installations: robot cells and rooms mount cameras high (0.5-3 m),
-    2-6 m from the person, with lenses of 50-90 degrees horizontal field of view and common
-    sensor sizes. The aim point is the subject's pelvis moved by a uniform offset of up to
-    `aim_offset_mm` per world axis so the person is not always centred, and a small roll
-    models imperfect mounting. The principal point moves by up to `principal_jitter` of the
-    image size, like real calibrations.
+    The camera stands at a random azimuth around the subject, `distance_range_mm` away
+    horizontally and `height_range_mm` above the floor. Where the subject's pelvis appears in
+    the image is drawn from `subject_in_frame` (fractions of the image width and height;
+    beyond [0, 1] the person is partly out of the frame), and the camera is turned to put it
+    there, its pitch (above the horizon > 0) kept within `pitch_range_deg`. The field of view
+    spans the image's LONG side (horizontal for landscape frames, vertical for portrait ones),
+    with square pixels and the principal point moved by up to `principal_jitter` of the image
+    size, like real calibrations. Every camera is pushed back along its axis until each joint
+    of its window is at least `min_depth_mm` in front of it (by the code that projects).
     """
 
+    kind: str = "cells"
+    height_range_mm: tuple[float, float] = (300.0, 4000.0)
+    distance_range_mm: tuple[float, float] = (1000.0, 8000.0)  # horizontal, camera to pelvis
+    pitch_range_deg: tuple[float, float] = (-70.0, 10.0)
+    roll_range_deg: tuple[float, float] = (-10.0, 10.0)
+    fov_range_deg: tuple[float, float] = (30.0, 120.0)  # across the long side
+    image_sizes: tuple[tuple[int, int], ...] = LANDSCAPE + PORTRAIT + ((1000, 1000),)
+    subject_in_frame: tuple[float, float] = (-0.1, 1.1)
+    principal_jitter: float = 0.02
+    min_depth_mm: float = 500.0  # nearest a joint may come: the camera backs off to keep it
+
+    def __post_init__(self) -> None:  # YAML gives lists; keep the tuple types
+        _tuples(self, ("height_range_mm", "distance_range_mm", "pitch_range_deg",
+                       "roll_range_deg", "fov_range_deg", "subject_in_frame"))
+        if self.kind != "cells":
+            raise ValueError(f"CameraRig is the 'cells' rig; got kind {self.kind!r}")
+
+    def sample(self, rng: np.random.Generator, subject: np.ndarray, floor: np.ndarray,
+               min_distance_mm: np.ndarray | float | None = None) -> CameraBatch:
+        """Cameras around subjects (n, 3) standing on floors (n,); see `sample_cameras`."""
+        n = len(subject)
+        azimuth = rng.uniform(0.0, 2.0 * np.pi, n)
+        distance = _distances(rng, self.distance_range_mm, n, min_distance_mm)
+        height = rng.uniform(*self.height_range_mm, n)
+        eye = np.stack([subject[:, 0] + distance * np.sin(azimuth), floor + height,
+                        subject[:, 2] + distance * np.cos(azimuth)], -1)  # (n, 3)
+        width, height_px = _image_sizes(rng, self.image_sizes, n)
+        f = (np.maximum(width, height_px) / 2.0) / np.tan(
+            np.radians(rng.uniform(*self.fov_range_deg, n)) / 2.0)
+        jitter = rng.uniform(-1.0, 1.0, (n, 2)) * self.principal_jitter
+        cx, cy = width * (0.5 + jitter[:, 0]), height_px * (0.5 + jitter[:, 1])
+        # Where the pelvis should appear -> its angles off the optical axis.
+        at = rng.uniform(*self.subject_in_frame, (n, 2))
+        off_x = np.arctan((at[:, 0] * width - cx) / f)
+        off_y = np.arctan((at[:, 1] * height_px - cy) / f)  # image y points down
+        to_subject = subject - eye
+        yaw = np.arctan2(to_subject[:, 0], to_subject[:, 2]) - off_x
+        elevation = np.arctan2(to_subject[:, 1], np.hypot(to_subject[:, 0], to_subject[:, 2]))
+        pitch = np.clip(elevation + off_y, *np.radians(self.pitch_range_deg))
+        forward = np.stack([np.cos(pitch) * np.sin(yaw), np.sin(pitch),
+                            np.cos(pitch) * np.cos(yaw)], -1)
+        R, _ = look_at(eye, eye + forward)
+        R = roll_matrix(np.radians(rng.uniform(*self.roll_range_deg, n))) @ R
+        t = -np.einsum("nij,nj->ni", R, eye)
+        return CameraBatch(fx=f, fy=f.copy(), cx=cx, cy=cy, width=width.astype(np.int64),
+                           height=height_px.astype(np.int64), R=R, t=t)
+
+
+@dataclass
+class ClassicRig:
+    """The 'classic' rig of the first shipped lifters: cameras 0.5-3 m high, 2-6 m away, lenses
+    of 50-90 deg horizontal field of view, landscape frames, aimed at the subject's pelvis
+    moved by up to `aim_offset_mm` per world axis, a small roll and a principal point moved by
+    up to `principal_jitter` of the image size."""
+
+    kind: str = "classic"
     height_range_mm: tuple[float, float] = (500.0, 3000.0)
     distance_range_mm: tuple[float, float] = (2000.0, 6000.0)  # horizontal, camera to pelvis
     hfov_range_deg: tuple[float, float] = (50.0, 90.0)
@@ -33,12 +109,69 @@ class CameraRig:
     roll_range_deg: tuple[float, float] = (-5.0, 5.0)
     aim_offset_mm: tuple[float, float, float] = (300.0, 300.0, 300.0)
     principal_jitter: float = 0.02
+    min_depth_mm: float = 1000.0  # nearest a joint may come: the camera backs off to keep it
 
-    def __post_init__(self) -> None:  # YAML gives lists; keep the tuple types
-        for name in ("height_range_mm", "distance_range_mm", "hfov_range_deg",
-                     "roll_range_deg", "aim_offset_mm"):
-            setattr(self, name, tuple(getattr(self, name)))
-        self.image_sizes = tuple(tuple(int(v) for v in size) for size in self.image_sizes)
+    def __post_init__(self) -> None:
+        _tuples(self, ("height_range_mm", "distance_range_mm", "hfov_range_deg",
+                       "roll_range_deg", "aim_offset_mm"))
+        if self.kind != "classic":
+            raise ValueError(f"ClassicRig is the 'classic' rig; got kind {self.kind!r}")
+
+    def sample(self, rng: np.random.Generator, subject: np.ndarray, floor: np.ndarray,
+               min_distance_mm: np.ndarray | float | None = None) -> CameraBatch:
+        """Cameras around subjects (n, 3) standing on floors (n,); see `sample_cameras`."""
+        n = len(subject)
+        azimuth = rng.uniform(0.0, 2.0 * np.pi, n)
+        distance = _distances(rng, self.distance_range_mm, n, min_distance_mm)
+        height = rng.uniform(*self.height_range_mm, n)
+        eye = np.stack([subject[:, 0] + distance * np.sin(azimuth), floor + height,
+                        subject[:, 2] + distance * np.cos(azimuth)], -1)  # (n, 3)
+        aim = subject + rng.uniform(-1.0, 1.0, (n, 3)) * np.asarray(self.aim_offset_mm)
+        R, _ = look_at(eye, aim)  # (n, 3, 3)
+        R = roll_matrix(np.radians(rng.uniform(*self.roll_range_deg, n))) @ R
+        t = -np.einsum("nij,nj->ni", R, eye)
+        width, height_px = _image_sizes(rng, self.image_sizes, n)
+        f = (width / 2.0) / np.tan(np.radians(rng.uniform(*self.hfov_range_deg, n)) / 2.0)
+        jitter = rng.uniform(-1.0, 1.0, (n, 2)) * self.principal_jitter
+        return CameraBatch(
+            fx=f, fy=f.copy(),
+            cx=width / 2.0 + jitter[:, 0] * width, cy=height_px / 2.0 + jitter[:, 1] * height_px,
+            width=width.astype(np.int64), height=height_px.astype(np.int64), R=R, t=t)
+
+
+Rig = CameraRig | ClassicRig
+RIGS: dict[str, type] = {"cells": CameraRig, "classic": ClassicRig}
+
+
+def rig_from_spec(spec: Rig | Mapping[str, Any] | str) -> Rig:
+    """A rig from itself, its kind's name ('cells', 'classic') or a mapping of its fields
+    (with 'kind'; default 'cells'), as YAML gives it."""
+    if isinstance(spec, (CameraRig, ClassicRig)):
+        return spec
+    if isinstance(spec, str):
+        spec = {"kind": spec}
+    kind = spec.get("kind", "cells")
+    if kind not in RIGS:
+        raise ValueError(f"unknown camera rig {kind!r}; use one of {sorted(RIGS)}")
+    return RIGS[kind](**spec)
+
+
+def _tuples(rig: object, names: tuple[str, ...]) -> None:
+    for name in names:
+        setattr(rig, name, tuple(getattr(rig, name)))
+    rig.image_sizes = tuple(tuple(int(v) for v in size) for size in rig.image_sizes)
+
+
+def _distances(rng: np.random.Generator, span: tuple[float, float], n: int,
+               minimum: np.ndarray | float | None) -> np.ndarray:
+    distance = rng.uniform(*span, n)
+    return distance if minimum is None else np.maximum(distance, minimum)
+
+
+def _image_sizes(rng: np.random.Generator, sizes: tuple[tuple[int, int], ...],
+                 n: int) -> tuple[np.ndarray, np.ndarray]:
+    chosen = np.asarray(sizes, dtype=np.float64)[rng.integers(0, len(sizes), n)]  # (n, 2)
+    return chosen[:, 0], chosen[:, 1]
 
 
 @dataclass
@@ -64,6 +197,16 @@ class CameraBatch:
             R=self.R[i].copy(), t=self.t[i].copy(),
         )
 
+    def take(self, rows: np.ndarray) -> CameraBatch:
+        """The cameras of `rows` (indices or a boolean mask)."""
+        return CameraBatch(*(getattr(self, f)[rows] for f in
+                             ("fx", "fy", "cx", "cy", "width", "height", "R", "t")))
+
+    def put(self, rows: np.ndarray, other: CameraBatch) -> None:
+        """Replace the cameras of `rows` by `other`'s, in place."""
+        for f in ("fx", "fy", "cx", "cy", "width", "height", "R", "t"):
+            getattr(self, f)[rows] = getattr(other, f)
+
     def world_to_camera(self, points: np.ndarray) -> np.ndarray:
         """(n, ..., 3) world points, camera i for row i -> (n, ..., 3) camera frame."""
         p = np.asarray(points)
@@ -81,10 +224,22 @@ class CameraBatch:
         k = [a.astype(p.dtype).reshape(shape) for a in (self.fx, self.fy, self.cx, self.cy)]
         return project_points(p, *k)
 
+    def intrinsics(self, ndim: int, dtype=np.float64) -> tuple[np.ndarray, ...]:
+        """fx, fy, cx, cy reshaped (n, 1, ..., 1) to broadcast against (n, ...) with ndim axes."""
+        shape = (len(self),) + (1,) * (ndim - 1)
+        return tuple(a.astype(dtype).reshape(shape) for a in (self.fx, self.fy, self.cx, self.cy))
+
     def sizes(self, ndim: int, dtype=np.float32) -> tuple[np.ndarray, np.ndarray]:
         """width, height reshaped (n, 1, ..., 1) to broadcast against (n, ...) with ndim axes."""
         shape = (len(self),) + (1,) * (ndim - 1)
         return self.width.astype(dtype).reshape(shape), self.height.astype(dtype).reshape(shape)
+
+    def in_image(self, px: np.ndarray, points_cam: np.ndarray) -> np.ndarray:
+        """(n, ..., 2) pixels of (n, ..., 3) camera-frame points -> (n, ...) bool: in front of
+        the camera and inside the image, i.e. where a detector could see the joint."""
+        w, h = self.sizes(px.ndim - 1, px.dtype)
+        return ((points_cam[..., 2] > 0) & (px[..., 0] >= 0) & (px[..., 0] <= w)
+                & (px[..., 1] >= 0) & (px[..., 1] <= h))
 
 
 def sample_cameras(
@@ -92,43 +247,18 @@ def sample_cameras(
     n: int,
     subject_positions: np.ndarray,
     floor_y: float | np.ndarray = 0.0,
-    rig: CameraRig | None = None,
+    rig: Rig | None = None,
     min_distance_mm: float | np.ndarray | None = None,
 ) -> CameraBatch:
-    """n cameras, camera i looking at subject i from a random azimuth (full 360 degrees).
+    """n cameras of `rig` (default: the cells rig), camera i placed around subject i (full
+    360 degrees of azimuth).
 
     subject_positions: (n, 3) world mm, normally the pelvis. floor_y: scalar or (n,) floor
     height, camera heights are measured from it. min_distance_mm: optional scalar or (n,)
-    lower bound on the horizontal distance (used to keep a whole trajectory in front of a
+    lower bound on the horizontal distance (used to keep a whole trajectory away from a
     static camera).
     """
     rig = CameraRig() if rig is None else rig
     subject = np.asarray(subject_positions, dtype=np.float64).reshape(n, 3)
     floor = np.broadcast_to(np.asarray(floor_y, dtype=np.float64), (n,))
-
-    azimuth = rng.uniform(0.0, 2.0 * np.pi, n)
-    distance = rng.uniform(*rig.distance_range_mm, n)
-    if min_distance_mm is not None:
-        distance = np.maximum(distance, min_distance_mm)
-    height = rng.uniform(*rig.height_range_mm, n)
-    eye = np.stack([subject[:, 0] + distance * np.sin(azimuth), floor + height,
-                    subject[:, 2] + distance * np.cos(azimuth)], -1)  # (n, 3)
-    aim = subject + rng.uniform(-1.0, 1.0, (n, 3)) * np.asarray(rig.aim_offset_mm)
-
-    R, _ = look_at(eye, aim)  # (n, 3, 3)
-    roll = np.radians(rng.uniform(*rig.roll_range_deg, n))
-    R = roll_matrix(roll) @ R
-    t = -np.einsum("nij,nj->ni", R, eye)
-
-    choice = rng.integers(0, len(rig.image_sizes), n)
-    sizes = np.asarray(rig.image_sizes, dtype=np.float64)[choice]  # (n, 2)
-    width, height_px = sizes[:, 0], sizes[:, 1]
-    hfov = np.radians(rng.uniform(*rig.hfov_range_deg, n))
-    f = (width / 2.0) / np.tan(hfov / 2.0)
-    jitter = rng.uniform(-1.0, 1.0, (n, 2)) * rig.principal_jitter
-    return CameraBatch(
-        fx=f, fy=f.copy(),
-        cx=width / 2.0 + jitter[:, 0] * width, cy=height_px / 2.0 + jitter[:, 1] * height_px,
-        width=width.astype(np.int64), height=height_px.astype(np.int64), R=R, t=t,
-    )
-
+    return rig.sample(rng, subject, floor, min_distance_mm)

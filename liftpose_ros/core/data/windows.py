@@ -1,9 +1,14 @@
 """Windows of 2D keypoints -> 3D target pose: what training and evaluation consume.
 
-Lifter input: (T, 17, 3) float32 per window, as `lifter.input` defines it (normalised x, y
-and a detector confidence; a joint with confidence 0 (missing) has x = y = 0).
+Lifter input as `lifter.input` defines it, in the lifter's input mode: per frame (17, 3)
+float32 (x, y, detector confidence; a joint with confidence 0 (missing) has x = y = 0).
 Target: (17, 3) float32, the 3D pose at the window's target frame ('causal' = last frame,
-'centre' = middle frame), root-relative (pelvis subtracted), camera frame, metres.
+'centre' = middle frame), root-relative (pelvis subtracted), metres, in the camera frame (in
+training: in the view frame of `lifter.input.view_windows`, where the network predicts it).
+
+A joint is seen only where it projects into the image in front of the camera: outside it, it
+is missing (confidence 0), as no detector reports it. Training windows and scored evaluation
+frames show the person with at least `min_visible_joints` joints at the target frame.
 
 `WindowSampler` draws random training batches with all augmentation vectorised per batch;
 `make_eval_set` builds deterministic evaluation sequences through fixed virtual cameras.
@@ -17,14 +22,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from liftpose_ros.core.camera import PinholeCamera
-from liftpose_ros.core.lifter.input import (DEFAULT_FPS, make_lifter_input, target_index,
+from liftpose_ros.core.lifter.input import (DEFAULT_FPS, check_input_mode, frame_input,
+                                            target_index, view_poses, view_windows,
                                             window_indices)
 from liftpose_ros.core.skeleton import H36M17
 from .augment import NoiseConfig, bone_scale_matrix, corrupt_2d, random_bone_scale
 from .mocap import Clip, estimate_floor_y
-from .virtual_cameras import CameraBatch, CameraRig, sample_cameras
+from .virtual_cameras import CameraBatch, CameraRig, Rig, rig_from_spec, sample_cameras
 
 J = H36M17.num_joints
+MIN_VISIBLE_JOINTS = 6  # a person a detector reports shows at least this many joints
+VIEW_RETRIES = 8  # new cameras drawn for a training window that shows too little of its person
 
 
 def _person_scale(px: np.ndarray, ref_size_px: float | None) -> np.ndarray | float:
@@ -47,13 +55,16 @@ class WindowConfig:
     flip: mirror half the samples (3D and 2D consistently); speed_range: playback-speed
     factors (log-uniform), resampling the window's frame grid; noisy_fraction: share of samples
     that get detector-like 2D noise (the rest keep exact projections but the same confidence
-    distribution); min_depth_mm: a camera is pushed back along its axis until every joint of
-    the window is at least this far in front of it (fast subjects can run at a near camera).
+    distribution); rig: the virtual cameras (`virtual_cameras`, 'cells' or 'classic');
+    min_visible_joints: joints a window's target frame must show (cameras are redrawn, up to
+    VIEW_RETRIES times, for a window that shows fewer).
+    num_frames, target, fps, input_mode: the lifter's (ExperimentConfig takes them from it).
     """
 
     num_frames: int = 27
     target: str = "causal"  # 'causal' | 'centre'
-    fps: float = DEFAULT_FPS  # the lifter's `LifterConfig.fps` (ExperimentConfig checks)
+    fps: float = DEFAULT_FPS
+    input_mode: str = "camera"
     bone_scale: bool = True
     bone_sigma: float = 0.08
     global_scale_range: tuple[float, float] = (0.85, 1.15)
@@ -61,15 +72,15 @@ class WindowConfig:
     speed_range: tuple[float, float] | None = (0.8, 1.25)
     noisy_fraction: float = 0.7
     noise: NoiseConfig = field(default_factory=NoiseConfig)
-    rig: CameraRig = field(default_factory=CameraRig)
-    min_depth_mm: float = 1000.0
+    rig: Rig = field(default_factory=CameraRig)
+    min_visible_joints: int = MIN_VISIBLE_JOINTS
 
     def __post_init__(self) -> None:
         # Nested sections may arrive as plain mappings / lists from YAML.
         if isinstance(self.noise, Mapping):
             self.noise = NoiseConfig(**self.noise)
-        if isinstance(self.rig, Mapping):
-            self.rig = CameraRig(**self.rig)
+        self.rig = rig_from_spec(self.rig)
+        check_input_mode(self.input_mode)
         self.global_scale_range = tuple(self.global_scale_range)
         if self.speed_range is not None:
             self.speed_range = tuple(self.speed_range)
@@ -95,7 +106,9 @@ class BatchInfo:
     noisy: np.ndarray  # (B,) bool
     cameras: CameraBatch  # world -> camera; flipped samples are then mirrored (x -> -x)
     pixels: np.ndarray  # (B, T, J, 2) clean projections
+    visible: np.ndarray  # (B, T, J) bool: in the image and in front of the camera
     root_cam: np.ndarray  # (B, T, 3) pelvis in the camera frame, mm
+    rotations: np.ndarray | None  # (B, 3, 3) camera -> view frame of the targets (camera mode)
 
 
 def _gather_lerp(poses: np.ndarray, index0: np.ndarray, index1: np.ndarray,
@@ -106,6 +119,31 @@ def _gather_lerp(poses: np.ndarray, index0: np.ndarray, index1: np.ndarray,
         return a
     wf = w[..., None, None].astype(poses.dtype)
     return a + (poses[index1] - a) * wf
+
+
+def _viewed(rng: np.random.Generator, rel: np.ndarray, root: np.ndarray, floor: np.ndarray,
+            flipped: np.ndarray, rig: Rig) -> tuple[CameraBatch, np.ndarray, np.ndarray]:
+    """Cameras of `rig` for windows (B, T, J, 3) mm of root-relative poses `rel` with root
+    trajectories `root` (B, T, 3); a flip mirrors the camera-frame x axis (R -> S R, t -> S t,
+    S = diag(-1, 1, 1)), and a camera backs off along its axis until every joint is at least
+    rig.min_depth_mm in front of it. Returns the cameras, the poses in them (B, T, J, 3) and
+    the roots (B, T, 3), mm."""
+    B, T = rel.shape[:2]
+    cams = sample_cameras(rng, B, root[:, T // 2], floor, rig)
+    mirror = np.where(flipped, -1.0, 1.0)
+    R = cams.R.astype(np.float32)  # (B, 3, 3)
+    R[:, 0] *= mirror[:, None].astype(np.float32)
+    t = cams.t.astype(np.float32)
+    t[:, 0] *= mirror.astype(np.float32)
+    cams.R, cams.t = R.astype(np.float64), t.astype(np.float64)
+    Rt = R.transpose(0, 2, 1)
+    root_cam = np.matmul(root, Rt) + t[:, None]  # (B, T, 3)
+    rel_cam = np.matmul(rel.reshape(B, T * J, 3), Rt).reshape(B, T, J, 3)
+    z_min = (root_cam[:, :, None, 2] + rel_cam[..., 2]).reshape(B, -1).min(axis=1)
+    push = np.maximum(0.0, rig.min_depth_mm - z_min).astype(np.float32)  # (B,)
+    root_cam[..., 2] += push[:, None]
+    cams.t[:, 2] += push
+    return cams, rel_cam, root_cam
 
 
 class WindowSampler:
@@ -150,7 +188,8 @@ class WindowSampler:
 
     def sample(self, batch_size: int, rng: np.random.Generator | None = None,
                return_info: bool = False):
-        """(inputs (B, T, 17, 3) float32, targets (B, 17, 3) float32 metres) [, BatchInfo]."""
+        """(network inputs (B, T, 17, C) float32 as `lifter.input.view_windows` makes them,
+        targets (B, 17, 3) float32 metres in their view frame) [, BatchInfo]."""
         rng = self.rng if rng is None else rng
         cfg = self.config
         B, T, ti = batch_size, cfg.num_frames, cfg.target_index
@@ -182,36 +221,39 @@ class WindowSampler:
         rel = np.matmul(M[:, None], world)  # (B, T, J, 3) mm
         root = world[:, :, 0, :]  # (B, T, 3)
 
-        cams = sample_cameras(rng, B, root[:, T // 2], self.floor_y[clip], cfg.rig)
-        # A flip mirrors the camera-frame x axis: R -> S R, t -> S t with S = diag(-1, 1, 1).
-        mirror = np.where(flipped, -1.0, 1.0)
-        R = cams.R.astype(np.float32)  # (B, 3, 3)
-        R[:, 0] *= mirror[:, None].astype(np.float32)
-        t = cams.t.astype(np.float32)
-        t[:, 0] *= mirror.astype(np.float32)
-        Rt = R.transpose(0, 2, 1)
-        root_cam = np.matmul(root, Rt) + t[:, None]  # (B, T, 3)
-        rel_cam = np.matmul(rel.reshape(B, T * J, 3), Rt).reshape(B, T, J, 3)
-        z_min = (root_cam[:, :, None, 2] + rel_cam[..., 2]).reshape(B, -1).min(axis=1)
-        push = np.maximum(0.0, cfg.min_depth_mm - z_min).astype(np.float32)  # (B,)
-        root_cam[..., 2] += push[:, None]
-        cams.t[:, 2] += push
-
+        floor = self.floor_y[clip]
+        cams, rel_cam, root_cam = _viewed(rng, rel, root, floor, flipped, cfg.rig)
         cam_pts = rel_cam + root_cam[:, :, None, :]  # (B, T, J, 3)
         px = cams.project(cam_pts)  # (B, T, J, 2)
+        visible = cams.in_image(px, cam_pts)  # (B, T, J)
+        for _ in range(VIEW_RETRIES):  # new cameras for windows that barely show their person
+            redo = np.flatnonzero(visible[:, ti].sum(-1) < cfg.min_visible_joints)
+            if not len(redo):
+                break
+            again, rel_cam[redo], root_cam[redo] = _viewed(rng, rel[redo], root[redo],
+                                                           floor[redo], flipped[redo], cfg.rig)
+            cams.put(redo, again)
+            cam_pts[redo] = rel_cam[redo] + root_cam[redo][:, :, None, :]
+            px[redo] = again.project(cam_pts[redo])
+            visible[redo] = again.in_image(px[redo], cam_pts[redo])
+
         noisy = rng.random(B) < cfg.noisy_fraction
         n = cfg.noise
         noisy_px, conf = corrupt_2d(
             rng, px, None, n.gaussian_px, n.outlier_prob, n.outlier_px, n.drop_prob,
             n.burst_prob, n.burst_frames, scale=_person_scale(px, n.ref_size_px), apply=noisy,
         )
-        width, height = cams.sizes(3)
-        inputs = make_lifter_input(noisy_px, conf, width, height)  # (B, T, J, 3)
-        targets = (rel_cam[:, ti] * np.float32(1e-3)).astype(np.float32)  # (B, J, 3) m
+        conf[~visible] = 0.0  # out of the image: no detector reports it
+        frames = frame_input(cfg.input_mode, noisy_px, conf, *cams.sizes(3),
+                             cams.intrinsics(3))  # (B, T, J, 3)
+        inputs, rotations = view_windows(frames, cfg.input_mode, ti)  # network input
+        targets = view_poses((rel_cam[:, ti] * np.float32(1e-3)).astype(np.float32),
+                             rotations)  # (B, J, 3) m
         if not return_info:
             return inputs, targets
         info = BatchInfo(clip_index=clip, frame=frame, speed=speed, flipped=flipped,
-                         noisy=noisy, cameras=cams, pixels=px, root_cam=root_cam)
+                         noisy=noisy, cameras=cams, pixels=px, visible=visible,
+                         root_cam=root_cam, rotations=rotations)
         return inputs, targets, info
 
 
@@ -233,7 +275,8 @@ class EvalClip:
     targets: np.ndarray  # (N, 17, 3) float32 m, root-relative, camera frame
     pixels: np.ndarray  # (N, 17, 2) float32 clean projection of each frame (target frames)
     roots: np.ndarray  # (N, 3) float32 m, pelvis in the camera frame
-    in_view: np.ndarray  # (N,) bool, every joint projects inside the image
+    visible: np.ndarray  # (N, 17) bool: in the image and in front of the camera
+    scored: np.ndarray  # (N,) bool: the frame shows at least min_visible_joints joints
 
     def __len__(self) -> int:
         return int(self.keypoints.shape[0])
@@ -262,7 +305,7 @@ def _clip_rng(seed: int, name: str) -> np.random.Generator:
 
 
 def _static_cameras(rng: np.random.Generator, poses: np.ndarray, k: int,
-                    rig: CameraRig) -> CameraBatch:
+                    rig: Rig) -> CameraBatch:
     """k fixed cameras for a whole clip, aimed at the middle of the pelvis trajectory.
 
     The horizontal distance to the trajectory's centre is at least the trajectory's radius
@@ -273,6 +316,20 @@ def _static_cameras(rng: np.random.Generator, poses: np.ndarray, k: int,
     radius = np.linalg.norm(pelvis[:, [0, 2]] - centre[[0, 2]], axis=-1).max()
     return sample_cameras(rng, k, np.repeat(centre[None], k, 0), estimate_floor_y(poses), rig,
                           min_distance_mm=radius + rig.distance_range_mm[0])
+
+
+def _static_view(rng: np.random.Generator, poses: np.ndarray, k: int, rig: Rig
+                 ) -> tuple[CameraBatch, np.ndarray, np.ndarray, np.ndarray]:
+    """k static cameras for a clip (N, J, 3) mm, each backed off until every joint is at
+    least rig.min_depth_mm in front of it: cameras, points (k, N, J, 3) in them, pixels
+    (k, N, J, 2) and visibility (k, N, J)."""
+    cams = _static_cameras(rng, poses, k, rig)
+    cam_pts = cams.world_to_camera(np.broadcast_to(poses, (k,) + poses.shape))  # (k,N,J,3)
+    push = np.maximum(0.0, rig.min_depth_mm - cam_pts[..., 2].min(axis=(1, 2)))  # (k,)
+    cams.t[:, 2] += push
+    cam_pts[..., 2] += push[:, None, None].astype(np.float32)
+    px = cams.project(cam_pts)  # (k, N, J, 2)
+    return cams, cam_pts, px, cams.in_image(px, cam_pts)
 
 
 EVAL_NOISE_CHUNK = 27  # frames; see _corrupt_sequences
@@ -306,43 +363,49 @@ def make_eval_set(
     cameras_per_clip: int = 4,
     seed: int = 0,
     noisy: bool = False,
-    rig: CameraRig | None = None,
+    rig: Rig | str | Mapping | None = None,
     noise: NoiseConfig | None = None,
-    min_depth_mm: float = 1000.0,
+    input_mode: str = "camera",
+    min_visible_joints: int = MIN_VISIBLE_JOINTS,
 ) -> dict[str, EvalClip]:
     """Every frame of every clip as a target, through `cameras_per_clip` fixed cameras each.
 
     Deterministic in (seed, clip name). Clean sets keep exact projections with confidences
     drawn from the clean-joint distribution of the noise model (as training's clean samples);
-    noisy sets apply the training noise model. No bone scaling or flips: clips are evaluated
-    in their (canonicalised) proportions. Keys: f"{clip}/cam{k}".
+    noisy sets apply the training noise model. Joints outside the image are missing. No bone
+    scaling or flips: clips are evaluated in their (canonicalised) proportions. rig: the
+    cameras (default the cells rig; 'classic' for the first shipped lifters'); input_mode:
+    the lifter's, which decides how the 2D is stored. Keys: f"{clip}/cam{k}".
     """
-    rig = CameraRig() if rig is None else rig
+    rig = CameraRig() if rig is None else rig_from_spec(rig)
     noise = NoiseConfig() if noise is None else noise
     target_index(num_frames, target)
+    check_input_mode(input_mode)
     out: dict[str, EvalClip] = {}
     for name, clip in clips.items():
         rng = _clip_rng(seed, name)
         poses = np.asarray(clip.poses, dtype=np.float32)  # (N, J, 3) mm
-        cams = _static_cameras(rng, poses, cameras_per_clip, rig)
         K = cameras_per_clip
-        cam_pts = cams.world_to_camera(np.broadcast_to(poses, (K,) + poses.shape))  # (K,N,J,3)
-        push = np.maximum(0.0, min_depth_mm - cam_pts[..., 2].min(axis=(1, 2)))  # (K,)
-        cams.t[:, 2] += push
-        cam_pts[..., 2] += push[:, None, None].astype(np.float32)
-        px = cams.project(cam_pts)  # (K, N, J, 2)
+        cams, cam_pts, px, visible = _static_view(rng, poses, K, rig)
+        for _ in range(VIEW_RETRIES):  # a test camera must show its person most of the time
+            redo = np.flatnonzero((visible.sum(-1) >= min_visible_joints).mean(-1) < 0.5)
+            if not len(redo):
+                break
+            again = _static_view(rng, poses, len(redo), rig)
+            cams.put(redo, again[0])
+            cam_pts[redo], px[redo], visible[redo] = again[1:]
         noisy_px, conf = _corrupt_sequences(rng, px, noise, noisy)
-        width, height = cams.sizes(3)
-        keypoints = make_lifter_input(noisy_px, conf, width, height)  # (K, N, J, 3)
+        conf[~visible] = 0.0  # out of the image: no detector reports it
+        keypoints = frame_input(input_mode, noisy_px, conf, *cams.sizes(3),
+                                cams.intrinsics(3))  # (K, N, J, 3)
         roots = cam_pts[:, :, 0]  # (K, N, 3)
         targets = (cam_pts - roots[:, :, None]) * np.float32(1e-3)
-        size = np.stack([width, height], -1)  # (K, 1, 1, 2)
-        inside = ((px >= 0) & (px <= size)).all(axis=(-1, -2))  # (K, N)
+        scored = visible.sum(-1) >= min_visible_joints  # (K, N)
         for k in range(K):
             out[f"{name}/cam{k}"] = EvalClip(
                 name=f"{name}/cam{k}", clip=name, camera=cams[k], num_frames=num_frames,
                 target=target, keypoints=keypoints[k], targets=targets[k].astype(np.float32),
                 pixels=px[k].astype(np.float32), roots=(roots[k] * 1e-3).astype(np.float32),
-                in_view=inside[k],
+                visible=visible[k], scored=scored[k],
             )
     return out

@@ -18,6 +18,9 @@ from liftpose_ros.core.lifter.model import PoseLifter
 
 FORMAT = CheckpointFormat(tag="liftpose_ros/lifter", version=1, kind="lifter",
                           config_key="lifter_config")
+# Config fields added since the first checkpoints, with the value those were trained with: a
+# checkpoint that lacks one was made before it existed.
+LEGACY_CONFIG = {"fps": 30.0, "input_mode": "screen"}
 
 
 def save_checkpoint(path: str | Path, model: PoseLifter, extra: dict[str, Any] | None = None,
@@ -37,7 +40,7 @@ def load_lifter(path: str | Path, map_location: str | torch.device = "cpu"
     """Build the model a checkpoint describes and load its weights. Returns (model, extra)."""
     payload = read_checkpoint(path, map_location)
     try:
-        config = LifterConfig.from_dict(payload[FORMAT.config_key])
+        config = LifterConfig.from_dict({**LEGACY_CONFIG, **payload[FORMAT.config_key]})
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{path}: invalid lifter configuration: {exc}") from exc
     model = PoseLifter(config)

@@ -2,8 +2,9 @@
 
 The defaults are the paper's configuration: PoseFormer's sizes (embed 32 per joint, 4 spatial +
 4 temporal blocks, 8 heads, MLP ratio 2) plus the paper's SA and TA modules, a 27-frame window
-at 30 fps and a confidence channel next to the normalised (x, y) keypoints. The config is stored
-in every checkpoint, so a checkpoint says how it must be fed (frame rate, window, output mode).
+at 30 fps, camera-normalised input (`lifter.input`) and a confidence channel next to the
+(x, y) keypoints. The config is stored in every checkpoint, so a checkpoint says how it must
+be fed (input mode, frame rate, window, output mode).
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from liftpose_ros.core.lifter.input import DEFAULT_FPS, target_index
+from liftpose_ros.core.lifter.input import (DEFAULT_FPS, MODEL_CHANNELS, check_input_mode,
+                                            target_index)
 
 
 @dataclass
@@ -25,7 +27,8 @@ class LifterConfig:
     """
 
     num_joints: int = 17
-    in_channels: int = 3  # normalised x, y and detector confidence
+    input_mode: str = "camera"  # 'camera' (needs intrinsics) | 'screen' (see lifter.input)
+    in_channels: int | None = None  # per joint; None = all of the mode's (camera 4, screen 3)
     num_frames: int = 27  # odd, >= 1
     fps: float = DEFAULT_FPS  # frames per second of the window's frames (training and run time)
     embed_dim: int = 32  # per-joint embedding; temporal tokens are num_joints * embed_dim wide
@@ -43,6 +46,8 @@ class LifterConfig:
     output: str = "causal"  # 'causal' | 'centre'
 
     def __post_init__(self) -> None:
+        if self.in_channels is None and self.input_mode in MODEL_CHANNELS:
+            self.in_channels = MODEL_CHANNELS[self.input_mode]
         self.validate()
         self.fps = float(self.fps)  # YAML may say 30
 
@@ -50,10 +55,15 @@ class LifterConfig:
     def validate(self) -> None:
         """Raise ValueError on settings the model cannot be built with, before any tensor exists."""
         target_index(self.num_frames, self.output)  # num_frames odd, output a known mode
+        check_input_mode(self.input_mode)
+        if not isinstance(self.in_channels, int) or \
+                not 1 <= self.in_channels <= MODEL_CHANNELS[self.input_mode]:
+            raise ValueError(f"in_channels must be 1..{MODEL_CHANNELS[self.input_mode]} for "
+                             f"{self.input_mode!r} input; got {self.in_channels!r}")
         if isinstance(self.fps, bool) or not isinstance(self.fps, (int, float)) \
                 or not math.isfinite(self.fps) or self.fps <= 0:
             raise ValueError(f"fps must be a finite number > 0; got {self.fps!r}")
-        for name in ("num_joints", "in_channels", "embed_dim", "num_heads", "ta_dim"):
+        for name in ("num_joints", "embed_dim", "num_heads", "ta_dim"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1; got {getattr(self, name)!r}")
         for name in ("spatial_depth", "temporal_depth"):
@@ -100,7 +110,7 @@ class LifterConfig:
         """Inverse of `to_dict`. Unknown keys are an error: a typo must not silently fall back
         to a default and produce a differently shaped network than the checkpoint expects."""
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)  # a checkpoint without 'fps' predates it: 30 fps
+        unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(
                 f"unknown LifterConfig key(s): {unknown}; valid keys are {sorted(known)}"
@@ -110,12 +120,14 @@ class LifterConfig:
     # ------------------------------------------------------------------ presets
     @classmethod
     def poseformer(cls, num_frames: int = 81, **overrides: Any) -> "LifterConfig":
-        """The published PoseFormer configuration: no SA/TA, (x, y) input, centre-frame output.
+        """The published PoseFormer configuration: no SA/TA, (x, y) screen input, centre-frame
+        output.
 
         Used as the baseline in the paper's tables VI and IX and for parameter-count checks.
         """
         params: dict[str, Any] = dict(
-            num_frames=num_frames, in_channels=2, use_sa=False, use_ta=False, output="centre"
+            num_frames=num_frames, input_mode="screen", in_channels=2, use_sa=False,
+            use_ta=False, output="centre"
         )
         params.update(overrides)
         return cls(**params)

@@ -14,6 +14,7 @@ import torch
 from liftpose_ros.core.device import select_device
 from liftpose_ros.core.lifter.checkpoint import load_lifter
 from liftpose_ros.core.lifter.config import LifterConfig
+from liftpose_ros.core.lifter.input import FRAME_CHANNELS, camera_poses, view_windows
 from liftpose_ros.core.lifter.model import PoseLifter
 from liftpose_ros.core.skeleton import H36M17
 
@@ -33,7 +34,8 @@ def flip_outputs(poses: torch.Tensor) -> torch.Tensor:
 
 
 def model_inputs(windows: torch.Tensor, config: LifterConfig) -> torch.Tensor:
-    """Data windows carry (x, y, confidence); a model built with in_channels=2 sees x, y only."""
+    """The channels of `input.view_windows`'s output that the model was built for (a model
+    with in_channels=2 sees x, y only)."""
     return windows[..., :config.in_channels]
 
 
@@ -92,22 +94,24 @@ class LifterRunner:
 
     @torch.inference_mode()
     def predict(self, windows: np.ndarray) -> np.ndarray:
-        """windows (N, T, J, 3) = (x, y, confidence) -> root-relative 3D poses (N, J, 3) in metres."""
+        """windows (N, T, J, 3) as `input.frame_input` stores frames (x, y, confidence, in the
+        checkpoint's input mode) -> root-relative 3D poses (N, J, 3) in metres, camera frame."""
         cfg = self.config
-        if windows.ndim != 4 or windows.shape[1:3] != (cfg.num_frames, cfg.num_joints) \
-                or windows.shape[3] < cfg.in_channels:
+        if windows.ndim != 4 or windows.shape[1:] != (cfg.num_frames, cfg.num_joints,
+                                                      FRAME_CHANNELS):
             raise ValueError(
-                f"expected windows of shape (N, {cfg.num_frames}, {cfg.num_joints}, 3), "
-                f"got {windows.shape}")
+                f"expected windows of shape (N, {cfg.num_frames}, {cfg.num_joints}, "
+                f"{FRAME_CHANNELS}), got {windows.shape}")
         out = []
         for start in range(0, len(windows), self.batch_size):
-            batch = torch.from_numpy(np.ascontiguousarray(
-                windows[start:start + self.batch_size], dtype=np.float32)).to(self.device)
+            inputs, rotations = view_windows(windows[start:start + self.batch_size],
+                                             cfg.input_mode, cfg.target_index)
+            batch = torch.from_numpy(np.ascontiguousarray(inputs)).to(self.device)
             batch = model_inputs(batch, cfg)  # (B, T, J, C_in)
-            pred = self._forward(batch)  # (B, J, 3)
+            pred = self._forward(batch)  # (B, J, 3) in the view frame
             if self.flip_tta:
                 pred = (pred + flip_outputs(self._forward(flip_inputs(batch)))) / 2
-            out.append(pred.float().cpu().numpy())
+            out.append(camera_poses(pred.float().cpu().numpy(), rotations))
         if not out:
             return np.zeros((0, cfg.num_joints, 3), dtype=np.float32)
         return np.concatenate(out, axis=0)

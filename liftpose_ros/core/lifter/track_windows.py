@@ -37,13 +37,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from liftpose_ros.core.lifter.input import (DEFAULT_FPS, INPUT_CHANNELS, target_index,
+from liftpose_ros.core.lifter.input import (DEFAULT_FPS, FRAME_CHANNELS, target_index,
                                             target_offset_s)
 from liftpose_ros.core.skeleton import H36M17
 
 STAMP_TOLERANCE_S = 1e-4  # sample times this close to a stored stamp use that frame exactly
 J = H36M17.num_joints
-C = INPUT_CHANNELS  # normalised x, y, confidence (the lifter input of `make_lifter_input`)
+C = FRAME_CHANNELS  # x, y, confidence as `input.frame_input` stores a frame
 
 
 @dataclass

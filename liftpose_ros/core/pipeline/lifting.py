@@ -5,8 +5,11 @@ recorded bag or video go through the same steps for each frame:
 
 1. when the stamps go backwards (a bag looping, a restarted camera) every track is forgotten,
    instead of mixing two timelines in one window;
-2. each person's COCO-17 keypoints become the lifter's H36M-17 input (normalised x, y,
-   confidence) and are appended to that track's stamped history (`TrackWindows`);
+2. each person's COCO-17 keypoints become the lifter's H36M-17 input in the checkpoint's input
+   mode (`lifter.input.frame_input`: camera-normalised with the intrinsics, or
+   screen-normalised) and are appended to that track's stamped history (`TrackWindows`); a
+   camera-mode lifter cannot lift a frame without intrinsics (`IntrinsicsRequired`, raised
+   before anything changes);
 3. the tracks of this frame with at least `min_frames` observations are resampled onto the
    model's frame grid and lifted in ONE batched call (root-relative metres);
 4. with intrinsics each pose is placed metrically in the camera frame (root depth from the
@@ -25,14 +28,25 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from liftpose_ros.core.camera import Intrinsics, place_in_camera, unnormalize_screen
-from liftpose_ros.core.lifter.input import make_lifter_input
+from liftpose_ros.core.camera import Intrinsics, place_in_camera
+from liftpose_ros.core.lifter.input import frame_input, frame_pixels
 from liftpose_ros.core.lifter.track_windows import TrackWindows
 from liftpose_ros.core.person import Person
 from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
 
 if TYPE_CHECKING:
     from liftpose_ros.core.lifter.inference import LifterRunner
+
+
+class IntrinsicsRequired(ValueError):
+    """The lifter takes camera-normalised input and this frame came without intrinsics.
+
+    camera_info_error: why the camera info that came with the frame was unusable ('' when
+    there was none)."""
+
+    def __init__(self, message: str, camera_info_error: str = "") -> None:
+        super().__init__(message)
+        self.camera_info_error = camera_info_error
 
 
 @dataclass
@@ -78,10 +92,19 @@ class LiftingPipeline:
     def target_offset_ns(self) -> int:
         return int(round(self.windows.target_offset_s * 1e9))
 
+    @property
+    def needs_intrinsics(self) -> bool:
+        """True for camera-mode lifters: every frame needs the camera's intrinsics."""
+        return self.runner.config.input_mode == "camera"
+
     def process(self, stamp_ns: int, image_width: int, image_height: int,
                 people: Sequence[Person],
                 intrinsics: Intrinsics | None = None) -> LiftResult:
-        """Lift the tracked people of one frame (every track_id >= 0, unique)."""
+        """Lift the tracked people of one frame (every track_id >= 0, unique). Raises
+        IntrinsicsRequired (nothing changed) for a camera-mode lifter without intrinsics."""
+        if intrinsics is None and self.needs_intrinsics:
+            raise IntrinsicsRequired("this lifter takes camera-normalised 2D and needs the "
+                                     "camera intrinsics of every frame")
         stamp_s = stamp_ns * 1e-9
         ids = [int(p.track_id) for p in people]
         restarted = self._restart_if_time_went_back(stamp_s)
@@ -92,8 +115,8 @@ class LiftingPipeline:
         if people:
             coco = np.stack([p.keypoints for p in people])  # (N, 17, 3) px + conf, COCO-17
             h36m = coco_to_h36m(coco)  # (N, 17, 3) px + conf, H36M-17
-            inputs = make_lifter_input(h36m[..., :2], h36m[..., 2], image_width,
-                                       image_height)  # (N, 17, 3) normalised
+            inputs = frame_input(self.runner.config.input_mode, h36m[..., :2], h36m[..., 2],
+                                 image_width, image_height, intrinsics)  # (N, 17, 3)
             self.windows.update(stamp_s, ids, inputs)
         ready = [t for t in ids if self.windows.observations(t) >= self.min_frames]
         poses, target = self._lift(ready, stamp_s)
@@ -120,15 +143,15 @@ class LiftingPipeline:
         poses = self.runner.predict(windows)  # (K, 17, 3) m, root-relative
         return poses, windows[:, self.windows.target_index]
 
-    @staticmethod
-    def _place(poses: np.ndarray, target: np.ndarray, width: int, height: int,
+    def _place(self, poses: np.ndarray, target: np.ndarray, width: int, height: int,
                intrinsics: Intrinsics | None) -> tuple[np.ndarray, np.ndarray]:
         """Metric camera-frame poses where intrinsics are known and the placement gives finite
         points in front of the camera; the others stay root-relative."""
         metric = np.zeros(len(poses), dtype=bool)
         if intrinsics is None:
             return np.asarray(poses, dtype=np.float64), metric
-        px = unnormalize_screen(target[..., :2], width, height)  # (K, 17, 2)
+        px = frame_pixels(self.runner.config.input_mode, target, width, height,
+                          intrinsics)  # (K, 17, 2)
         positions = np.array(poses, dtype=np.float64)  # (K, 17, 3)
         for k in range(len(poses)):
             try:

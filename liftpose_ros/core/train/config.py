@@ -53,7 +53,8 @@ class TrainConfig:
 
 # The training windows' geometry is the model's: window field <- lifter field. A YAML file sets
 # them once, in the lifter section (which every checkpoint stores).
-WINDOW_FROM_LIFTER = {"num_frames": "num_frames", "target": "output", "fps": "fps"}
+WINDOW_FROM_LIFTER = {"num_frames": "num_frames", "target": "output", "fps": "fps",
+                      "input_mode": "input_mode"}
 
 
 @dataclass

@@ -30,11 +30,16 @@ def mocap_splits(data: DataConfig, fps: float) -> dict[str, dict[str, Clip]]:
 
 
 def validation_windows(clips: dict[str, Clip], exp: ExperimentConfig) -> EvalWindows:
-    """A seeded subsample of clean validation windows (same every epoch and every run)."""
+    """A seeded subsample of clean validation windows (same every epoch and every run), through
+    the training rig's cameras, of frames that show their person (`EvalClip.scored`)."""
     sets = make_eval_set(clips, exp.lifter.num_frames, exp.lifter.output,
-                         cameras_per_clip=exp.data.val_cameras, seed=VALIDATION_SEED)
+                         cameras_per_clip=exp.data.val_cameras, seed=VALIDATION_SEED,
+                         rig=exp.window.rig, input_mode=exp.lifter.input_mode,
+                         min_visible_joints=exp.window.min_visible_joints)
     names = sorted(sets)
-    rows = [(n, i) for n in names for i in range(len(sets[n]))]
+    rows = [(n, i) for n in names for i in np.flatnonzero(sets[n].scored)]
+    if not rows:
+        raise ValueError("no validation frame shows its person; check the data and the rig")
     rng = np.random.default_rng(VALIDATION_SEED)
     keep = rng.choice(len(rows), size=min(exp.data.val_max_windows, len(rows)), replace=False)
     chosen: dict[str, list[int]] = {}

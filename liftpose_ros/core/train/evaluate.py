@@ -3,8 +3,17 @@
 Datasets:
 - cmu-test: held-out CMU subjects 5 and 7 seen by fixed virtual cameras (clean or noisy 2D);
 - bandai-val: the held-out Bandai contents, same protocol;
+- npz: any motion in the shared mocap layout (`--npz FILE --fps F`: each key a clip (T, 17, 3),
+  millimetres, Y up, H36M-17 order), same protocol;
 - h36m: Human3.6M test subjects S9 and S11 from VideoPose3D-layout files, per action.
-Metrics are computed in millimetres on root-relative poses (see core/metrics.py).
+
+The mocap datasets are seen through the virtual cameras of a rig (`--rig`: 'cells', the
+cameras of collaboration cells the lifters are trained for, or 'classic', the 50-90 deg
+landscape cameras of the first shipped lifters), 4 fixed cameras per clip. Joints outside an
+image are missing, as no detector reports them, and only frames that show the person (at
+least `windows.MIN_VISIBLE_JOINTS` joints) are scored. Metrics are computed in millimetres on
+root-relative poses in the camera frame (see core/metrics.py); the yaw is measured about the
+world's vertical as the camera sees it.
 """
 from __future__ import annotations
 
@@ -14,18 +23,21 @@ from pathlib import Path
 
 import numpy as np
 
+from liftpose_ros.core.camera import unnormalize_screen
 from liftpose_ros.core.data.h36m import H36M_TEST_SUBJECTS, load_h36m, normalize_action
+from liftpose_ros.core.data.mocap import Clip, load_split, prepare_clips
 from liftpose_ros.core.data.windows import make_eval_set
-from liftpose_ros.core.lifter.input import windows_from_sequence
 from liftpose_ros.core.lifter.inference import LifterRunner
+from liftpose_ros.core.lifter.input import frame_input, windows_from_sequence
 from liftpose_ros.core.metrics import (MetricSummary, format_per_joint, format_table,
                                        per_joint_mpjpe, summarize_clips)
-from liftpose_ros.core.skeleton import H36M17
-from liftpose_ros.core.train.config import DataConfig
-from liftpose_ros.core.train.datasets import mocap_splits
 from liftpose_ros.core.plot import plot_predictions
+from liftpose_ros.core.skeleton import H36M17
 
 TEST_SEED = 0  # fixed virtual cameras and noise of the mocap test sets
+DATASETS = ("cmu-test", "bandai-val", "npz", "h36m")
+MOCAP_SPLITS = {"cmu-test": "test", "bandai-val": "val"}
+WORLD_UP = np.array([0.0, 1.0, 0.0])  # the mocap layout is Y up
 
 
 @dataclass
@@ -34,8 +46,10 @@ class Sequence:
 
     name: str
     group: str
-    keypoints: np.ndarray  # (N, 17, 3) lifter input per frame
-    targets: np.ndarray  # (N, 17, 3) metres, root-relative
+    keypoints: np.ndarray  # (N, 17, 3) lifter input per frame, in the model's input mode
+    targets: np.ndarray  # (N, 17, 3) metres, root-relative, camera frame
+    scored: np.ndarray | None = None  # (N,) bool: frames that count (None: all)
+    up: np.ndarray | None = None  # (3,) the world's vertical in the camera frame
 
 
 @dataclass
@@ -45,32 +59,62 @@ class EvaluationResult:
     per_joint_mm: dict[str, float]
 
 
-def mocap_sequences(dataset: str, num_frames: int, target: str, fps: float, noisy: bool,
-                    cameras_per_clip: int, mocap_dir: str | None,
-                    max_clips: int | None) -> list[Sequence]:
-    split = {"cmu-test": "test", "bandai-val": "val"}[dataset]
-    clips = mocap_splits(DataConfig(mocap_dir=mocap_dir), fps)[split]
+def read_npz_clips(path: str | Path, fps: float) -> dict[str, Clip]:
+    """Clips of a file in the shared mocap layout: each key an array (T, 17, 3) of finite
+    millimetres, Y up, H36M-17 order, at `fps` frames per second. Plain arrays only."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"--npz file not found: {path}")
+    if not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"--fps must be > 0; got {fps}")
+    clips = {}
+    with np.load(path, allow_pickle=False) as data:
+        for name in data.files:
+            poses = np.asarray(data[name], dtype=np.float32)
+            if poses.ndim != 3 or poses.shape[1:] != (H36M17.num_joints, 3) or len(poses) < 1:
+                raise ValueError(f"{path}: clip {name!r} has shape {poses.shape}; expected "
+                                 f"(T, {H36M17.num_joints}, 3) in H36M-17 order")
+            if not np.all(np.isfinite(poses)):
+                raise ValueError(f"{path}: clip {name!r} holds NaN or inf")
+            clips[name] = Clip(name, "npz", float(fps), poses, subject="", content="")
+    if not clips:
+        raise ValueError(f"{path} holds no clip")
+    return clips
+
+
+def mocap_sequences(clips: dict[str, Clip], runner: LifterRunner, noisy: bool,
+                    cameras_per_clip: int, rig: str, max_clips: int | None,
+                    detector_convention: bool = True) -> list[Sequence]:
+    """Clips (native frame rate) through the rig's fixed test cameras, in the model's input."""
+    cfg = runner.config
     names = sorted(clips)[:max_clips] if max_clips else sorted(clips)
-    chosen = {n: clips[n] for n in names}
-    sets = make_eval_set(chosen, num_frames, target, cameras_per_clip=cameras_per_clip,
-                         seed=TEST_SEED, noisy=noisy)
+    chosen = prepare_clips({n: clips[n] for n in names}, fps=cfg.fps,
+                           detector_convention=detector_convention)
+    sets = make_eval_set(chosen, cfg.num_frames, cfg.output, cameras_per_clip=cameras_per_clip,
+                         seed=TEST_SEED, noisy=noisy, rig=rig, input_mode=cfg.input_mode)
     out = []
     for key, ec in sets.items():
-        content = chosen[ec.clip].content
-        label = f"{ec.clip} {content[:28]}".strip()
-        out.append(Sequence(key, label, ec.keypoints, ec.targets))
+        label = f"{ec.clip} {chosen[ec.clip].content[:28]}".strip()
+        out.append(Sequence(key, label, ec.keypoints, ec.targets, ec.scored,
+                            ec.camera.R @ WORLD_UP))
     return out
 
 
-def h36m_sequences(path_3d: str, path_2d: str | None) -> list[Sequence]:
+def h36m_sequences(path_3d: str, path_2d: str | None, input_mode: str) -> list[Sequence]:
     seqs = load_h36m(path_3d, path_2d, subjects=H36M_TEST_SUBJECTS)
-    return [Sequence(name, normalize_action(s.action), s.inputs2d, s.targets3d)
-            for name, s in seqs.items()]
+    out = []
+    for name, s in seqs.items():
+        pixels = unnormalize_screen(s.inputs2d[..., :2], s.width, s.height)
+        keypoints = frame_input(input_mode, pixels, s.inputs2d[..., 2], s.width, s.height,
+                                s.intrinsics)
+        out.append(Sequence(name, normalize_action(s.action), keypoints, s.targets3d))
+    return out
 
 
 def evaluate_sequences(runner: LifterRunner, sequences: list[Sequence]
                        ) -> tuple[EvaluationResult, dict[str, np.ndarray]]:
-    """Lift every frame of every sequence; returns metrics and predictions (metres)."""
+    """Lift every frame of every sequence; returns metrics (over the scored frames) and
+    predictions (metres, camera frame)."""
     cfg = runner.config
     preds: dict[str, np.ndarray] = {}
     pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -79,32 +123,49 @@ def evaluate_sequences(runner: LifterRunner, sequences: list[Sequence]
         preds[seq.name] = runner.predict(windows)  # (N, 17, 3) m
         pairs[seq.name] = (preds[seq.name] * 1000.0, seq.targets * 1000.0)
     groups = {s.name: s.group for s in sequences}
-    _, per_group, overall = summarize_clips(pairs, groups=groups)
-    all_pred = np.concatenate([p for p, _ in pairs.values()])
-    all_true = np.concatenate([t for _, t in pairs.values()])
-    joints = per_joint_mpjpe(all_pred, all_true)
+    scored = {s.name: s.scored for s in sequences if s.scored is not None}
+    ups = {s.name: s.up for s in sequences if s.up is not None}
+    _, per_group, overall = summarize_clips(pairs, groups=groups, scored=scored, ups=ups)
+    keep = [(p[m], t[m]) for name, (p, t) in pairs.items()
+            for m in [scored.get(name, np.ones(len(p), bool))]]
+    joints = per_joint_mpjpe(np.concatenate([p for p, _ in keep]),
+                             np.concatenate([t for _, t in keep]))
     return (EvaluationResult(per_group, overall,
                              dict(zip(H36M17.joints, map(float, joints)))), preds)
 
 
 def run_evaluation(checkpoint: str, dataset: str = "cmu-test", noisy: bool = False,
                    flip_tta: bool = False, device: str = "auto", cameras_per_clip: int = 4,
-                   mocap_dir: str | None = None, h36m_3d: str | None = None,
+                   rig: str = "cells", mocap_dir: str | None = None,
+                   npz: str | None = None, fps: float | None = None,
+                   raw_skeleton: bool = False, h36m_3d: str | None = None,
                    h36m_2d: str | None = None, out_dir: str | None = None,
                    max_clips: int | None = None, log=print) -> EvaluationResult:
     """Evaluate, print the tables, and optionally write results.json + predictions.png."""
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; use one of {DATASETS}")
     runner = LifterRunner.from_checkpoint(checkpoint, device=device, flip_tta=flip_tta)
     cfg = runner.config
     if dataset == "h36m":
         if not h36m_3d:
             raise ValueError("--dataset h36m needs --h36m-3d (data_3d_h36m.npz)")
-        sequences = h36m_sequences(h36m_3d, h36m_2d)
+        sequences = h36m_sequences(h36m_3d, h36m_2d, cfg.input_mode)
+        seen = ""
     else:
-        sequences = mocap_sequences(dataset, cfg.num_frames, cfg.output, cfg.fps, noisy,
-                                    cameras_per_clip, mocap_dir, max_clips)
+        if dataset == "npz":
+            if not npz or fps is None:
+                raise ValueError("--dataset npz needs --npz FILE and --fps F")
+            clips = read_npz_clips(npz, fps)
+        else:
+            clips = load_split(MOCAP_SPLITS[dataset], mocap_dir)
+        sequences = mocap_sequences(clips, runner, noisy, cameras_per_clip, rig, max_clips,
+                                    detector_convention=not raw_skeleton)
+        seen = f", {rig} cameras"
     result, preds = evaluate_sequences(runner, sequences)
-    title = (f"{dataset}, {'noisy' if noisy else 'clean'} 2D, T={cfg.num_frames} "
-             f"{cfg.output}{', flip TTA' if flip_tta else ''} ({Path(checkpoint).name})")
+    source = Path(npz).name if dataset == "npz" else dataset
+    title = (f"{source}{seen}, {'noisy' if noisy else 'clean'} 2D, T={cfg.num_frames} "
+             f"{cfg.output}, {cfg.input_mode} input{', flip TTA' if flip_tta else ''}"
+             f"{', raw skeleton' if raw_skeleton else ''} ({Path(checkpoint).name})")
     log(format_table(result.per_group, title=title))
     log(format_table({"ALL": result.overall}, title="headline"))
     log(format_per_joint(np.array(list(result.per_joint_mm.values())), H36M17.joints))
@@ -121,6 +182,7 @@ def _write_outputs(out: Path, result: EvaluationResult, title: str, seq: Sequenc
                "per_group": {k: asdict(v) for k, v in result.per_group.items()},
                "per_joint_mm": result.per_joint_mm}
     (out / "results.json").write_text(json.dumps(payload, indent=1))
-    frames = np.linspace(0, len(pred) - 1, 4).astype(int)
+    rows = np.flatnonzero(seq.scored) if seq.scored is not None else np.arange(len(pred))
+    frames = rows[np.linspace(0, len(rows) - 1, 4).astype(int)] if len(rows) else rows
     plot_predictions(pred[frames], seq.targets[frames], out / "predictions.png",
                      titles=[f"{seq.name} frame {f}" for f in frames])
