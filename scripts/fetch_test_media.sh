@@ -6,6 +6,8 @@
 #   - two real 60 fps videos (1080x1920, 100 frames each) from the PyPI wheel pose2sim==0.10.49
 #     (BSD-3-Clause, licence copied beside them):
 #       pose2sim/single_person_cam01.mp4, pose2sim/multi_person_cam01.mp4
+#     and the calibration of their camera cam01 (Qualisys format; its intrinsics only are used,
+#     by scripts/real_video_checks.py): pose2sim/Calib.qca.txt
 #
 # Only package registries are used (apt, pip). Every file is checked against a pinned SHA-256, so
 # the tests always see the same pixels. Idempotent: files already present and intact are kept.
@@ -29,6 +31,7 @@ MEDIA=(
   "opencv/messi5.jpg|1d570e49654e84c7a943918537bd9e5e1ef82920152e147c834006e235be97c9|$OPENCV_DATA/messi5.jpg"
   "pose2sim/single_person_cam01.mp4|cf4f2816c86bea4bfbea255333d8626ff32a3ecabdab8b0fb147cea9167fde3a|Pose2Sim/Demo_SinglePerson/videos/cam01.mp4"
   "pose2sim/multi_person_cam01.mp4|543cee6a4c2c2b52dc9eac9137ee63d14f1f84e706a9a7264769edcb11e5ea53|Pose2Sim/Demo_MultiPerson/videos/cam01.mp4"
+  "pose2sim/Calib.qca.txt|fd90e4bbae3278ef1dc0cdd42a34ee06bf88286f628a02c00a29407aa39e34c5|Pose2Sim/Demo_MultiPerson/calibration/Calib.qca.txt"
   "pose2sim/LICENSE|7f8a9ede713463b96d261a39c3ec404748c8e4f528c795e5f8cb18898ed944cf|pose2sim-0.10.49.dist-info/licenses/LICENSE"
 )
 

@@ -171,8 +171,10 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
                  "be the mode the checkpoint was trained for.", choices=OUTPUT_MODES),
     "frame_id_override": dict(description="frame_id of root-relative skeletons (no camera "
                               "info); empty = the image's frame."),
-    "use_camera_info": dict(description="Subscribe to camera_info and place skeletons "
-                            "metrically in the camera frame (CAMERA_METRIC) once one arrives."),
+    "use_camera_info": dict(description="Subscribe to camera_info: its intrinsics place "
+                            "skeletons metrically in the camera frame (CAMERA_METRIC), and a "
+                            "lifter with camera input (the shipped ones) needs them to lift at "
+                            "all (it does not start with false)."),
     "camera_info_sync": dict(description="Which camera_info places a People2D: 'auto' = the "
                              "one nearest in time to the image (message_filters Cache) where "
                              "message_filters is installed, else the latest; 'latest' = always "

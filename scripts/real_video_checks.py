@@ -1,0 +1,184 @@
+"""Checks of lifted 3D on real video that need no 3D truth: body size, uprightness, feet on one floor.
+
+The Pose2Sim test videos (fetched by scripts/fetch_test_media.sh) come with their camera's
+calibration; its intrinsics (cam01, Qualisys .qca format) are written as a camera_info YAML and
+each video goes through `liftpose process --camera-info` with every lifter given. Their 3D
+truth is reserved for independent checks and is not read here. Per video and lifter:
+
+- ankle-to-head height: the bone chain ankle-knee-hip (mean of both legs) plus pelvis-spine-
+  thorax-neck-head, per skeleton; an adult of 1.60-1.90 m measures about 1.50-1.80 m on it;
+- its steadiness: the spread (std / median) of that height over a track's frames;
+- the floor: a plane fitted (robust least squares) to the ankles of every metric skeleton of
+  the video, all people together; uprightness = angle between each skeleton's pelvis -> thorax
+  direction and the floor's normal (people walking or standing lean by a few degrees). Where
+  the feet cover a line rather than an area (one person walking straight) the floor's tilt is
+  unknown and these two checks are not made;
+- ground contact: distance of each skeleton's lower ankle from that plane (one floor for
+  everyone and every frame: a depth error shows as feet above or below it).
+
+Run: .venv/bin/python scripts/real_video_checks.py [--checkpoint NAME=PATH ...] [--out DIR]
+Writes DIR/checks.json and DIR/checks.txt (default results/real_video).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "test"))  # the test media
+
+import media_files  # noqa: E402
+
+from liftpose_ros.core.lifter.checkpoint import read_checkpoint  # noqa: E402
+from liftpose_ros.core.skeleton import H36M17  # noqa: E402
+from liftpose_ros.offline.recorded import ProcessOptions, process_recording  # noqa: E402
+from liftpose_ros.weights import DEFAULT_LIFTER  # noqa: E402
+
+VIDEOS = {"single person": "single_person_video", "multi person": "multi_person_video"}
+QCA_SUBPIXELS = 64  # Qualisys stores intrinsics in 1/64 pixel
+J = H36M17.index
+MIN_TRACK_SKELETONS = 30  # tracks lifted this often are listed one by one
+MIN_FLOOR_SPAN = 0.2  # feet must cover an area, not a line, for the floor's tilt to be known
+
+
+def camera_info_yaml(qca: Path, camera: str = "cam01") -> str:
+    """The intrinsics of one camera of a Qualisys calibration as a ROS camera_info YAML."""
+    root = ElementTree.parse(qca).getroot()
+    cam = next(c for c in root.iter("camera") if c.get("serial") == camera)
+    fov = cam.find("fov_video")
+    width = int(fov.get("right")) - int(fov.get("left")) + 1
+    height = int(fov.get("bottom")) - int(fov.get("top")) + 1
+    k = cam.find("intrinsic")
+    fx, fy = (float(k.get(a)) / QCA_SUBPIXELS for a in ("focalLengthU", "focalLengthV"))
+    cx, cy = (float(k.get(a)) / QCA_SUBPIXELS for a in ("centerPointU", "centerPointV"))
+    return (f"image_width: {width}\nimage_height: {height}\ncamera_name: {camera}\n"
+            f"camera_matrix:\n  rows: 3\n  cols: 3\n  data: [{fx}, 0, {cx}, 0, {fy}, {cy}, 0, 0, 1]\n"
+            "distortion_model: plumb_bob\ndistortion_coefficients:\n  rows: 1\n  cols: 5\n"
+            "  data: [0, 0, 0, 0, 0]\n")
+
+
+def chain_height(p: np.ndarray) -> np.ndarray:
+    """(N, 17, 3) -> (N,) ankle-to-head-top length along the bones."""
+    def length(a: str, b: str) -> np.ndarray:
+        return np.linalg.norm(p[:, J(a)] - p[:, J(b)], axis=-1)
+    legs = [length(f"{s}_ankle", f"{s}_knee") + length(f"{s}_knee", f"{s}_hip")
+            for s in ("left", "right")]
+    trunk = (length("pelvis", "spine") + length("spine", "thorax") + length("thorax", "neck_nose")
+             + length("neck_nose", "head_top"))
+    return (legs[0] + legs[1]) / 2 + trunk
+
+
+def fit_floor(points: np.ndarray, up_hint: np.ndarray, rounds: int = 4,
+              keep_m: float = 0.15) -> tuple[np.ndarray, float, float]:
+    """Plane n.x = d through (M, 3) points, refitted on the points within keep_m; n points up.
+    Also how well the points span a plane: the second singular value over the first (feet
+    along one line, as one person walking straight, leave the plane's tilt undetermined)."""
+    inliers = np.ones(len(points), bool)
+    for _ in range(rounds):
+        centre = points[inliers].mean(0)
+        _, spread, axes = np.linalg.svd(points[inliers] - centre)
+        normal = axes[-1] if axes[-1] @ up_hint > 0 else -axes[-1]
+        dist = (points - centre) @ normal
+        inliers = np.abs(dist) < max(keep_m, np.percentile(np.abs(dist), 50))
+    return normal, float(normal @ centre), float(spread[1] / spread[0])
+
+
+def checks(npz: Path) -> dict:
+    z = np.load(npz)
+    metric = z["skeleton_metric"]
+    pos, tracks = z["skeleton_positions"][metric], z["skeleton_track_id"][metric]
+    if not len(pos):
+        return {"skeletons": 0}
+    height = chain_height(pos)
+    up_hint = (pos[:, J("head_top")] - pos[:, J("pelvis")]).mean(0)
+    ankles = np.concatenate([pos[:, J("left_ankle")], pos[:, J("right_ankle")]])
+    normal, d, span = fit_floor(ankles, up_hint)
+    floor = span >= MIN_FLOOR_SPAN
+    spine = pos[:, J("thorax")] - pos[:, J("pelvis")]
+    lean = np.degrees(np.arccos(np.clip(spine @ normal / np.linalg.norm(spine, axis=-1),
+                                        -1, 1)))
+    lower = np.minimum(pos[:, J("left_ankle")] @ normal, pos[:, J("right_ankle")] @ normal) - d
+    steadiness = [float(np.std(height[tracks == t]) / np.median(height[tracks == t]))
+                  for t in np.unique(tracks) if np.sum(tracks == t) >= 10]
+    people = [{"track": int(t), "skeletons": int(np.sum(tracks == t)),
+               "height_m_median": round(float(np.median(height[tracks == t])), 3),
+               "pelvis_depth_m_median": round(float(np.median(pos[tracks == t, 0, 2])), 2)}
+              for t in np.unique(tracks) if np.sum(tracks == t) >= MIN_TRACK_SKELETONS]
+    return {
+        "skeletons": int(len(pos)), "tracks": int(len(np.unique(tracks))),
+        "pelvis_depth_m_median": round(float(np.median(pos[:, 0, 2])), 2),
+        "height_m_median": round(float(np.median(height)), 3),
+        "height_m_p10_p90": [round(float(v), 3) for v in np.percentile(height, [10, 90])],
+        "height_spread_within_track": round(float(np.median(steadiness)), 3)
+        if steadiness else None,
+        "people": people,
+        "floor_span": round(span, 3),
+        "lean_deg_median": round(float(np.median(lean)), 1) if floor else None,
+        "lean_deg_p90": round(float(np.percentile(lean, 90)), 1) if floor else None,
+        "lower_ankle_to_floor_m_median_abs": round(float(np.median(np.abs(lower))), 3)
+        if floor else None,
+        "lower_ankle_to_floor_m_p90_abs": round(float(np.percentile(np.abs(lower), 90)), 3)
+        if floor else None,
+    }
+
+
+def _cell(value) -> str:
+    return "n/a" if value is None else str(value)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", action="append", metavar="NAME=PATH",
+                        help=f"lifters to check (default: shipped={DEFAULT_LIFTER})")
+    parser.add_argument("--out", default=str(REPO / "results" / "real_video"))
+    parser.add_argument("--scale", type=float, default=0.5)
+    args = parser.parse_args()
+    lifters = dict(c.split("=", 1) for c in (args.checkpoint or [f"shipped={DEFAULT_LIFTER}"]))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        calibration = Path(tmp) / "cam01.yaml"
+        calibration.write_text(camera_info_yaml(media_files.media_path("pose2sim/Calib.qca.txt")))
+        for video_name, medium in VIDEOS.items():
+            for lifter, path in lifters.items():
+                run = Path(tmp) / f"{medium}_{lifter}"
+                mode = read_checkpoint(path)["lifter_config"]["output"]
+                summary = process_recording(
+                    media_files.media_path(medium), run,
+                    ProcessOptions(checkpoint=path, mode=mode, camera_info_file=str(calibration),
+                                   scale=args.scale, write_bag=False, write_npz=True,
+                                   progress=False), log=lambda _: None)
+                results[f"{video_name} / {lifter}"] = {
+                    "video": medium, "checkpoint": path,
+                    "intrinsics": summary["intrinsics"], **checks(run / "results.npz")}
+    (out / "checks.json").write_text(json.dumps(results, indent=1))
+    lines = [f"{'video / lifter':<34}{'skel':>6}{'depth m':>9}{'height m':>10}{'p10-p90':>13}"
+             f"{'spread':>8}{'lean°':>7}{'lean p90':>9}{'foot-floor m':>14}{'p90':>7}"]
+    for name, r in results.items():
+        lines.append(f"{name:<34}{r['skeletons']:>6}{r['pelvis_depth_m_median']:>9}"
+                     f"{r['height_m_median']:>10}"
+                     f"{'-'.join(f'{v:.2f}' for v in r['height_m_p10_p90']):>13}"
+                     f"{r['height_spread_within_track'] or '-':>8}"
+                     f"{_cell(r['lean_deg_median']):>7}{_cell(r['lean_deg_p90']):>9}"
+                     f"{_cell(r['lower_ankle_to_floor_m_median_abs']):>14}"
+                     f"{_cell(r['lower_ankle_to_floor_m_p90_abs']):>7}")
+    lines.append("people (tracks lifted in 30+ frames): track, skeletons, median height m, "
+                 "median pelvis depth m")
+    for name, r in results.items():
+        lines.append(f"  {name}: " + "; ".join(
+            f"{p['track']}: {p['skeletons']}, {p['height_m_median']}, "
+            f"{p['pelvis_depth_m_median']}" for p in r.get("people", [])))
+    (out / "checks.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
