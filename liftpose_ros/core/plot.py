@@ -39,6 +39,16 @@ def _draw_3d_panel(ax, pred: np.ndarray, target: np.ndarray | None, skeleton: Sk
     ax.set_zticklabels([])
 
 
+def _save(fig, title: str, path: str | Path) -> Path:
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
 def plot_predictions(pred: np.ndarray, target: np.ndarray | None, path: str | Path,
                      titles: list[str] | None = None, skeleton: Skeleton = H36M17) -> Path:
     """Save a row of 3D plots. pred/target: (N, J, 3) root-relative, camera frame, metres.
@@ -53,13 +63,7 @@ def plot_predictions(pred: np.ndarray, target: np.ndarray | None, path: str | Pa
         if titles:
             ax.set_title(titles[i], fontsize=8)
     legend = "solid: predicted, dashed: true" if target is not None else "predicted"
-    fig.suptitle(legend, fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, legend, path)
 
 
 def plot_2d_3d_strip(pixels: np.ndarray, confidence: np.ndarray, image_size: tuple[int, int],
@@ -89,10 +93,4 @@ def plot_2d_3d_strip(pixels: np.ndarray, confidence: np.ndarray, image_size: tup
             ax.set_title(titles[i], fontsize=8)
         ax3 = fig.add_subplot(2, n, n + i + 1, projection="3d")
         _draw_3d_panel(ax3, pred[i], None if target is None else target[i], skeleton)
-    fig.suptitle("top: 2D input; bottom: lifted 3D (solid) and truth (dashed)", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return _save(fig, "top: 2D input; bottom: lifted 3D (solid) and truth (dashed)", path)

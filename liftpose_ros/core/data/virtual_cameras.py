@@ -66,11 +66,8 @@ class CameraRig:
                min_distance_mm: np.ndarray | float | None = None) -> CameraBatch:
         """Cameras around subjects (n, 3) standing on floors (n,); see `sample_cameras`."""
         n = len(subject)
-        azimuth = rng.uniform(0.0, 2.0 * np.pi, n)
-        distance = _distances(rng, self.distance_range_mm, n, min_distance_mm)
-        height = rng.uniform(*self.height_range_mm, n)
-        eye = np.stack([subject[:, 0] + distance * np.sin(azimuth), floor + height,
-                        subject[:, 2] + distance * np.cos(azimuth)], -1)  # (n, 3)
+        eye = _eyes(rng, subject, floor, self.distance_range_mm, self.height_range_mm,
+                    min_distance_mm)  # (n, 3)
         width, height_px = _image_sizes(rng, self.image_sizes, n)
         f = (np.maximum(width, height_px) / 2.0) / np.tan(
             np.radians(rng.uniform(*self.fov_range_deg, n)) / 2.0)
@@ -121,11 +118,8 @@ class ClassicRig:
                min_distance_mm: np.ndarray | float | None = None) -> CameraBatch:
         """Cameras around subjects (n, 3) standing on floors (n,); see `sample_cameras`."""
         n = len(subject)
-        azimuth = rng.uniform(0.0, 2.0 * np.pi, n)
-        distance = _distances(rng, self.distance_range_mm, n, min_distance_mm)
-        height = rng.uniform(*self.height_range_mm, n)
-        eye = np.stack([subject[:, 0] + distance * np.sin(azimuth), floor + height,
-                        subject[:, 2] + distance * np.cos(azimuth)], -1)  # (n, 3)
+        eye = _eyes(rng, subject, floor, self.distance_range_mm, self.height_range_mm,
+                    min_distance_mm)  # (n, 3)
         aim = subject + rng.uniform(-1.0, 1.0, (n, 3)) * np.asarray(self.aim_offset_mm)
         R, _ = look_at(eye, aim)  # (n, 3, 3)
         R = roll_matrix(np.radians(rng.uniform(*self.roll_range_deg, n))) @ R
@@ -162,10 +156,19 @@ def _tuples(rig: object, names: tuple[str, ...]) -> None:
     rig.image_sizes = tuple(tuple(int(v) for v in size) for size in rig.image_sizes)
 
 
-def _distances(rng: np.random.Generator, span: tuple[float, float], n: int,
-               minimum: np.ndarray | float | None) -> np.ndarray:
-    distance = rng.uniform(*span, n)
-    return distance if minimum is None else np.maximum(distance, minimum)
+def _eyes(rng: np.random.Generator, subject: np.ndarray, floor: np.ndarray,
+          distances: tuple[float, float], heights: tuple[float, float],
+          min_distance: np.ndarray | float | None) -> np.ndarray:
+    """(n, 3) camera centres at a random azimuth around each subject, a horizontal distance
+    in `distances` (at least `min_distance`) and a height in `heights` above its floor."""
+    n = len(subject)
+    azimuth = rng.uniform(0.0, 2.0 * np.pi, n)
+    distance = rng.uniform(*distances, n)
+    if min_distance is not None:
+        distance = np.maximum(distance, min_distance)
+    height = rng.uniform(*heights, n)
+    return np.stack([subject[:, 0] + distance * np.sin(azimuth), floor + height,
+                     subject[:, 2] + distance * np.cos(azimuth)], -1)
 
 
 def _image_sizes(rng: np.random.Generator, sizes: tuple[tuple[int, int], ...],
