@@ -172,3 +172,30 @@ def coco_to_h36m(keypoints: np.ndarray) -> np.ndarray:
         score[..., h("spine")] = np.minimum(hips, shoulders)
         score[..., h("head_top")] = np.minimum(ear_s, shoulders)
     return out
+
+
+# ------------------------------------------------------------------ OpenPose-18 (REP-155 2D)
+# The 18-keypoint COCO layout of OpenPose, which ROS4HRI's Skeleton2D uses: COCO-17's joints in
+# another order plus a neck, the midpoint of the shoulders.
+OPENPOSE18_JOINTS: tuple[str, ...] = (
+    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
+    "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip",
+    "left_knee", "left_ankle", "left_eye", "right_eye", "left_ear", "right_ear")
+
+
+def coco_to_openpose18(keypoints: np.ndarray) -> np.ndarray:
+    """(..., 17, 3) COCO-17 x, y, score -> (..., 18, 3) in OPENPOSE18_JOINTS order; the neck's
+    score is the lower of the two shoulders'."""
+    kp = np.asarray(keypoints)
+    if kp.shape[-2:] != (COCO17.num_joints, 3):
+        raise ValueError(f"expected (..., 17, 3) COCO keypoints, got shape {kp.shape}")
+    out = np.zeros(kp.shape[:-2] + (len(OPENPOSE18_JOINTS), 3), dtype=kp.dtype)
+    for i, name in enumerate(OPENPOSE18_JOINTS):
+        if name != "neck":
+            out[..., i, :] = kp[..., COCO17.index(name), :]
+    left = kp[..., COCO17.index("left_shoulder"), :]
+    right = kp[..., COCO17.index("right_shoulder"), :]
+    neck = OPENPOSE18_JOINTS.index("neck")
+    out[..., neck, :2] = (left[..., :2] + right[..., :2]) / 2
+    out[..., neck, 2] = np.minimum(left[..., 2], right[..., 2])
+    return out

@@ -1,9 +1,16 @@
 """Keypoint node: camera images -> 2D people (COCO-17 keypoints) with stable track ids.
 
-Subscribes  image (sensor_msgs/Image, sensor-data QoS: best effort, keep last 1).
+Subscribes  image (sensor_msgs/Image, sensor-data QoS: best effort, keep last 1), or with
+            image_transport:=compressed image/compressed (sensor_msgs/CompressedImage).
 Publishes   people_2d (liftpose_ros/People2D, reliable: the lifter subscribes reliable),
             image_annotated (sensor_msgs/Image bgr8, with publish_debug_image),
+            /humans/bodies/... (ROS4HRI, REP-155, with publish_hri: ros/hri_bodies.py),
             /diagnostics (diagnostic_msgs/DiagnosticArray, 1 Hz).
+
+A managed (lifecycle) node (ros/managed_node.py): with `managed` false (the default) it
+configures and activates itself at start; with true a lifecycle manager drives it (configure
+loads the detector, activate subscribes to the images, deactivate unsubscribes keeping the
+tracks, cleanup frees the detector and the tracks).
 
 Latest-frame policy: a detector is slower than many cameras, and a queue of old frames would
 only add latency, so the image callback just stores the newest message (counting the one it
@@ -13,8 +20,8 @@ the newest frame, and skipped frames are counted instead of vanishing inside DDS
 A frame that already waited more than `max_frame_wait_s` when the worker gets free is traded
 for the next image if one arrives soon (see `_fresher`): answering it would only add its wait.
 
-Per processed frame: convert and validate the image (ros/image_conversion.py; a bad image is
-logged, counted and dropped), run the detector backend (core/detect/interface.py), give track
+Per processed frame: convert and validate the image (ros/image_conversion.py; a bad or
+undecodable image is logged, counted and dropped), run the detector backend (core/detect/interface.py), give track
 ids with PersonTracker (core/tracking.py), publish the people of confirmed tracks with the
 image's header and size, and optionally the annotated image. The detection and tracking steps
 are core/pipeline/keypoints.py, which `liftpose process` runs on recorded data too.
@@ -37,20 +44,21 @@ from dataclasses import dataclass
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticStatus
-from rclpy.node import Node
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 
 from liftpose_ros.core.detect.draw import DrawStyle, draw_people
 from liftpose_ros.core.detect.interface import KeypointDetector
 from liftpose_ros.core.person import Person
-from liftpose_ros.core.pipeline.keypoints import KeypointPipeline
+from liftpose_ros.core.pipeline.keypoints import KeypointPipeline, TrackedFrame
 from liftpose_ros.core.tracking import clock_first_id
 from liftpose_ros.msg import People2D
 from liftpose_ros.ros import topics
 from liftpose_ros.ros.conversions import MessageError, copy_header, people_to_msg, stamp_to_ns
 from liftpose_ros.ros.diagnostics import ERROR, OK, WARN, DiagnosticsPublisher, make_status
+from liftpose_ros.ros.hri_bodies import HriBodies
 from liftpose_ros.ros.image_conversion import (ImageError, bgr_to_image, converter_name,
-                                               image_to_bgr)
+                                               image_msg_to_bgr)
+from liftpose_ros.ros.managed_node import ManagedNode
 from liftpose_ros.ros.markers import track_colour
 from liftpose_ros.ros.parameters import ParameterError, declare_keypoint_parameters
 from liftpose_ros.ros.models import detector_from_params
@@ -97,7 +105,7 @@ class _Period:
 class Frame:
     """An image waiting for the worker, with when it arrived (time.monotonic())."""
 
-    msg: Image
+    msg: Image | CompressedImage
     received_s: float
 
 
@@ -131,60 +139,83 @@ class LatestFrame:
             self._cond.notify_all()
 
 
-class KeypointNode(Node):
-    """Images in, tracked 2D people out. Construction raises StartupError when it cannot run."""
+class KeypointNode(ManagedNode):
+    """Images in, tracked 2D people out. Construction raises StartupError when it cannot run
+    (a self-starting node) or its parameters are unusable."""
 
     def __init__(self, **node_kwargs) -> None:
         """node_kwargs go to rclpy Node (context, parameter_overrides, namespace, ...)."""
         super().__init__(NODE_NAME, **node_kwargs)
         self.detector: KeypointDetector | None = None
+        self.pipeline: KeypointPipeline | None = None
+        self.hri: HriBodies | None = None
+        self.image_sub = self.people_pub = self.debug_pub = self.diagnostics = None
         self._latest = LatestFrame()
         self._last_arrival_s: float | None = None  # time.monotonic() of the last image
         self._arrival_gap_s = 1.0 / 30.0  # smoothed gap between images (executor thread)
         self._worker: threading.Thread | None = None
+        self.stats = KeypointStats()
+        self._stats_lock = threading.Lock()
+        self._period = _Period()
+        self._warned_zero_stamp = False
         try:
-            self._setup()
+            try:
+                self.params = declare_keypoint_parameters(self)
+            except ParameterError as exc:
+                raise StartupError(str(exc)) from exc
+            if not self.params.managed:
+                self.start()
         except BaseException:
             self.destroy_node()  # stop what started, release the participant's entities
             raise
 
-    def _setup(self) -> None:
-        try:
-            self.params = declare_keypoint_parameters(self)
-            tracker_config = self.params.tracker_config()
-            tracker_config.first_id = clock_first_id()  # ids unlike a previous run's
-        except ParameterError as exc:
-            raise StartupError(str(exc)) from exc
+    # ------------------------------------------------------------------ lifecycle
+    def _configure(self) -> None:
+        tracker_config = self.params.tracker_config()
+        tracker_config.first_id = clock_first_id()  # ids unlike a previous run's
         self.detector = detector_from_params(self.params)
         # the per-frame logic (continuity checks, detection, tracking) is shared with the
         # offline processor; the node adds transport, logging and counters around it
         self.pipeline = KeypointPipeline(self.detector, tracker_config)
         self.tracker = self.pipeline.tracker
         self.draw_style = DrawStyle(min_score=self.params.track_min_keypoint_score)
-        self.stats = KeypointStats()
-        self._stats_lock = threading.Lock()
-        self._period = _Period()
-        self._warned_zero_stamp = False
-
         self.people_pub = self.create_publisher(People2D, topics.PEOPLE_2D, pose_qos())
         # Reliable keep-last-1: matches RViz's default (reliable) image display and
         # sensor-data (best effort) subscribers alike, without queueing old images.
         self.debug_pub = (self.create_publisher(Image, topics.IMAGE_ANNOTATED, pose_qos(1))
                           if self.params.publish_debug_image else None)
-        self.image_sub = self.create_subscription(Image, topics.IMAGE, self._on_image,
-                                                  sensor_qos())
+        self.hri = HriBodies(self, self.params.hri_prefix) if self.params.publish_hri else None
         self.diagnostics = DiagnosticsPublisher(self, self._diagnostics)
+        self._latest = LatestFrame()
         self._worker = threading.Thread(target=self._work, name=f"{NODE_NAME}_worker",
                                         daemon=True)
         self._worker.start()
-        self.get_logger().info(
-            f"detecting with backend '{self.params.backend}' ({converter_name()} image "
-            f"conversion); {self.image_sub.topic_name} -> {self.people_pub.topic_name}"
-            + (f", {self.debug_pub.topic_name}" if self.debug_pub else ""))
 
-    def destroy_node(self) -> None:
+    def _activate(self) -> None:
+        compressed = self.params.image_transport == "compressed"
+        self.image_sub = self.create_subscription(
+            CompressedImage if compressed else Image,
+            topics.IMAGE_COMPRESSED if compressed else topics.IMAGE, self._on_image,
+            sensor_qos())
+        self.get_logger().info(
+            f"detecting with backend '{self.params.backend}' ("
+            + ("compressed images" if compressed else f"{converter_name()} image conversion")
+            + f"); {self.image_sub.topic_name} -> {self.people_pub.topic_name}"
+            + (f", {self.debug_pub.topic_name}" if self.debug_pub else "")
+            + (f", {self.hri.prefix}/..." if self.hri else ""))
+
+    def _deactivate(self) -> None:
+        if self.image_sub is not None:
+            self.destroy_subscription(self.image_sub)
+            self.image_sub = None
+        self._latest.take(0.0)  # a frame waiting for the worker is not answered
+
+    def _cleanup(self) -> None:
         """Stop the worker (it may be inside the detector: wait for it), close the detector,
-        then release the ROS entities. Safe to call twice."""
+        drop the tracks and release the publishers. Safe to call twice."""
+        if self.diagnostics is not None:
+            self.diagnostics.close()
+            self.diagnostics = None
         self._latest.close()
         if self._worker is not None and self._worker is not threading.current_thread():
             self._worker.join()
@@ -192,10 +223,18 @@ class KeypointNode(Node):
         if self.detector is not None:
             self.detector.close()
             self.detector = None
-        super().destroy_node()
+        self.pipeline = None
+        if self.hri is not None:
+            self.hri.close()
+            self.destroy_publisher(self.hri.tracked_pub)
+            self.hri = None
+        for pub in (self.people_pub, self.debug_pub):
+            if pub is not None:
+                self.destroy_publisher(pub)
+        self.people_pub = self.debug_pub = None
 
     # ------------------------------------------------------------------ callbacks
-    def _on_image(self, msg: Image) -> None:
+    def _on_image(self, msg: Image | CompressedImage) -> None:
         """Executor thread: only store the newest image; the worker does the rest."""
         now = time.monotonic()
         stale = self._latest.put(Frame(msg, now))
@@ -260,40 +299,46 @@ class KeypointNode(Node):
     def _process(self, frame: Frame) -> None:
         msg = frame.msg
         try:
-            image = image_to_bgr(msg, self.params.max_image_pixels)
+            image = image_msg_to_bgr(msg, self.params.max_image_pixels)
         except ImageError as exc:
             self._drop("bad", f"bad image: {exc}")
             return
         stamp_ns = stamp_to_ns(msg.header.stamp)
-        self._check_continuity(stamp_ns, image.shape[1], image.shape[0])
+        height, width = image.shape[:2]
+        ended = self._check_continuity(stamp_ns, width, height)
         detected, detect_s = self.pipeline.detect(image)
-        people = self._track(stamp_ns, detected)
+        tracked = self._track(stamp_ns, detected)
+        people = tracked.people
         try:
-            out = people_to_msg(msg.header, image.shape[1], image.shape[0], people)
+            out = people_to_msg(msg.header, width, height, people)
         except MessageError as exc:
             self._drop("failed", f"detector output not publishable: {exc}")
             return
         self.people_pub.publish(out)
+        if self.hri is not None:
+            self.hri.publish(msg.header, width, height, people, ended + tracked.ended_ids)
         if self.debug_pub is not None:
             self._publish_debug(image, msg, people)
         self._count_processed(len(people), detect_s, time.monotonic() - frame.received_s)
 
-    def _check_continuity(self, stamp_ns: int, width: int, height: int) -> None:
-        """Reset tracking where the stream is not a continuation of the previous frames."""
+    def _check_continuity(self, stamp_ns: int, width: int, height: int) -> list[int]:
+        """Reset tracking where the stream is not a continuation of the previous frames; the
+        track ids that ended with it."""
         if stamp_ns == 0 and not self._warned_zero_stamp:
             self._warned_zero_stamp = True
             self.get_logger().warning("images carry no header stamp (0); tracking ages tracks "
                                       "by stamps, so people may keep stale ids")
         restart = self.pipeline.restart_if_discontinuous(stamp_ns, width, height)
         if restart is None:
-            return
+            return []
         with self._stats_lock:
             self.stats.tracker_resets += 1
         self.get_logger().warning(f"{restart.reason}: tracking restarted, "
                                   f"{len(restart.ended_ids)} track ids ended; people get new ids",
                                   throttle_duration_sec=LOG_THROTTLE_S)
+        return restart.ended_ids
 
-    def _track(self, stamp_ns: int, detected: list[Person]) -> list[Person]:
+    def _track(self, stamp_ns: int, detected: list[Person]) -> TrackedFrame:
         """Tracker ids for this frame's detections; people of confirmed tracks only (tentative
         ones are held back until min_hits, as the lifter needs a track's history anyway)."""
         tracked = self.pipeline.track(stamp_ns, detected)
@@ -303,9 +348,10 @@ class KeypointNode(Node):
         for reason in tracked.invalid:  # NaN/inf would break matching for everyone
             self.get_logger().warning(f"left out an invalid detection: {reason}",
                                       throttle_duration_sec=LOG_THROTTLE_S)
-        return tracked.people
+        return tracked
 
-    def _publish_debug(self, image: np.ndarray, msg: Image, people: list[Person]) -> None:
+    def _publish_debug(self, image: np.ndarray, msg: Image | CompressedImage,
+                       people: list[Person]) -> None:
         drawn = draw_people(image, people, track_colour=track_colour, style=self.draw_style)
         self.debug_pub.publish(bgr_to_image(drawn, copy_header(msg.header)))
 
@@ -329,12 +375,15 @@ class KeypointNode(Node):
             level, message = ERROR, f"{p.failed} frames failed in the last {elapsed_s:.1f} s"
         elif p.bad:
             level, message = WARN, f"{p.bad} bad images dropped in the last {elapsed_s:.1f} s"
+        elif not self.active:
+            level, message = OK, "inactive (lifecycle): not subscribed to images"
         elif not p.received:
             level, message = OK, "waiting for images"
         else:
             level, message = OK, "ok"
         values = {
-            "backend": self.params.backend, "image_conversion": converter_name(),
+            "backend": self.params.backend, "image_transport": self.params.image_transport,
+            "image_conversion": converter_name(),
             "input_rate_hz": f"{p.received / elapsed_s:.2f}",
             "processed_rate_hz": f"{p.processed / elapsed_s:.2f}",
             "detector_latency_ms_mean": f"{1e3 * p.detect_s / max(p.processed, 1):.1f}",

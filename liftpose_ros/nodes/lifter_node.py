@@ -6,6 +6,11 @@ Subscribes  people_2d (liftpose_ros/People2D, reliable) and, with use_camera_inf
 Publishes   skeletons_3d (liftpose_ros/Skeletons3D), skeleton_markers
             (visualization_msgs/MarkerArray), /diagnostics (diagnostic_msgs/DiagnosticArray, 1 Hz).
 
+A managed (lifecycle) node (ros/managed_node.py): with `managed` false (the default) it
+configures and activates itself at start; with true a lifecycle manager drives it (configure
+loads the model, activate subscribes to people_2d, deactivate unsubscribes keeping the tracks'
+windows, cleanup frees the model and the windows).
+
 Per People2D message: validate it, convert each tracked person's COCO-17 keypoints to the
 lifter's H36M-17 input, append them to the track buffers, resample every track of the
 message onto the model's 30 fps grid, run ONE batched lifter call, place the poses in the
@@ -27,9 +32,9 @@ from dataclasses import dataclass
 
 import torch
 from diagnostic_msgs.msg import DiagnosticStatus
-from rclpy.node import Node
 from visualization_msgs.msg import MarkerArray
 
+from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.pipeline.lifting import IntrinsicsRequired, LiftingPipeline
 from liftpose_ros.msg import People2D, Skeletons3D
 from liftpose_ros.ros import topics
@@ -37,6 +42,7 @@ from liftpose_ros.ros.camera_info_sync import CameraInfoSource
 from liftpose_ros.ros.conversions import MessageError, stamp_to_ns
 from liftpose_ros.ros.diagnostics import OK, WARN, DiagnosticsPublisher, make_status
 from liftpose_ros.ros.lifter_step import LifterOutput, LifterStep
+from liftpose_ros.ros.managed_node import ManagedNode
 from liftpose_ros.ros.markers import MarkerStyle
 from liftpose_ros.ros.models import lifter_from_params
 from liftpose_ros.ros.node_runner import StartupError, spin_node
@@ -63,23 +69,33 @@ class LifterStats:
     last_drop_reason: str = ""
 
 
-class LifterNode(Node):
-    """2D people in, 3D skeletons out. Construction raises StartupError when it cannot run."""
+class LifterNode(ManagedNode):
+    """2D people in, 3D skeletons out. Construction raises StartupError when it cannot run
+    (a self-starting node) or its parameters are unusable."""
 
     def __init__(self, **node_kwargs) -> None:
         """node_kwargs go to rclpy Node (context, parameter_overrides, namespace, ...)."""
         super().__init__(NODE_NAME, **node_kwargs)
+        self.runner: LifterRunner | None = None
+        self.pipeline: LiftingPipeline | None = None
+        self.people_sub = self.skeleton_pub = self.marker_pub = None
+        self.camera_info: CameraInfoSource | None = None
+        self.diagnostics: DiagnosticsPublisher | None = None
+        self.stats = LifterStats()
+        self._period = self._new_period()
         try:
-            self._setup()
+            try:
+                self.params = declare_lifter_parameters(self)
+            except ParameterError as exc:
+                raise StartupError(str(exc)) from exc
+            if not self.params.managed:
+                self.start()
         except BaseException:
             self.destroy_node()  # release the participant's entities before reporting
             raise
 
-    def _setup(self) -> None:
-        try:
-            self.params = declare_lifter_parameters(self)
-        except ParameterError as exc:
-            raise StartupError(str(exc)) from exc
+    # ------------------------------------------------------------------ lifecycle
+    def _configure(self) -> None:
         threads_note = self._set_torch_threads(self.params.torch_threads)
         self.runner = lifter_from_params(self.params)
         cfg = self.runner.config
@@ -97,24 +113,42 @@ class LifterNode(Node):
         self.step = LifterStep(self.pipeline, self.params.frame_id_override,
                                MarkerStyle(lifetime_s=self.params.marker_lifetime_s)
                                if self.params.publish_markers else None)
-        self.stats = LifterStats()
-        self._period = self._new_period()
-
         self.skeleton_pub = self.create_publisher(Skeletons3D, topics.SKELETONS_3D, pose_qos())
         self.marker_pub = (self.create_publisher(MarkerArray, topics.SKELETON_MARKERS, pose_qos())
                            if self.params.publish_markers else None)
-        self.people_sub = self.create_subscription(People2D, topics.PEOPLE_2D, self._on_people,
-                                                   pose_qos(self.params.queue_depth))
         self.camera_info = (
             CameraInfoSource(self, topics.CAMERA_INFO, sync=self.params.camera_info_sync,
                              tolerance_s=self.params.camera_info_tolerance_s)
             if self.params.use_camera_info else None)
         self.diagnostics = DiagnosticsPublisher(self, self._diagnostics)
-        self.get_logger().info(
+        self._startup_note = (
             f"lifting with {self.params.checkpoint_path.name} on {self.runner.device} "
             f"(T={cfg.num_frames}, {cfg.fps:g} fps, {cfg.output}, {cfg.input_mode} input); "
             "camera info: "
             f"{self.camera_info.describe() if self.camera_info else 'ignored'}{threads_note}")
+
+    def _activate(self) -> None:
+        self.people_sub = self.create_subscription(People2D, topics.PEOPLE_2D, self._on_people,
+                                                   pose_qos(self.params.queue_depth))
+        self.get_logger().info(self._startup_note)
+
+    def _deactivate(self) -> None:
+        """Stop taking People2D; the tracks' windows are kept for the next activation."""
+        if self.people_sub is not None:
+            self.destroy_subscription(self.people_sub)
+            self.people_sub = None
+
+    def _cleanup(self) -> None:
+        """Free the model and the tracks' windows, release the publishers. Safe twice."""
+        for part in (self.diagnostics, self.camera_info):
+            if part is not None:
+                part.close()
+        self.camera_info = self.diagnostics = None
+        for pub in (self.skeleton_pub, self.marker_pub):
+            if pub is not None:
+                self.destroy_publisher(pub)
+        self.skeleton_pub = self.marker_pub = None
+        self.runner = self.pipeline = self.step = self.windows = None
 
     @staticmethod
     def _set_torch_threads(threads: int) -> str:
@@ -213,6 +247,8 @@ class LifterNode(Node):
         elif p["waiting"]:
             message = (f"{p['waiting']} messages not lifted for want of a usable camera_info "
                        f"in the last {elapsed_s:.1f} s")
+        elif not self.active:
+            message = "inactive (lifecycle): not subscribed to people_2d"
         else:
             message = "ok"
         return [make_status(

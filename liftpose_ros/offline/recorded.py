@@ -36,7 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 from rclpy.serialization import deserialize_message
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -54,7 +53,7 @@ from liftpose_ros.offline.bag_output import STORAGES, BagOutput
 from liftpose_ros.offline.recorded_outputs import FrameRecord, OverlayVideo, ResultTable
 from liftpose_ros.ros.conversions import (PLACEMENTS, MessageError, camera_info_msg,
                                           ns_to_stamp, people_to_msg, stamp_to_ns)
-from liftpose_ros.ros.image_conversion import ImageError, image_to_bgr
+from liftpose_ros.ros.image_conversion import ImageError, image_msg_to_bgr
 from liftpose_ros.ros.lifter_step import LifterOutput, LifterStep
 from liftpose_ros.ros.markers import MarkerStyle
 from liftpose_ros.ros.models import detector_from_params, lifter_from_params
@@ -219,21 +218,10 @@ class BagInput:
         frame = InputFrame(index, bag_ns, stamp_ns, msg.header.frame_id, None,
                            camera_info=self.nearest_camera_info(stamp_ns))
         try:
-            frame.image = (image_to_bgr(msg, self.max_pixels) if msg_class is Image
-                           else self._decode(msg))
+            frame.image = image_msg_to_bgr(msg, self.max_pixels)
         except ImageError as exc:
             frame.error = f"bad image: {exc}"
         return frame
-
-    def _decode(self, msg: CompressedImage) -> np.ndarray:
-        """CompressedImage (jpeg, png, ...) -> BGR, with the same pixel limit as raw images."""
-        image = cv2.imdecode(np.frombuffer(msg.data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ImageError(f"cannot decode {len(msg.data)} bytes of format {msg.format!r}")
-        if image.shape[0] * image.shape[1] > self.max_pixels:
-            raise ImageError(f"image {image.shape[1]} x {image.shape[0]} has more pixels than "
-                             f"the limit of {self.max_pixels}")
-        return image
 
     def describe(self) -> str:
         info = self.camera_info_topic or "none (skeletons stay root-relative)"

@@ -141,6 +141,10 @@ class CameraInfoSource:
             # message_filters releases.
             self._cache.registerCallback(self._remember)
 
+    def close(self) -> None:
+        """Stop listening (a node being cleaned up)."""
+        self._node.destroy_subscription(self.subscription)
+
     def describe(self) -> str:
         """One phrase for the start-up log."""
         if self.mode == MODE_MESSAGE_FILTERS:

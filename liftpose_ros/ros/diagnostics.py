@@ -40,6 +40,11 @@ class DiagnosticsPublisher:
         self.publisher = node.create_publisher(DiagnosticArray, topics.DIAGNOSTICS, pose_qos())
         self.timer = node.create_timer(period_s, self.publish)
 
+    def close(self) -> None:
+        """Stop reporting (a node being cleaned up)."""
+        self._node.destroy_timer(self.timer)
+        self._node.destroy_publisher(self.publisher)
+
     def publish(self) -> None:
         now = time.monotonic()
         elapsed, self._last = max(now - self._last, 1e-6), now

@@ -12,6 +12,10 @@ handles the encodings cameras publish most: mono8, mono16, bgr8, rgb8, bgra8, rg
 16-bit colour variants. Both paths give the same pixels for those encodings: 16-bit values are
 scaled by 255/65535 and rounded, as cv_bridge does (so a 12-bit camera in mono16 looks dark;
 that is the ROS convention, not a bug here).
+
+Compressed images (sensor_msgs/CompressedImage, what image_transport's `compressed` plugin
+publishes on `<image>/compressed`: jpeg or png) are decoded with OpenCV (`compressed_to_bgr`),
+under the same pixel limit; undecodable data is an ImageError too.
 """
 from __future__ import annotations
 
@@ -22,10 +26,11 @@ from typing import Any
 
 import cv2
 import numpy as np
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 DEFAULT_MAX_PIXELS = 50_000_000  # ~8K x 6K; more is a corrupt header, not a camera
+IMAGE_TRANSPORTS = ("raw", "compressed")  # image_transport's names for Image, CompressedImage
 
 
 class ImageError(ValueError):
@@ -162,4 +167,63 @@ def bgr_to_image(image: np.ndarray, header: Header | None = None) -> Image:
     msg = Image(header=header if header is not None else Header(), height=h, width=w,
                 encoding="bgr8", is_bigendian=0, step=3 * w)
     msg.data = array.array("B", np.ascontiguousarray(arr).tobytes())
+    return msg
+
+
+def compressed_to_bgr(msg: CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """CompressedImage (jpeg, png, ...) -> (H, W, 3) uint8 BGR, or ImageError: data OpenCV
+    cannot decode, or an image of more than max_pixels pixels (checked from the file's header
+    before its pixels are decoded, for png and jpeg)."""
+    data = np.frombuffer(bytes(msg.data), np.uint8)
+    if data.size == 0:
+        raise ImageError(f"compressed image of format {msg.format!r} holds no data")
+    size = _encoded_size(data)
+    if size is not None and size[0] * size[1] > max_pixels:
+        raise ImageError(f"compressed image {size[0]} x {size[1]} has more pixels than the "
+                         f"limit of {max_pixels}")
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ImageError(f"cannot decode {data.size} bytes of format {msg.format!r}")
+    if image.shape[0] * image.shape[1] > max_pixels:
+        raise ImageError(f"image {image.shape[1]} x {image.shape[0]} has more pixels than the "
+                         f"limit of {max_pixels}")
+    return image
+
+
+def _encoded_size(data: np.ndarray) -> tuple[int, int] | None:
+    """(width, height) from a png's IHDR or a jpeg's first SOF marker; None if not found."""
+    raw = data.tobytes()
+    if raw[:8] == b"\x89PNG\r\n\x1a\n" and len(raw) >= 24:
+        return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+    if raw[:2] != b"\xff\xd8":
+        return None
+    i = 2
+    while i + 9 < len(raw):
+        if raw[i] != 0xFF:
+            return None
+        marker, length = raw[i + 1], int.from_bytes(raw[i + 2:i + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # start of frame
+            return int.from_bytes(raw[i + 7:i + 9], "big"), int.from_bytes(raw[i + 5:i + 7],
+                                                                           "big")
+        i += 2 + length
+    return None
+
+
+def image_msg_to_bgr(msg: Image | CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS
+                     ) -> np.ndarray:
+    """Either kind of image message -> BGR (`image_to_bgr` or `compressed_to_bgr`)."""
+    if isinstance(msg, CompressedImage):
+        return compressed_to_bgr(msg, max_pixels)
+    return image_to_bgr(msg, max_pixels)
+
+
+def bgr_to_compressed(image: np.ndarray, header: Header | None = None, fmt: str = "jpeg",
+                      quality: int = 90) -> CompressedImage:
+    """(H, W, 3) uint8 BGR -> CompressedImage (jpeg or png), as image_transport sends it."""
+    ok, data = cv2.imencode(".jpg" if fmt == "jpeg" else ".png", np.asarray(image),
+                            [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt == "jpeg" else [])
+    if not ok:
+        raise ImageError(f"cannot encode the image as {fmt}")
+    msg = CompressedImage(header=header if header is not None else Header(), format=fmt)
+    msg.data = array.array("B", data.tobytes())
     return msg

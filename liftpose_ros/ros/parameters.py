@@ -29,7 +29,7 @@ from liftpose_ros.core.lifter.input import OUTPUT_MODES
 from liftpose_ros.core.detect.interface import DEFAULT_BACKEND, available_detectors
 from liftpose_ros.core.tracking import TrackerConfig
 from liftpose_ros.ros.camera_info_sync import SYNC_MODES as CAMERA_INFO_SYNC_MODES
-from liftpose_ros.ros.image_conversion import DEFAULT_MAX_PIXELS
+from liftpose_ros.ros.image_conversion import DEFAULT_MAX_PIXELS, IMAGE_TRANSPORTS
 
 _TYPES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
 
@@ -62,6 +62,8 @@ class ParamSpec:
         if self.choices:
             parts.append("one of: " + ", ".join(self.choices)
                          + (f", {self.pattern_help}" if self.pattern_help else ""))
+        elif self.pattern_help:
+            parts.append(self.pattern_help)
         if self.minimum is not None:
             parts.append(f">= {self.minimum}")
         if self.maximum is not None:
@@ -104,7 +106,7 @@ class ParamSpec:
                                  f"got {value!r}")
         if kind is float and not math.isfinite(value):
             raise ParameterError(f"parameter '{self.name}' must be finite; got {value!r}")
-        if self.choices and value not in self.choices and not (
+        if (self.choices or self.pattern) and value not in self.choices and not (
                 self.pattern and re.fullmatch(self.pattern, value)):
             raise ParameterError(f"parameter '{self.name}' must be {self.constraints}; "
                                  f"got {value!r}")
@@ -150,6 +152,7 @@ class LifterParams:
     publish_markers: bool = True
     marker_lifetime_s: float = 0.5
     torch_threads: int = 1
+    managed: bool = False
 
     @property
     def checkpoint_path(self) -> Path:
@@ -197,6 +200,10 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "publish_markers": dict(description="Publish RViz markers on skeleton_markers."),
     "marker_lifetime_s": dict(description="Marker lifetime: stale skeletons vanish after it if "
                               "the node stops.", minimum=0.0),
+    "managed": dict(description="true: a managed (lifecycle) node that waits, unconfigured, for a "
+                    "lifecycle manager (configure loads the model, activate subscribes, "
+                    "deactivate unsubscribes keeping what it holds, cleanup frees it); "
+                    "false: it configures and activates itself at start."),
     "torch_threads": dict(description="torch intra-op threads. torch has one setting per "
                           "process, so in a one-process bring-up this applies to every node "
                           "there (a change is logged). 1 keeps a small CPU's other core for "
@@ -232,6 +239,10 @@ class KeypointParams:
     track_min_keypoint_score: float = _TRACKER_DEFAULTS.min_keypoint_score
     track_max_age_s: float = _TRACKER_DEFAULTS.max_age_s
     track_min_hits: int = _TRACKER_DEFAULTS.min_hits
+    image_transport: str = "raw"
+    publish_hri: bool = False
+    hri_prefix: str = "/humans/bodies"
+    managed: bool = False
 
     def detector_options(self) -> dict[str, Any]:
         """Keyword options of `create_detector`: backend_options plus checkpoint and device
@@ -303,6 +314,20 @@ _KEYPOINT_DESCRIPTIONS: dict[str, dict[str, Any]] = {
                             "loses the track; coming back gives a new id.", minimum=1e-3),
     "track_min_hits": dict(description="Tracker: frames in a row before a new person is "
                            "published (1 = at once; more suppresses flicker).", minimum=0),
+    "image_transport": dict(description="How images arrive: 'raw' = sensor_msgs/Image on "
+                            "image; 'compressed' = sensor_msgs/CompressedImage (jpeg, png) on "
+                            "image/compressed, as image_transport names it.",
+                            choices=IMAGE_TRANSPORTS),
+    "publish_hri": dict(description="Also publish the people as ROS4HRI bodies (REP-155): "
+                        "<hri_prefix>/tracked (hri_msgs/IdsList) and per body "
+                        "<hri_prefix>/<track id>/skeleton2d and /roi."),
+    "hri_prefix": dict(description="Topic prefix of the REP-155 body topics (absolute, as "
+                       "REP-155 names them).", pattern=r"/[A-Za-z0-9_/]*[A-Za-z0-9_]",
+                       pattern_help="an absolute topic name"),
+    "managed": dict(description="true: a managed (lifecycle) node that waits, unconfigured, for a "
+                    "lifecycle manager (configure loads the model, activate subscribes, "
+                    "deactivate unsubscribes keeping what it holds, cleanup frees it); "
+                    "false: it configures and activates itself at start."),
 }
 
 

@@ -11,6 +11,7 @@ reliable for the lifter's reliable subscription to match it.
 from __future__ import annotations
 
 IMAGE = "image"  # sensor_msgs/Image, input of the keypoint node
+IMAGE_COMPRESSED = f"{IMAGE}/compressed"  # sensor_msgs/CompressedImage, image_transport's name
 CAMERA_INFO = "camera_info"  # sensor_msgs/CameraInfo of that image
 PEOPLE_2D = "people_2d"  # liftpose_ros/People2D: keypoint node -> lifter node
 SKELETONS_3D = "skeletons_3d"  # liftpose_ros/Skeletons3D: lifter output

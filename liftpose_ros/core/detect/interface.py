@@ -1,9 +1,9 @@
 """The one interface between 2D keypoint detectors and the rest of liftpose_ros.
 
-Every backend turns an OpenCV-style image into a list of `core.person.Person` in COCO-17 order (the order
-of `liftpose_ros.core.skeleton.COCO17`, the single source of joint order). The keypoint node only
-sees `KeypointDetector` and picks a backend by name through `create_detector`, so a backend can be
-swapped by a parameter without touching the node.
+Every backend turns an OpenCV-style image into a list of `core.person.Person` in COCO-17 order
+(the order of `liftpose_ros.core.skeleton.COCO17`, the single source of joint order). The
+keypoint node only sees `KeypointDetector` and picks a backend by name through
+`create_detector`, so a backend can be swapped by a parameter without touching the node.
 
 Backends are registered by import path and imported only when asked for: the default MediaPipe
 backend must not pull in torch, and the HRNet/ONNX backends must not pull in mediapipe. A backend
