@@ -5,7 +5,11 @@
 
 Starts `keypoint_node` and `lifter_node` of liftpose_ros in one namespace (default
 /liftpose: people_2d, skeletons_3d and skeleton_markers appear under it, where
-config/liftpose.rviz looks for them). Both read one parameter file (`config`); the node
+config/liftpose.rviz looks for them). With managed:=true both start as managed (lifecycle)
+nodes that wait, unconfigured, for a lifecycle manager (or `ros2 lifecycle set
+/liftpose/liftpose_keypoints configure`, then `activate`); by default they configure and
+activate themselves. With image_transport:=compressed the keypoint node reads
+<image_topic>/compressed, as image_transport names it. Both read one parameter file (`config`); the node
 arguments below (device, checkpoint, mode) are empty by default, which keeps the file's
 value, so that editing the file is never silently overridden by a launch default.
 
@@ -21,7 +25,7 @@ from launch import LaunchContext, LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.conditions import IfCondition
 from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
-from launch_ros.actions import Node
+from launch_ros.actions import LifecycleNode, Node
 from launch_ros.parameter_descriptions import ParameterValue
 from launch_ros.substitutions import FindPackageShare
 
@@ -62,6 +66,13 @@ def _arguments() -> list[DeclareLaunchArgument]:
         DeclareLaunchArgument("window", default_value="0", description=(
             "Expected lifter window T in frames (e.g. 27); launch fails if the checkpoint "
             "was trained for another one. 0 = accept the checkpoint's.")),
+        DeclareLaunchArgument("managed", default_value="false", description=(
+            "true: both nodes start as managed (lifecycle) nodes, unconfigured, for a "
+            "lifecycle manager to configure and activate; false: plain start, active at "
+            "once.")),
+        DeclareLaunchArgument("image_transport", default_value="", description=(
+            "raw (sensor_msgs/Image on image_topic) | compressed (CompressedImage on "
+            "<image_topic>/compressed); empty = the config file's value.")),
         DeclareLaunchArgument("rviz", default_value="false", description=(
             "Start rviz2 with config/liftpose.rviz (and publish the keypoint node's "
             "annotated image for it).")),
@@ -129,16 +140,26 @@ def _nodes(context: LaunchContext) -> list[Node]:
     check_window(context)
     namespace = _text(context, "namespace")
     config = _text(context, "config")
-    keypoint_overrides = {}
+    managed = _text(context, "managed").lower() == "true"
+    kind = LifecycleNode if managed else Node
+    keypoint_overrides, lifter_overrides = {}, _lifter_overrides(context)
     if _text(context, "rviz").lower() == "true":
         keypoint_overrides["publish_debug_image"] = ParameterValue(True, value_type=bool)
-    keypoints = Node(
+    transport = _text(context, "image_transport")
+    if transport:
+        keypoint_overrides["image_transport"] = ParameterValue(transport, value_type=str)
+    if managed:
+        for overrides in (keypoint_overrides, lifter_overrides):
+            overrides["managed"] = ParameterValue(True, value_type=bool)
+    image_topic = _text(context, "image_topic")
+    keypoints = kind(
         package=PACKAGE, executable="keypoint_node", name=KEYPOINT_NODE, namespace=namespace,
         parameters=_parameters(config, keypoint_overrides),
-        remappings=[(topics.IMAGE, LaunchConfiguration("image_topic"))], output="screen")
-    lifter = Node(
+        remappings=[(topics.IMAGE, image_topic),
+                    (topics.IMAGE_COMPRESSED, f"{image_topic}/compressed")], output="screen")
+    lifter = kind(
         package=PACKAGE, executable="lifter_node", name=LIFTER_NODE, namespace=namespace,
-        parameters=_parameters(config, _lifter_overrides(context)),
+        parameters=_parameters(config, lifter_overrides),
         remappings=[(topics.CAMERA_INFO, LaunchConfiguration("camera_info_topic"))],
         output="screen")
     return [keypoints, lifter]

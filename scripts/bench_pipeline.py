@@ -61,6 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--executor-threads", type=int, default=2,
                    help="threads of the 'multi' executor")
     p.add_argument("--backend-options", default="", help="keypoint backend options (YAML)")
+    p.add_argument("--image-transport", choices=("raw", "compressed"), default="raw",
+                   help="camera -> keypoint node: raw Image or JPEG CompressedImage (then "
+                   "'wait + conversion' includes the decoding)")
     p.add_argument("--max-frame-wait-s", type=float, default=None,
                    help="keypoint node parameter (default: the node's default)")
     p.add_argument("--camera-in-pipeline-executor", action="store_true",
@@ -157,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = PipelineSettings(
         checkpoint=args.checkpoint, device=args.device, mode=args.mode, rate_hz=args.rate_hz,
         scale=args.scale, torch_threads=args.torch_threads, backend_options=args.backend_options,
-        max_frame_wait_s=args.max_frame_wait_s,
+        max_frame_wait_s=args.max_frame_wait_s, image_transport=args.image_transport,
         executor=args.executor, executor_threads=args.executor_threads,
         camera_thread=not args.camera_in_pipeline_executor,
         loop=args.duration_s is not None, duration_s=args.duration_s,
@@ -178,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
           f", torch threads {args.torch_threads}, executor {args.executor}"
           f"{f' ({args.executor_threads} threads)' if args.executor == 'multi' else ''}"
           f"{' + camera thread' if not args.camera_in_pipeline_executor else ''}, "
-          f"{result.image_size[0]}x{result.image_size[1]} "
+          f"{result.image_size[0]}x{result.image_size[1]} {args.image_transport} images "
           f"at {args.rate_hz:g} Hz")
     print(f"frames: {summary['frames_published']} published, {summary['frames_processed']} "
           f"answered in 2D, {summary['frames_lifted']} in 3D, {summary['dropped_stale']} skipped "

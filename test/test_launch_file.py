@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 LAUNCH_FILE = REPO / "launch" / "liftpose.launch.py"
 SHARE = REPO  # the installed share/liftpose_ros holds config/ and launch/ as the source tree
 EXPECTED_ARGUMENTS = {"namespace", "image_topic", "camera_info_topic", "config", "device",
-                      "checkpoint", "mode", "window", "rviz"}
+                      "checkpoint", "mode", "window", "managed", "image_transport", "rviz"}
 
 
 # ------------------------------------------------------------------ stand-ins for launch(_ros)
@@ -88,6 +88,9 @@ def _fake_modules(rec: Recorder) -> dict[str, types.ModuleType]:
     class Node(Recorded):
         pass
 
+    class LifecycleNode(Recorded):
+        pass
+
     class ParameterValue(Recorded):
         def __init__(self, value, value_type=None) -> None:
             super().__init__(value, value_type=value_type)
@@ -101,7 +104,7 @@ def _fake_modules(rec: Recorder) -> dict[str, types.ModuleType]:
         "launch.substitutions": dict(LaunchConfiguration=LaunchConfiguration,
                                      PathJoinSubstitution=PathJoinSubstitution),
         "launch_ros": {},
-        "launch_ros.actions": dict(Node=Node),
+        "launch_ros.actions": dict(Node=Node, LifecycleNode=LifecycleNode),
         "launch_ros.parameter_descriptions": dict(ParameterValue=ParameterValue),
         "launch_ros.substitutions": dict(FindPackageShare=FindPackageShare),
     }
@@ -205,6 +208,18 @@ def test_config_file_holds_every_declared_parameter_at_its_default(section, spec
     assert data[section]["ros__parameters"] == {s.name: s.default for s in specs}
 
 
+def test_managed_and_compressed_arguments(launched):
+    """managed:=true starts both as lifecycle nodes told to wait for a manager;
+    image_transport:=compressed reaches the keypoint node."""
+    nodes = launched.nodes(managed="true", image_transport="compressed")
+    assert {type(n).__name__ for n in nodes.values()} == {"LifecycleNode"}
+    values = {e: {k: v.value for p in _parameter_dicts(n) for k, v in p.items()}
+              for e, n in nodes.items()}
+    assert values == {"keypoint_node": {"managed": True, "image_transport": "compressed"},
+                      "lifter_node": {"managed": True}}
+    assert {type(n).__name__ for n in launched.nodes().values()} == {"Node"}
+
+
 def test_node_names_match_the_config_sections(launched):
     names = {e: n.kwargs["name"] for e, n in launched.nodes().items()}
     assert names == {"keypoint_node": "liftpose_keypoints", "lifter_node": "liftpose_lifter"}
@@ -218,7 +233,8 @@ def test_remappings_target_the_nodes_relative_topics(launched):
     context = launched.context(image_topic="/cam/image_raw", camera_info_topic="/cam/info")
     resolved = {e: [(src, _perform(dst, context)) for src, dst in n.kwargs["remappings"]]
                 for e, n in nodes.items()}
-    assert resolved == {"keypoint_node": [(topics.IMAGE, "/cam/image_raw")],
+    assert resolved == {"keypoint_node": [(topics.IMAGE, "/cam/image_raw"),
+                                          (topics.IMAGE_COMPRESSED, "/cam/image_raw/compressed")],
                         "lifter_node": [(topics.CAMERA_INFO, "/cam/info")]}
     assert not topics.IMAGE.startswith("/") and not topics.CAMERA_INFO.startswith("/")
 

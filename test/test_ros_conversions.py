@@ -14,7 +14,7 @@ from sensor_msgs.msg import CameraInfo
 from std_msgs.msg import Header
 from visualization_msgs.msg import Marker
 
-from liftpose_ros.core.skeleton import H36M17
+from liftpose_ros.core.skeleton import COCO17, H36M17
 from liftpose_ros.msg import People2D, Person2D, Skeleton3D
 from liftpose_ros.ros import topics
 from liftpose_ros.core.person import Person
@@ -237,3 +237,34 @@ def test_config_yaml_holds_the_defaults():
     params = data["liftpose_lifter"]["ros__parameters"]
     assert params == {s.name: s.default for s in LIFTER_PARAMETERS}
     LifterParams(**params)
+
+
+def test_ros4hri_skeleton_and_roi_are_normalised_and_clipped():
+    """REP-155 wants every coordinate in [0, 1]: keypoints outside the image are clipped with
+    confidence 0, missing ones are (0, 0) with confidence 0; the neck is the shoulders'
+    midpoint; the box is clipped."""
+    from liftpose_ros.core.skeleton import OPENPOSE18_JOINTS, coco_to_openpose18
+    from liftpose_ros.ros.hri_bodies import body_id, roi_msg, skeleton2d_msg
+
+    kp = np.zeros((17, 3), np.float32)
+    kp[:, :2] = [[40.0 + i, 20.0 + 2 * i] for i in range(17)]
+    kp[:, 2] = 0.8
+    kp[COCO17.index("left_ankle")] = [250.0, 30.0, 0.9]  # right of a 200 px wide image
+    kp[COCO17.index("right_ear")] = [0.0, 0.0, 0.0]  # missing
+    person = Person(kp, np.array([-10.0, 5.0, 150.0, 120.0]), 1.2, track_id=7)
+    header = Header(frame_id="cam")
+    msg = skeleton2d_msg(header, person, 200, 100)
+    points = {name: msg.skeleton[i] for i, name in enumerate(OPENPOSE18_JOINTS)}
+    nose = kp[COCO17.index("nose")]
+    assert (points["nose"].x, points["nose"].y, points["nose"].c) == pytest.approx(
+        (nose[0] / 200, nose[1] / 100, 0.8))
+    shoulders = kp[[COCO17.index("left_shoulder"), COCO17.index("right_shoulder")], :2]
+    assert (points["neck"].x, points["neck"].y) == pytest.approx(
+        tuple(shoulders.mean(0) / [200, 100]))
+    assert (points["left_ankle"].x, points["left_ankle"].c) == (1.0, 0.0)
+    assert (points["right_ear"].x, points["right_ear"].y, points["right_ear"].c) == (0, 0, 0)
+    assert coco_to_openpose18(kp).shape == (18, 3)
+    roi = roi_msg(header, person, 200, 100)
+    assert (roi.xmin, roi.ymin, roi.xmax, roi.ymax, roi.c) == pytest.approx(
+        (0.0, 0.05, 0.75, 1.0, 1.0))
+    assert body_id(7) == "b7"

@@ -54,6 +54,7 @@ class PipelineSettings:
     frame_id: str = "camera_optical_frame"
     backend: str = "mediapipe"
     backend_options: str = ""
+    image_transport: str = "raw"  # raw | compressed (JPEG) between camera and keypoint node
     max_frame_wait_s: float | None = None  # the keypoint node's parameter; None = its default
     torch_threads: int | None = 1  # None = leave torch's default (one per core); process-wide
     executor: str = "per-node"  # per-node | single | multi, as liftpose-bringup's --executor
@@ -137,9 +138,10 @@ class GraphPipeline:
         self.video = self._make(video_publisher.VideoPublisher, dict(
             video=str(s.video or ""), rate_hz=float(s.rate_hz), scale=float(s.scale),
             fov_deg=float(s.fov_deg), frame_id=s.frame_id, loop=s.loop, preload=s.preload,
-            autostart=False))
+            autostart=False, image_transport=s.image_transport))
         keypoint_params: dict[str, Any] = dict(backend=s.backend,
-                                               backend_options=s.backend_options)
+                                               backend_options=s.backend_options,
+                                               image_transport=s.image_transport)
         if s.max_frame_wait_s is not None:
             keypoint_params["max_frame_wait_s"] = float(s.max_frame_wait_s)
         self.keypoints = self._make(keypoint_node.KeypointNode, keypoint_params)
@@ -147,7 +149,8 @@ class GraphPipeline:
             checkpoint=str(s.checkpoint or ""), device=s.device, mode=s.mode,
             queue_depth=int(s.lifter_queue_depth)))
         self.recorder = self._make(pose_recorder.PoseRecorder, dict(
-            record_image_stamps=s.record_image_stamps, record_markers=s.record_markers))
+            record_image_stamps=s.record_image_stamps, record_markers=s.record_markers,
+            image_transport=s.image_transport))
 
     def _make(self, node_class, params: dict[str, Any]):
         from rclpy.parameter import Parameter

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.node import Node
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 from liftpose_ros.core.lifter.input import DEFAULT_FPS, target_offset_s
@@ -41,6 +41,7 @@ from liftpose_ros.ros.conversions import (PLACEMENTS, MessageError, people_from_
                                           skeletons_from_msg, stamp_to_ns)
 from liftpose_ros.ros.parameters import ParameterError, ParamSpec, declare_and_read
 from liftpose_ros.ros.node_runner import StartupError, spin_node
+from liftpose_ros.ros.image_conversion import IMAGE_TRANSPORTS
 from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
 NODE_NAME = "liftpose_recorder"
@@ -107,6 +108,7 @@ def _round(values: np.ndarray) -> list:
 class RecorderParams:
     output_dir: str = ""
     record_image_stamps: bool = False
+    image_transport: str = "raw"
     record_markers: bool = False
     queue_depth: int = 100
 
@@ -116,6 +118,8 @@ RECORDER_PARAMETERS: tuple[ParamSpec, ...] = (
               "empty = nothing is written (a caller uses save())."),
     ParamSpec("record_image_stamps", False, "Also subscribe to image and keep stamps and "
               "receive times (image transport share of the latency; costs a copy per image)."),
+    ParamSpec("image_transport", "raw", "Which image topic record_image_stamps listens to: "
+              "'raw' = image, 'compressed' = image/compressed.", choices=IMAGE_TRANSPORTS),
     ParamSpec("record_markers", False, "Also keep the namespace, id, action and type of every "
               "marker on skeleton_markers."),
     ParamSpec("queue_depth", 100, "Depth of the reliable subscriptions: deep, so that a busy "
@@ -148,7 +152,10 @@ class PoseRecorder(Node):
         self.create_subscription(DiagnosticArray, topics.DIAGNOSTICS, self._on_diagnostics,
                                  pose_qos(depth))
         if self.params.record_image_stamps:
-            self.create_subscription(Image, topics.IMAGE, self._on_image, sensor_qos(5))
+            compressed = self.params.image_transport == "compressed"
+            self.create_subscription(CompressedImage if compressed else Image,
+                                     topics.IMAGE_COMPRESSED if compressed else topics.IMAGE,
+                                     self._on_image, sensor_qos(5))
         if self.params.record_markers:
             self.create_subscription(MarkerArray, topics.SKELETON_MARKERS, self._on_markers,
                                      pose_qos(depth))
@@ -184,7 +191,7 @@ class PoseRecorder(Node):
         with self._lock:
             self.skeletons.append(frame)
 
-    def _on_image(self, msg: Image) -> None:
+    def _on_image(self, msg: Image | CompressedImage) -> None:
         received = self._now_ns()
         with self._lock:
             self.images.append((stamp_to_ns(msg.header.stamp), received))

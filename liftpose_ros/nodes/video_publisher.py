@@ -1,6 +1,8 @@
 """Video publisher: replay a video file as a live camera (sensor_msgs/Image + CameraInfo).
 
-Publishes   image (sensor_msgs/Image bgr8, sensor-data QoS), camera_info (sensor_msgs/CameraInfo,
+Publishes   image (sensor_msgs/Image bgr8, sensor-data QoS), or with image_transport:=compressed
+            image/compressed (sensor_msgs/CompressedImage, JPEG; encoded once per frame when
+            preloaded, as a camera's encoder would), camera_info (sensor_msgs/CameraInfo,
             same stamp and frame_id), video_done (std_msgs/Empty, reliable + transient local,
             once the file has been played; never with loop).
 
@@ -29,13 +31,13 @@ import numpy as np
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.task import Future
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Empty, Header
 
 from liftpose_ros.core.video import VideoSource, camera_intrinsics, frame_index
 from liftpose_ros.ros import topics
 from liftpose_ros.ros.conversions import camera_info_msg, ns_to_stamp
-from liftpose_ros.ros.image_conversion import bgr_to_image
+from liftpose_ros.ros.image_conversion import bgr_to_compressed, bgr_to_image
 from liftpose_ros.ros.node_runner import StartupError, spin_node
 from liftpose_ros.ros.parameters import ParameterError, declare_video_parameters
 from liftpose_ros.ros.qos import sensor_qos
@@ -72,15 +74,19 @@ class VideoPublisher(Node):
         self.fps = info.fps if info.fps > 0 else p.rate_hz  # unknown rate: one frame a tick
         self.intrinsics = camera_intrinsics(info, p.scale, p.fov_deg, p.fx, p.fy, p.cx, p.cy)
         # (a file that does not say its frame count is streamed: what to keep is unknown)
-        preloaded = (p.preload and info.frame_count > 0
-                     and self.source.preload(self._indices_to_show()))
+        self.preloaded = preloaded = (p.preload and info.frame_count > 0
+                                      and self.source.preload(self._indices_to_show()))
+        self._encoded: dict[int, object] = {}  # frame index -> JPEG bytes (preloaded)
         self.done = Future()  # completes once the whole file has been played (never with loop)
         self.published: deque[tuple[int, int]] = deque(maxlen=PUBLISHED_HISTORY)
         self.ticks_skipped = 0
         self._t0: float | None = None
         self._tick = -1
 
-        self.image_pub = self.create_publisher(Image, topics.IMAGE, sensor_qos())
+        self.compressed = p.image_transport == "compressed"
+        self.image_pub = (self.create_publisher(CompressedImage, topics.IMAGE_COMPRESSED,
+                                                sensor_qos()) if self.compressed else
+                          self.create_publisher(Image, topics.IMAGE, sensor_qos()))
         self.info_pub = self.create_publisher(CameraInfo, topics.CAMERA_INFO, sensor_qos())
         done_qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                               durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -129,6 +135,14 @@ class VideoPublisher(Node):
             return
         self._publish(frame, index)
 
+    def _compressed(self, frame: np.ndarray, index: int, header: Header) -> CompressedImage:
+        """The frame as JPEG; preloaded frames are encoded once and kept."""
+        if not self.preloaded:
+            return bgr_to_compressed(frame, header)
+        if index not in self._encoded:
+            self._encoded[index] = bgr_to_compressed(frame, header).data
+        return CompressedImage(header=header, format="jpeg", data=self._encoded[index])
+
     def _end_of_file(self) -> None:
         if self.params.loop and self.published:
             self.source.rewind()
@@ -143,7 +157,8 @@ class VideoPublisher(Node):
     def _publish(self, frame: np.ndarray, index: int) -> None:
         stamp_ns = self.get_clock().now().nanoseconds  # stamped when sent: latency = pipeline
         header = Header(stamp=ns_to_stamp(stamp_ns), frame_id=self.params.frame_id)
-        self.image_pub.publish(bgr_to_image(frame, header))
+        self.image_pub.publish(self._compressed(frame, index, header) if self.compressed
+                               else bgr_to_image(frame, header))
         self.info_pub.publish(camera_info_msg(header, frame.shape[1], frame.shape[0],
                                               self.intrinsics))
         self.published.append((stamp_ns, index))

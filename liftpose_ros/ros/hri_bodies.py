@@ -6,8 +6,8 @@ Topics (absolute, as REP-155 names them; the prefix is the `hri_prefix` paramete
   <prefix>/<id>/skeleton2d     hri_msgs/Skeleton2D: 18 OpenPose-COCO keypoints, normalised
   <prefix>/<id>/roi            hri_msgs/NormalizedRegionOfInterest2D: the body's box, normalised
 
-A body id is the person's track id in decimal, the same id as in People2D, Skeletons3D and the
-body's TF frame `body_<id>`. A body's two topics are advertised when it first appears and
+A body id is 'b' and the person's track id in decimal (a topic name token cannot start with
+a digit), e.g. track 12 is body b12, whose TF frame is `body_b12`. A body's two topics are advertised when it first appears and
 withdrawn when its track ends, and it leaves `tracked` as soon as an image does not show it.
 Coordinates are fractions of the image's width and height in [0, 1]; a keypoint outside the
 image is clipped onto its border with confidence 0, a missing one is (0, 0) with confidence 0.
@@ -45,7 +45,8 @@ _check_definitions()
 
 
 def body_id(track_id: int) -> str:
-    return str(int(track_id))
+    """The REP-155 body id of a track id."""
+    return f"b{int(track_id)}"
 
 
 def skeleton2d_msg(header: Header, person: Person, width: int, height: int) -> Skeleton2D:

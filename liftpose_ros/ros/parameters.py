@@ -369,6 +369,7 @@ class VideoParams:
     loop: bool = False
     preload: bool = False
     autostart: bool = True
+    image_transport: str = "raw"
 
     @property
     def video_path(self) -> Path:
@@ -400,6 +401,9 @@ VIDEO_PARAMETERS: tuple[ParamSpec, ...] = (
               "1 GiB) so playback costs no decoding CPU; otherwise decode while playing."),
     ParamSpec("autostart", True, "Start playing at once; false = wait for start() (used by "
               "the in-process demo, which first waits for the graph to connect)."),
+    ParamSpec("image_transport", "raw", "'raw' = sensor_msgs/Image on image; 'compressed' = "
+              "JPEG (quality 90) sensor_msgs/CompressedImage on image/compressed, as "
+              "image_transport's compressed plugin sends it.", choices=IMAGE_TRANSPORTS),
 )
 
 

@@ -161,3 +161,28 @@ def test_everything_shut_down_cleanly(run):
     assert not context.ok()
     wait_for(lambda: set(threading.enumerate()) <= threads_before, 5.0,
              "the pipeline's threads to end")
+
+
+def test_the_pipeline_runs_on_compressed_images(tmp_path):
+    """image_transport:=compressed end to end: the camera sends JPEG on image/compressed, the
+    keypoint node decodes it (and says so in its diagnostics), the recorder sees the same
+    stamps, and people come out with track ids."""
+    from .conftest import _tiny_checkpoint, network_guard
+
+    if network_guard() is not None:
+        pytest.skip(network_guard())
+    checkpoint = _tiny_checkpoint(tmp_path / "tiny_causal.pt", "causal")
+    settings = PipelineSettings(checkpoint=checkpoint, device="cpu", rate_hz=10.0,
+                                scale=0.25, image_transport="compressed",
+                                record_image_stamps=True, drain_s=10.0)
+    with GraphPipeline(settings) as pipeline:
+        result = pipeline.run()
+    assert result.settled and len(result.published) >= 5, summarize(result)
+    published = {s for s, _ in result.published}
+    assert {s for s, _ in result.images} <= published and len(result.images) >= 5
+    assert len(result.people) >= 3, summarize(result)
+    assert {f.stamp_ns for f in result.people} <= published
+    assert all(len(f.track_ids) >= 1 for f in result.people)
+    assert result.keypoint_stats["dropped_bad"] == 0 and result.keypoint_stats["failed"] == 0
+    keypoint_status = next(v for k, v in result.diagnostics.items() if "keypoints" in k)
+    assert keypoint_status.get("image_transport") == "compressed", result.diagnostics
