@@ -320,7 +320,7 @@ _KEYPOINT_DESCRIPTIONS: dict[str, dict[str, Any]] = {
                             choices=IMAGE_TRANSPORTS),
     "publish_hri": dict(description="Also publish the people as ROS4HRI bodies (REP-155): "
                         "<hri_prefix>/tracked (hri_msgs/IdsList) and per body "
-                        "<hri_prefix>/<track id>/skeleton2d and /roi."),
+                        "<hri_prefix>/b<track id>/skeleton2d and /roi."),
     "hri_prefix": dict(description="Topic prefix of the REP-155 body topics (absolute, as "
                        "REP-155 names them).", pattern=r"/[A-Za-z0-9_/]*[A-Za-z0-9_]",
                        pattern_help="an absolute topic name"),
