@@ -604,6 +604,13 @@ def identity_events(scene: Scene, t0_ns: int, rate_hz: float,
             "people_with_several_ids": sum(len(s) > 1 for s in ids_of.values())}
 
 
+def answered_by_quarter(sent: list[int], answered: set[int]) -> list[int]:
+    """Answered frames in each quarter of the sent ones (in sending order): a node that
+    stalled for part of the run shows a quarter with none, whatever the machine's speed."""
+    quarters = np.array_split(np.asarray(sent, dtype=np.int64), 4)
+    return [int(sum(int(s) in answered for s in q)) for q in quarters]
+
+
 def summarize(settings: RunSettings, feeder: Feeder, played: dict, status: dict[str, str],
               rss_end_kb: int | None) -> dict:
     cfg = settings.scene
@@ -621,6 +628,7 @@ def summarize(settings: RunSettings, feeder: Feeder, played: dict, status: dict[
         "frames_dropped": sent - len(answered), "play_s": round(played["play_s"], 1),
         "late_sends": played["late_sends"], "warmup_frames": settings.warmup_frames,
         "newest_frame_answered": max(feeder.sent_s) in answered,
+        "answered_by_quarter": answered_by_quarter(sorted(feeder.sent_s), answered),
         "node_received": received,
         "latency_ms": percentiles_ms(latencies),
         "rss_mb": memory_figures(feeder.rss, settings.warmup_frames, rss_end_kb),
