@@ -127,6 +127,22 @@ def test_invalid_detections_are_left_out_and_counted():
                                keypoints_px(person_3d(-0.5))[:, :2], atol=1e-3)
 
 
+def test_beyond_max_people_the_nearest_are_tracked_and_the_rest_counted():
+    det = Scripted()
+    pipe = KeypointPipeline(det, max_people=2)
+    far = [detected(x) for x in (-1.0, 0.0, 1.0)]
+    near = detected(0.5)
+    near.keypoints[:, 1] = near.keypoints[:, 1] * 1.5 - 100  # a taller box: nearer the camera
+    near.box = np.concatenate([near.keypoints[:, :2].min(0), near.keypoints[:, :2].max(0)])
+    low = detected(-0.5, score=0.5)  # as tall as the far ones, but a lower score
+    det.frames.append([far[0], low, near, far[1], far[2]])
+    result = pipe.process(image(), T0_NS)
+    assert result.extra_people == 3 and pipe.extra_people == 3
+    xs = [float(p.keypoints[0, 0]) for p in result.people]
+    # the tall one, then the first of the equally tall far ones by score; detection order kept
+    assert xs == pytest.approx([float(far[0].keypoints[0, 0]), float(near.keypoints[0, 0])])
+
+
 def test_tentative_tracks_are_held_back_until_min_hits():
     det = Scripted()
     pipe = KeypointPipeline(det, TrackerConfig(min_hits=3))
@@ -247,7 +263,22 @@ def test_camera_mode_lifts_camera_normalised_2d_and_needs_intrinsics():
                                atol=1e-3)
 
 
+def test_one_frame_lifts_at_most_max_people():
+    runner = KnownPose(tiny_runner().config)
+    pipe = LiftingPipeline(runner, max_people=3)
+    people = [tracked(i, -1.0 + 0.1 * i) for i in range(50)]
+    for k, p in enumerate(people):
+        p.box[1] = HEIGHT - 100 - k  # later people have taller boxes
+    result = pipe.process(T0_NS, WIDTH, HEIGHT, people)
+    assert sorted(result.track_ids) == [47, 48, 49] and result.extra_people == 47
+    assert len(pipe.windows) == 3  # the others left no trace
+
+
 def test_bad_settings_are_refused():
+    with pytest.raises(ValueError, match="max_people"):
+        LiftingPipeline(tiny_runner(), max_people=0)
+    with pytest.raises(ValueError, match="max_people"):
+        KeypointPipeline(Scripted(), max_people=0)
     with pytest.raises(ValueError, match="min_frames"):
         LiftingPipeline(tiny_runner(), min_frames=0)
     with pytest.raises(ValueError, match="max_gap_s"):

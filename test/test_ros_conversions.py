@@ -225,7 +225,7 @@ def test_parameter_limits_are_ranges_that_ros2_param_describe_shows():
         node.destroy_node()
         bad = Node("liftpose_params_probe_bad", context=context,
                    parameter_overrides=[Parameter("depth", value=500)])
-        with pytest.raises(ParameterError, match="'depth' must be >= 1; <= 100; got 500"):
+        with pytest.raises(ParameterError, match=r"'depth' must be in \[1, 100\]; got 500"):
             declare_and_read(bad, specs[1:])
         bad.destroy_node()
     finally:

@@ -44,3 +44,26 @@ class Person:
         keypoints[:, 2] = np.clip(keypoints[:, 2], 0.0, 1.0)
         return replace(self, keypoints=keypoints, box=self.box.copy(),
                        score=float(np.clip(self.score, 0.0, 1.0)), track_id=int(track_id))
+
+
+DEFAULT_MAX_PEOPLE = 20  # people per frame the nodes handle; the rest are dropped and counted
+MAX_PEOPLE_LIMIT = 1000  # upper bound of the max_people parameter
+
+
+def nearest_people(people: list[Person], max_people: int) -> tuple[list[Person], int]:
+    """At most `max_people` of `people` and how many were left out.
+
+    Why: one frame with hundreds of people (a crowd, a broken detector, a hostile message)
+    must not stall a node for seconds. Those kept are the tallest boxes (in an HRC cell, the
+    people nearest the camera, so nearest the robot), ties broken by score; they keep their
+    original order, so callers that pair people with other per-person data stay aligned."""
+    if max_people < 1:
+        raise ValueError(f"max_people must be >= 1; got {max_people}")
+    if len(people) <= max_people:
+        return list(people), 0
+    heights = [float(p.box[3] - p.box[1]) for p in people]
+    heights = [h if np.isfinite(h) else -np.inf for h in heights]
+    scores = [p.score if np.isfinite(p.score) else -np.inf for p in people]
+    ranked = sorted(range(len(people)), key=lambda i: (-heights[i], -scores[i]))
+    keep = sorted(ranked[:max_people])
+    return [people[i] for i in keep], len(people) - max_people

@@ -82,6 +82,7 @@ class KeypointStats:
     dropped_bad: int = 0  # unusable images (encoding, step, size, data length)
     failed: int = 0  # frames the detector or the tracker failed on
     invalid_people: int = 0  # detections with NaN/inf values, left out of their frame
+    extra_people: int = 0  # detections beyond max_people, left out of their frame
     tracker_resets: int = 0  # stamps went backwards or the image size changed
     max_latency_s: float = 0.0
     last_drop_reason: str = ""
@@ -176,7 +177,8 @@ class KeypointNode(ManagedNode):
         self.detector = detector_from_params(self.params)
         # the per-frame logic (continuity checks, detection, tracking) is shared with the
         # offline processor; the node adds transport, logging and counters around it
-        self.pipeline = KeypointPipeline(self.detector, tracker_config)
+        self.pipeline = KeypointPipeline(self.detector, tracker_config,
+                                         max_people=self.params.max_people)
         self.tracker = self.pipeline.tracker
         self.draw_style = DrawStyle(min_score=self.params.track_min_keypoint_score)
         self.people_pub = self.create_publisher(People2D, topics.PEOPLE_2D, pose_qos())
@@ -342,9 +344,15 @@ class KeypointNode(ManagedNode):
         """Tracker ids for this frame's detections; people of confirmed tracks only (tentative
         ones are held back until min_hits, as the lifter needs a track's history anyway)."""
         tracked = self.pipeline.track(stamp_ns, detected)
-        if tracked.invalid:
+        if tracked.invalid or tracked.extra_people:
             with self._stats_lock:
                 self.stats.invalid_people += len(tracked.invalid)
+                self.stats.extra_people += tracked.extra_people
+        if tracked.extra_people:
+            self.get_logger().warning(
+                f"{len(detected) - len(tracked.invalid)} people detected, more than max_people "
+                f"({self.params.max_people}): the nearest kept, {tracked.extra_people} left out "
+                f"({self.stats.extra_people} so far)", throttle_duration_sec=LOG_THROTTLE_S)
         for reason in tracked.invalid:  # NaN/inf would break matching for everyone
             self.get_logger().warning(f"left out an invalid detection: {reason}",
                                       throttle_duration_sec=LOG_THROTTLE_S)
@@ -393,7 +401,8 @@ class KeypointNode(ManagedNode):
             "received": s.received, "processed": s.processed, "people": s.people,
             "dropped_stale": s.dropped_stale, "dropped_bad": s.dropped_bad,
             "failed": s.failed, "invalid_people": s.invalid_people,
-            "tracker_resets": s.tracker_resets, "last_drop_reason": s.last_drop_reason,
+            "extra_people": s.extra_people, "tracker_resets": s.tracker_resets,
+            "last_drop_reason": s.last_drop_reason,
         }
         return [make_status(f"{self.get_name()}: keypoints", level, message,
                             self.params.device, values)]

@@ -62,6 +62,7 @@ class LifterStats:
     skeletons: int = 0  # skeletons published
     dropped: int = 0  # messages rejected (malformed or failed)
     untracked: int = 0  # people skipped for having no track id
+    extra_people: int = 0  # people left out beyond max_people
     masked_joints: int = 0  # joints far outside the image, lifted as "not detected"
     restarts: int = 0  # times the stamps went backwards and every track restarted
     bad_camera_info: int = 0  # frames with an unusable camera_info (root-relative or not lifted)
@@ -108,7 +109,8 @@ class LifterNode(ManagedNode):
         # processor; the node adds transport, logging, counters and messages around it
         self.pipeline = LiftingPipeline(self.runner, max_gap_s=self.params.max_gap_s,
                                         max_track_age_s=self.params.max_track_age_s,
-                                        min_frames=self.params.min_frames)
+                                        min_frames=self.params.min_frames,
+                                        max_people=self.params.max_people)
         self.windows = self.pipeline.windows
         self.step = LifterStep(self.pipeline, self.params.frame_id_override,
                                MarkerStyle(lifetime_s=self.params.marker_lifetime_s)
@@ -224,6 +226,12 @@ class LifterNode(ManagedNode):
             self.stats.untracked += out.untracked
             log.warning("people without track_id are not lifted (the lifter needs a track's "
                         "history)", throttle_duration_sec=10 * LOG_THROTTLE_S)
+        if out.result.extra_people:
+            self.stats.extra_people += out.result.extra_people
+            log.warning(f"People2D with more than max_people ({self.params.max_people}) "
+                        f"people: the nearest lifted, {out.result.extra_people} left out "
+                        f"({self.stats.extra_people} so far)",
+                        throttle_duration_sec=LOG_THROTTLE_S)
         if out.masked_joints:
             self.stats.masked_joints += out.masked_joints
             log.warning(f"{out.masked_joints} joints far outside the image lifted as not "
@@ -256,6 +264,7 @@ class LifterNode(ManagedNode):
             str(self.runner.device), {
                 "received": s.received, "lifted": s.lifted, "skeletons": s.skeletons,
                 "dropped": s.dropped, "untracked_people": s.untracked,
+                "extra_people": s.extra_people,
                 "masked_joints": s.masked_joints, "restarts": s.restarts,
                 "bad_camera_info": s.bad_camera_info,
                 "waiting_for_camera_info": s.waiting_for_camera_info,

@@ -321,6 +321,7 @@ class ProcessStats:
     failed: int = 0  # the detector, tracker or People2D conversion failed
     lift_failed: int = 0  # People2D the lifter rejected or failed on
     invalid_people: int = 0  # detections with NaN/inf, left out of their frame
+    extra_people: int = 0  # detections beyond max_people, left out of their frame
     tracker_restarts: int = 0
     frames_lifted: int = 0
     people_2d: int = 0
@@ -354,10 +355,12 @@ class RecordedPipeline:
                           device=options.device)
         self.runner = lifter_from_params(lp)  # StartupError (one line) for a bad file or mode
         self.detector = detector_from_params(kp)
-        self.keypoints = KeypointPipeline(self.detector, kp.tracker_config())
+        self.keypoints = KeypointPipeline(self.detector, kp.tracker_config(),
+                                          max_people=kp.max_people)
         self.lifter = LifterStep(
             LiftingPipeline(self.runner, max_gap_s=lp.max_gap_s,
-                            max_track_age_s=lp.max_track_age_s, min_frames=lp.min_frames),
+                            max_track_age_s=lp.max_track_age_s, min_frames=lp.min_frames,
+                            max_people=lp.max_people),
             lp.frame_id_override, MarkerStyle(lifetime_s=lp.marker_lifetime_s))
         self.stats = ProcessStats()
 
@@ -408,6 +411,7 @@ class RecordedPipeline:
         s = self.stats
         s.tracker_restarts += result.restart is not None
         s.invalid_people += len(result.invalid)
+        s.extra_people += result.extra_people
         header = Header(stamp=ns_to_stamp(frame.stamp_ns), frame_id=frame.frame_id)
         people = result.people
         msg = people_to_msg(header, result.width, result.height, people)
@@ -551,7 +555,8 @@ def summarize(source, pipeline: RecordedPipeline, wall_s: float, written: dict[s
         "frames_read": s.frames_read, "frames_answered": s.frames_answered,
         "frames_lifted": s.frames_lifted, "dropped_bad": s.dropped_bad, "failed": s.failed,
         "lift_failed": s.lift_failed, "drop_reasons": dict(s.drop_reasons.most_common(10)),
-        "invalid_people": s.invalid_people, "tracker_restarts": s.tracker_restarts,
+        "invalid_people": s.invalid_people, "extra_people": s.extra_people,
+        "tracker_restarts": s.tracker_restarts,
         "people_2d": s.people_2d, "skeletons_3d": s.skeletons_3d,
         "skeletons_camera_metric": s.skeletons_metric,
         "skeletons_root_relative": s.skeletons_3d - s.skeletons_metric,

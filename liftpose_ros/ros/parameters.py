@@ -28,6 +28,7 @@ from liftpose_ros.weights import shipped_lifter
 from liftpose_ros.core.lifter.input import OUTPUT_MODES
 from liftpose_ros.core.detect.interface import DEFAULT_BACKEND, available_detectors
 from liftpose_ros.core.tracking import TrackerConfig
+from liftpose_ros.core.person import DEFAULT_MAX_PEOPLE, MAX_PEOPLE_LIMIT
 from liftpose_ros.ros.camera_info_sync import SYNC_MODES as CAMERA_INFO_SYNC_MODES
 from liftpose_ros.ros.image_conversion import DEFAULT_MAX_PIXELS, IMAGE_TRANSPORTS
 
@@ -64,9 +65,11 @@ class ParamSpec:
                          + (f", {self.pattern_help}" if self.pattern_help else ""))
         elif self.pattern_help:
             parts.append(self.pattern_help)
-        if self.minimum is not None:
+        if self.minimum is not None and self.maximum is not None:
+            parts.append(f"in [{self.minimum}, {self.maximum}]")
+        elif self.minimum is not None:
             parts.append(f">= {self.minimum}")
-        if self.maximum is not None:
+        elif self.maximum is not None:
             parts.append(f"<= {self.maximum}")
         return "; ".join(parts)
 
@@ -148,6 +151,7 @@ class LifterParams:
     max_gap_s: float = 0.5
     max_track_age_s: float = 1.0
     min_frames: int = 1
+    max_people: int = DEFAULT_MAX_PEOPLE
     queue_depth: int = 2
     publish_markers: bool = True
     marker_lifetime_s: float = 0.5
@@ -193,6 +197,10 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
                             "markers deleted.", minimum=1e-3),
     "min_frames": dict(description="Frames of history a track needs before it is published.",
                        minimum=1),
+    "max_people": dict(description="Most people lifted per People2D: beyond it only the "
+                       "nearest (tallest boxes) are kept and the rest counted "
+                       "(extra_people on /diagnostics), so one crowded or hostile message "
+                       "cannot stall the node.", minimum=1, maximum=MAX_PEOPLE_LIMIT),
     "queue_depth": dict(description="people_2d subscription depth. Small on purpose: when "
                         "lifting is slower than the camera, the newest frames win and the "
                         "skipped ones are interpolated, instead of the node falling behind.",
@@ -239,6 +247,7 @@ class KeypointParams:
     track_min_keypoint_score: float = _TRACKER_DEFAULTS.min_keypoint_score
     track_max_age_s: float = _TRACKER_DEFAULTS.max_age_s
     track_min_hits: int = _TRACKER_DEFAULTS.min_hits
+    max_people: int = DEFAULT_MAX_PEOPLE
     image_transport: str = "raw"
     publish_hri: bool = False
     hri_prefix: str = "/humans/bodies"
@@ -314,6 +323,12 @@ _KEYPOINT_DESCRIPTIONS: dict[str, dict[str, Any]] = {
                             "loses the track; coming back gives a new id.", minimum=1e-3),
     "track_min_hits": dict(description="Tracker: frames in a row before a new person is "
                            "published (1 = at once; more suppresses flicker).", minimum=0),
+    "max_people": dict(description="Most people tracked and published per image: beyond it "
+                       "only the nearest (tallest boxes) are kept and the rest counted "
+                       "(extra_people on /diagnostics). A detector backend's own limit "
+                       "(backend_options, e.g. mediapipe's max_people) bounds its search "
+                       "cost; this bounds everything after it.", minimum=1,
+                       maximum=MAX_PEOPLE_LIMIT),
     "image_transport": dict(description="How images arrive: 'raw' = sensor_msgs/Image on "
                             "image; 'compressed' = sensor_msgs/CompressedImage (jpeg, png) on "
                             "image/compressed, as image_transport names it.",

@@ -36,6 +36,8 @@ Lifter node, topic `people_2d` (ros/conversions.py `people_from_msg`):
   published confidence is 0. Joints a little outside the image (cut-off limbs) are kept.
   Without this, one such joint turns the track's output into NaN for a whole window.
 - a person with track_id UNTRACKED is skipped and counted in `untracked_people`.
+- beyond `max_people` people in one message only the nearest (tallest boxes) are lifted; the
+  rest are counted in `extra_people`, with a throttled WARN.
 - a repeated stamp is answered again (the window's newest frame is replaced, not appended).
 - stamps going backwards restart every track (their markers are deleted; lifting resumes once
   a track has `min_frames` frames again).
@@ -614,6 +616,27 @@ def test_untracked_person_is_skipped_and_counted(graph):
     msg.people[1].track_id = -1
     check(lift(g, msg), {1: LEFT})
     assert lifter.stats.untracked == untracked + 1
+    check(lift_good(g), TRACKS)
+
+
+def test_a_crowd_of_a_thousand_is_cut_to_max_people_and_counted(graph):
+    """One valid People2D with 1000 people: the nearest max_people (20, the default) are lifted
+    at once, the rest counted and warned about; the node goes on answering."""
+    g, lifter = graph, graph.lifter
+    prime(g)
+    extra = lifter.stats.extra_people
+    crowd = {**TRACKS, **{t: 0.0 for t in range(3, 1001)}}  # all as tall: ties keep the order
+    first = lift(g, people_msg(g.next_frame(), crowd, animate=False))
+    assert lifter.stats.extra_people == extra + 980
+    check(first, TRACKS)  # the 18 new ones wait for min_frames = 2
+    second = lift(g, people_msg(g.next_frame(), crowd, animate=False))
+    assert sorted(s.track_id for s in second.skeletons) == list(range(1, 21))
+    assert len(lifter.windows) <= 20
+    wait_for(lambda: g.probe.logged("lift.liftpose_lifter", "more than max_people (20)"), 5.0,
+             "a WARN about the crowd on /rosout")
+    name = f"{lifter.get_name()}: lifter"
+    wait_for(lambda: g.probe.values(name).get("extra_people")
+             == str(lifter.stats.extra_people), 5.0, "extra_people on /diagnostics")
     check(lift_good(g), TRACKS)
 
 

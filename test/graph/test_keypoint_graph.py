@@ -227,6 +227,38 @@ def test_bad_images_are_dropped_counted_and_the_next_one_processed(ros_graph, fi
     assert node.stats.failed == 0
 
 
+class Crowd(KeypointDetector):
+    """Five people side by side, the middle one nearest (tallest)."""
+
+    name = "test_crowd"
+
+    def _detect(self, image: np.ndarray) -> list[Person]:
+        people = []
+        for i, scale in enumerate((0.5, 0.6, 1.0, 0.6, 0.5)):
+            kp, box = standing_keypoints(image.shape[1], image.shape[0])
+            kp[:, 0] = (kp[:, 0] - image.shape[1] / 2) * 0.2 + (i + 0.5) * image.shape[1] / 5
+            kp[:, 1] = image.shape[0] - (image.shape[0] - kp[:, 1]) * scale
+            box = np.concatenate([kp[:, :2].min(0), kp[:, :2].max(0)])
+            people.append(Person(kp, box, 0.9))
+        return people
+
+
+def test_beyond_max_people_the_nearest_are_published_and_the_rest_counted(ros_graph):
+    register_detector(Crowd.name, Crowd)
+    try:
+        node, probe = start(ros_graph, backend=Crowd.name, max_people=3)
+        send_until(probe, image_msg(small_frame(), T0_NS), lambda: probe.stamps("people"),
+                   5.0, "the crowd's people")
+        msg = probe.got("people")[0]
+        xs = sorted(round(p.x[0] / 64 * 5 - 0.5) for p in msg.people)  # column of each nose
+        assert xs == [1, 2, 3], xs  # the three tallest; the two smallest left out
+        assert node.stats.extra_people == 2
+        wait_for(lambda: probe.values(KEYPOINT_STATUS).get("extra_people") == "2", 3.0,
+                 "diagnostics counting the people left out")
+    finally:
+        interface._REGISTRY.pop(Crowd.name, None)
+
+
 def test_stamps_going_backwards_restart_tracking_with_new_ids(ros_graph, fixed_backend):
     node, probe = start(ros_graph, backend=fixed_backend)
     stamps = (T0_NS, T0_NS + 10**8, T0_NS - 10**9)  # the last: a bag loops
@@ -258,6 +290,7 @@ def test_stamps_going_backwards_restart_tracking_with_new_ids(ros_graph, fixed_b
     (dict(backend_options="{a: [1"), r"parameter 'backend_options' is not valid YAML/JSON"),
     (dict(backend_options="{device: cpu}", device="cpu"), r"'device' is set both"),
     (dict(track_min_hits=-1), r"parameter 'track_min_hits' must be >= 0; got -1"),
+    (dict(max_people=0), r"parameter 'max_people' must be in \[1, 1000\]; got 0"),
     (dict(max_image_pixels="many"), r"parameter 'max_image_pixels'"),
     (dict(publish_debug_image="yes"), r"parameter 'publish_debug_image'"),
 ])

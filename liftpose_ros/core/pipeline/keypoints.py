@@ -8,7 +8,8 @@ or video go through the same steps:
    frames; the tracker and the detector's own state are reset and people get new ids.
 2. `detect`: the detector backend on the BGR image.
 3. `track`: track ids from `PersonTracker`; detections with NaN/inf values are left out (and
-   counted) because they would break matching for everyone; only people of confirmed tracks
+   counted) because they would break matching for everyone; beyond `max_people` only the
+   nearest are kept (`person.nearest_people`; the rest counted); only people of confirmed tracks
    are returned (tentative ones are held back until min_hits, as the lifter needs a track's
    history anyway), with scores clipped into [0, 1] as People2D demands.
 
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from liftpose_ros.core.detect.interface import KeypointDetector
-from liftpose_ros.core.person import Person
+from liftpose_ros.core.person import DEFAULT_MAX_PEOPLE, Person, nearest_people
 from liftpose_ros.core.tracking import PersonTracker, TrackerConfig, validate_person
 
 
@@ -42,6 +43,7 @@ class TrackedFrame:
     people: list[Person]  # confirmed tracks only (track_id set), in detection order
     invalid: list[str] = field(default_factory=list)  # why each left-out detection was refused
     ended_ids: list[int] = field(default_factory=list)  # tracks that aged out in this update
+    extra_people: int = 0  # valid detections left out beyond max_people
 
 
 @dataclass
@@ -56,22 +58,30 @@ class KeypointResult:
     ended_ids: list[int]
     restart: TrackingRestart | None
     detect_s: float  # wall time of the detector call
+    extra_people: int = 0  # detections left out beyond max_people
 
 
 class KeypointPipeline:
     """Detector + tracker for ONE image stream; not thread-safe (one worker calls it).
 
-    Counters since construction: `frames` (tracked), `invalid_people`, `restarts`.
+    max_people: the most people tracked per frame (the nearest; see `nearest_people`).
+    Counters since construction: `frames` (tracked), `invalid_people`, `extra_people`,
+    `restarts`.
     """
 
     def __init__(self, detector: KeypointDetector,
-                 tracker_config: TrackerConfig | None = None) -> None:
+                 tracker_config: TrackerConfig | None = None,
+                 max_people: int = DEFAULT_MAX_PEOPLE) -> None:
+        if int(max_people) < 1:
+            raise ValueError(f"max_people must be >= 1; got {max_people!r}")
+        self.max_people = int(max_people)
         self.detector = detector
         self.tracker = PersonTracker(tracker_config or TrackerConfig())
         self._last_stamp_ns: int | None = None
         self._last_size: tuple[int, int] | None = None
         self.frames = 0
         self.invalid_people = 0
+        self.extra_people = 0
         self.restarts = 0
 
     def restart_if_discontinuous(self, stamp_ns: int, width: int,
@@ -108,10 +118,12 @@ class KeypointPipeline:
             except ValueError as exc:  # NaN/inf would break matching for everyone
                 invalid.append(str(exc))
         self.invalid_people += len(invalid)
+        kept, extra = nearest_people(kept, self.max_people)
+        self.extra_people += extra
         result = self.tracker.update(stamp_ns * 1e-9, kept)
         self.frames += 1
         return TrackedFrame([kept[i].tracked(tid) for tid, i in result.assigned],
-                            invalid, list(result.ended))
+                            invalid, list(result.ended), extra)
 
     def process(self, image: np.ndarray, stamp_ns: int) -> KeypointResult:
         """All steps for one (H, W, 3) uint8 BGR image stamped `stamp_ns`."""
@@ -120,4 +132,4 @@ class KeypointPipeline:
         detected, detect_s = self.detect(image)
         tracked = self.track(stamp_ns, detected)
         return KeypointResult(stamp_ns, width, height, tracked.people, tracked.invalid,
-                              tracked.ended_ids, restart, detect_s)
+                              tracked.ended_ids, restart, detect_s, tracked.extra_people)

@@ -3,6 +3,8 @@
 This is the lifter node's per-message logic without ROS, so a live People2D stream and a
 recorded bag or video go through the same steps for each frame:
 
+0. beyond `max_people` only the nearest people are lifted (`person.nearest_people`), so the
+   work per frame is bounded whatever the message holds;
 1. when the stamps go backwards (a bag looping, a restarted camera) every track is forgotten,
    instead of mixing two timelines in one window;
 2. each person's COCO-17 keypoints become the lifter's H36M-17 input in the checkpoint's input
@@ -31,7 +33,7 @@ import numpy as np
 from liftpose_ros.core.camera import Intrinsics, place_in_camera
 from liftpose_ros.core.lifter.input import frame_input, frame_pixels
 from liftpose_ros.core.lifter.track_windows import TrackWindows
-from liftpose_ros.core.person import Person
+from liftpose_ros.core.person import DEFAULT_MAX_PEOPLE, Person, nearest_people
 from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
 
 if TYPE_CHECKING:
@@ -63,6 +65,7 @@ class LiftResult:
     confidences: np.ndarray  # (K, 17) float32: input confidences at the described instant
     ended_track_ids: list[int]  # tracks forgotten at this frame
     restarted: bool  # the stamps went backwards: every earlier track ended
+    extra_people: int = 0  # people of the frame left out beyond max_people
 
     @property
     def target_stamp_ns(self) -> int:
@@ -74,13 +77,18 @@ class LiftingPipeline:
     """Per-track windows and the lifter for ONE 2D stream; not thread-safe.
 
     runner: the loaded lifter (its config gives T and causal/centre); max_gap_s, max_track_age_s:
-    see `TrackWindows`; min_frames: observations a track needs before it is lifted.
+    see `TrackWindows`; min_frames: observations a track needs before it is lifted;
+    max_people: the most people lifted per frame.
     """
 
     def __init__(self, runner: LifterRunner, max_gap_s: float = 0.5,
-                 max_track_age_s: float = 1.0, min_frames: int = 1) -> None:
+                 max_track_age_s: float = 1.0, min_frames: int = 1,
+                 max_people: int = DEFAULT_MAX_PEOPLE) -> None:
         if int(min_frames) < 1:
             raise ValueError(f"min_frames must be >= 1; got {min_frames!r}")
+        if int(max_people) < 1:
+            raise ValueError(f"max_people must be >= 1; got {max_people!r}")
+        self.max_people = int(max_people)
         self.runner = runner
         cfg = runner.config
         self.windows = TrackWindows(cfg.num_frames, cfg.output, fps=cfg.fps,
@@ -105,6 +113,7 @@ class LiftingPipeline:
         if intrinsics is None and self.needs_intrinsics:
             raise IntrinsicsRequired("this lifter takes camera-normalised 2D and needs the "
                                      "camera intrinsics of every frame")
+        people, extra = nearest_people(list(people), self.max_people)
         stamp_s = stamp_ns * 1e-9
         ids = [int(p.track_id) for p in people]
         restarted = self._restart_if_time_went_back(stamp_s)
@@ -125,7 +134,7 @@ class LiftingPipeline:
         cfg = self.runner.config
         return LiftResult(stamp_ns, self.target_offset_ns, cfg.num_frames,
                           cfg.output == "causal", ready, positions, metric, target[..., 2],
-                          ended, bool(restarted))
+                          ended, bool(restarted), extra)
 
     def _restart_if_time_went_back(self, stamp_s: float) -> list[int]:
         """Forget every track when the stamps go backwards; the ids forgotten."""
