@@ -60,7 +60,8 @@ def _cmd_detect(args: argparse.Namespace) -> int:
     with create_detector(args.backend, **options) as detector:
         people = detector.detect(image)
     for i, person in enumerate(people):
-        print(f"person {i}: score {person.score:.2f}, box {person.box.round(1).tolist()}")
+        box = ", ".join(f"{v:.1f}" for v in person.box)  # float32 -> no trailing noise
+        print(f"person {i}: score {person.score:.2f}, box [{box}]")
     if args.out:
         cv2.imwrite(args.out, draw_people(image, people))
         print(f"wrote {args.out}")

@@ -25,13 +25,21 @@ from liftpose_ros.samples import LIFT_SAMPLE
 from liftpose_ros.core.plot import plot_2d_3d_strip
 
 
-def _stream(runner: LifterRunner, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+PROGRESS_EVERY_S = 10.0  # a progress line this often: lifting frame by frame takes a while
+
+
+def _stream(runner: LifterRunner, windows: np.ndarray,
+            log=print) -> tuple[np.ndarray, np.ndarray]:
     """Lift one window per frame (batch 1), timing each call like a live stream would."""
     preds, latency = [], []
-    for window in windows:
+    last = time.monotonic()
+    for i, window in enumerate(windows):
         t0 = time.perf_counter()
         preds.append(runner.predict(window[None])[0])
         latency.append((time.perf_counter() - t0) * 1000.0)
+        if time.monotonic() - last >= PROGRESS_EVERY_S:
+            last = time.monotonic()
+            log(f"  {i + 1} of {len(windows)} frames lifted")
     return np.stack(preds), np.asarray(latency)
 
 
@@ -51,7 +59,9 @@ def run_lift_sample(checkpoint: str, out_dir: str = "out/lift_sample", device: s
     per_frame = frame_input(cfg.input_mode, sample.pixels, sample.confidence, w, h,
                             tuple(sample.intrinsics))  # (N, 17, 3)
     windows = windows_from_sequence(per_frame, cfg.num_frames, cfg.output)  # (N, T, 17, 3)
-    pred, latency = _stream(runner, windows)  # (N, 17, 3) m
+    log(f"lifting the {len(windows)} frames of CMU clip {sample.clip} one by one, as a live "
+        f"stream would (T={cfg.num_frames}, {cfg.output}, on {runner.device})")
+    pred, latency = _stream(runner, windows, log)  # (N, 17, 3) m
     pred_cam = _place(sample, pred)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
