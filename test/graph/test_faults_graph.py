@@ -42,6 +42,7 @@ from liftpose_ros.ros.markers import track_namespace
 
 from .conftest import (
     RosGraph,
+    camera_info_msg,
     make_probe,
     people_msg,
     publish_until,
@@ -423,6 +424,8 @@ def test_signals_stop_the_process_cleanly(which, sig, transport, tmp_path, monke
         env.pop("FASTDDS_BUILTIN_TRANSPORTS", None)
     else:
         env["FASTDDS_BUILTIN_TRANSPORTS"] = "UDPv4"
+    # files already there (a killed process's leftovers) are not this process's to remove
+    before = {str(p) for p in Path("/dev/shm").iterdir()}
     graph = RosGraph()  # this process talks UDPv4 only (its environment), in the same domain
     proc = subprocess.Popen([str(exe), *command[1:]], cwd=tmp_path, env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -454,7 +457,8 @@ def test_signals_stop_the_process_cleanly(which, sig, transport, tmp_path, monke
     # Fast DDS maps shared memory with either setting (measured: UDPv4 only still maps its
     # segments and ports); with its default transports it must, or this check checks nothing
     assert fastdds or transport == "udpv4", f"no Fast DDS shared memory seen: {sorted(used)}"
-    left = [f for f in fastdds if os.path.exists(f) and not in_use_elsewhere(f, proc.pid)]
+    left = [f for f in fastdds if f not in before and os.path.exists(f)
+            and not in_use_elsewhere(f, proc.pid)]
     assert not left, f"shared-memory files left behind by the {which} process: {left}"
 
 
@@ -493,11 +497,19 @@ def test_a_second_signal_while_stopping_is_harmless(second, gap_s, tmp_path):
 def feed_until_answered(probe, which: str) -> None:
     """Send the process its input until it answers once (images for the keypoint node and the
     bring-up, People2D for the lifter)."""
-    if which == "lifter":
+    if which == "lifter":  # the shipped lifters take camera-normalised 2D: intrinsics too
         discovered(probe.people_pub)
-        publish_until(lambda: probe.people_pub.publish(people_msg(len(probe.got("skeletons")),
-                                                                  {1: 0.0})),
-                      lambda: probe.got("skeletons"), "the lifter's first answer", timeout=30.0)
+        info = camera_info_msg()
+
+        def publish() -> None:
+            frame = len(probe.got("skeletons"))
+            people = people_msg(frame, {1: 0.0})
+            info.header.stamp = people.header.stamp
+            probe.info_pub.publish(info)
+            probe.people_pub.publish(people)
+
+        publish_until(publish, lambda: probe.got("skeletons"), "the lifter's first answer",
+                      timeout=30.0)
         return
     discovered(probe.image_pub)
     start = time.monotonic_ns()
