@@ -13,6 +13,9 @@ activate themselves. With image_transport:=compressed the keypoint node reads
 arguments below (device, checkpoint, mode) are empty by default, which keeps the file's
 value, so that editing the file is never silently overridden by a launch default.
 
+With nodes:=keypoint or nodes:=lifter only that node starts: the graph split over two hosts
+(README "Across hosts"), one launch per host with the same namespace.
+
 `window` is checked here, against the checkpoint the lifter will load, before any node
 starts: the lifter node has no window parameter of its own (it takes T from the checkpoint),
 so a wrong checkpoint would otherwise run with another latency than the one planned for.
@@ -73,6 +76,10 @@ def _arguments() -> list[DeclareLaunchArgument]:
         DeclareLaunchArgument("image_transport", default_value="", description=(
             "raw (sensor_msgs/Image on image_topic) | compressed (CompressedImage on "
             "<image_topic>/compressed); empty = the config file's value.")),
+        DeclareLaunchArgument("nodes", default_value="both", description=(
+            "Which pipeline nodes this host starts: both | keypoint | lifter (a graph split "
+            "over two hosts: keypoint next to the camera, lifter on the GPU host; README "
+            "'Across hosts').")),
         DeclareLaunchArgument("rviz", default_value="false", description=(
             "Start rviz2 with config/liftpose.rviz (and publish the keypoint node's "
             "annotated image for it).")),
@@ -135,9 +142,17 @@ def _parameters(config: str, overrides: dict) -> list:
     return [config, overrides] if overrides else [config]
 
 
+NODE_CHOICES = ("both", "keypoint", "lifter")
+
+
 def _nodes(context: LaunchContext) -> list[Node]:
-    """Both pipeline nodes, once the arguments are known (and the window checked)."""
-    check_window(context)
+    """The pipeline nodes asked for, once the arguments are known (and the window checked)."""
+    which = _text(context, "nodes").lower()
+    if which not in NODE_CHOICES:
+        raise RuntimeError(f"launch argument nodes:={which!r} is not one of "
+                           f"{' | '.join(NODE_CHOICES)}")
+    if which != "keypoint":
+        check_window(context)
     namespace = _text(context, "namespace")
     config = _text(context, "config")
     managed = _text(context, "managed").lower() == "true"
@@ -162,7 +177,7 @@ def _nodes(context: LaunchContext) -> list[Node]:
         parameters=_parameters(config, lifter_overrides),
         remappings=[(topics.CAMERA_INFO, LaunchConfiguration("camera_info_topic"))],
         output="screen")
-    return [keypoints, lifter]
+    return {"both": [keypoints, lifter], "keypoint": [keypoints], "lifter": [lifter]}[which]
 
 
 def generate_launch_description() -> LaunchDescription:

@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 LAUNCH_FILE = REPO / "launch" / "liftpose.launch.py"
 SHARE = REPO  # the installed share/liftpose_ros holds config/ and launch/ as the source tree
 EXPECTED_ARGUMENTS = {"namespace", "image_topic", "camera_info_topic", "config", "device",
-                      "checkpoint", "mode", "window", "managed", "image_transport", "rviz"}
+                      "checkpoint", "mode", "window", "managed", "image_transport", "nodes",
+                      "rviz"}
 
 
 # ------------------------------------------------------------------ stand-ins for launch(_ros)
@@ -218,6 +219,18 @@ def test_managed_and_compressed_arguments(launched):
     assert values == {"keypoint_node": {"managed": True, "image_transport": "compressed"},
                       "lifter_node": {"managed": True}}
     assert {type(n).__name__ for n in launched.nodes().values()} == {"Node"}
+
+
+def test_nodes_argument_starts_one_side_of_a_split_graph(launched):
+    """nodes:=keypoint on the camera host, nodes:=lifter on the GPU host; anything else fails
+    before a node starts."""
+    assert set(launched.nodes()) == {"keypoint_node", "lifter_node"}
+    assert set(launched.nodes(nodes="keypoint")) == {"keypoint_node"}
+    lifter = launched.nodes(nodes="lifter", device="cuda")
+    assert set(lifter) == {"lifter_node"}
+    assert _parameter_dicts(lifter["lifter_node"])[0]["device"].value == "cuda"
+    with pytest.raises(RuntimeError, match="nodes:='lifters'"):
+        launched.nodes(nodes="lifters")
 
 
 def test_node_names_match_the_config_sections(launched):
