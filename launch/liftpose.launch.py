@@ -9,9 +9,10 @@ config/liftpose.rviz looks for them). With managed:=true both start as managed (
 nodes that wait, unconfigured, for a lifecycle manager (or `ros2 lifecycle set
 /liftpose/liftpose_keypoints configure`, then `activate`); by default they configure and
 activate themselves. With image_transport:=compressed the keypoint node reads
-<image_topic>/compressed, as image_transport names it. Both read one parameter file (`config`); the node
-arguments below (device, checkpoint, mode) are empty by default, which keeps the file's
-value, so that editing the file is never silently overridden by a launch default.
+<image_topic>/compressed, as image_transport names it. Both read one parameter file
+(`config`); the node arguments below (device, checkpoint, mode) are empty by default, which
+keeps the file's value, so that editing the file is never silently overridden by a launch
+default.
 
 With nodes:=keypoint or nodes:=lifter only that node starts: the graph split over two hosts
 (README "Across hosts"), one launch per host with the same namespace.

@@ -1,5 +1,5 @@
 """Pictures of a graph-demo run: a strip of frames (2D overlay beside the 3D scene) and an
-overlay video.
+overlay video (the same, every frame).
 
 The 2D drawing is the keypoint node's own (`core.detect.draw.draw_people`) and the track
 colours are the RViz markers' (`ros.markers.track_colour`), so one person has one colour in
@@ -21,6 +21,7 @@ import numpy as np  # noqa: E402
 from liftpose_ros.core.detect.draw import DrawStyle, draw_people  # noqa: E402
 from liftpose_ros.core.person import Person  # noqa: E402
 from liftpose_ros.core.skeleton import H36M17  # noqa: E402
+from liftpose_ros.core.skeleton_view import SkeletonView  # noqa: E402
 from liftpose_ros.core.plot import to_plot_axes  # noqa: E402
 from liftpose_ros.core.video import VideoSource, read_frames  # noqa: E402
 from liftpose_ros.ros.markers import track_colour  # noqa: E402
@@ -132,18 +133,31 @@ def render_demo_strip(result, path: str | Path, count: int = 4) -> Path | None:
     return path
 
 
+def _newest_at(stamps: list[int], stamp: int) -> int:
+    """Index of the newest of the sorted `stamps` at or before `stamp`; -1 if none."""
+    return int(np.searchsorted(stamps, stamp, side="right")) - 1
+
+
 def write_overlay_video(result, path: str | Path) -> Path | None:
-    """MP4 (mp4v) of every published frame with the newest 2D people known at its stamp, as a
-    live viewer would show them. None when OpenCV cannot write mp4v here."""
+    """MP4 (mp4v) of every published frame: the image with the newest 2D people known at its
+    stamp, as a live viewer would show them, beside a square 3D view of the newest skeletons
+    answering an image up to that stamp (the strip's view, scaled to the whole run so it holds
+    still). None when OpenCV cannot write mp4v here."""
     if not result.published:
         return None
     people = sorted(result.people, key=lambda f: f.stamp_ns)
     stamps = [f.stamp_ns for f in people]
+    skeletons = sorted(result.skeletons, key=lambda f: f.image_stamp_ns)
+    skeleton_stamps = [f.image_stamp_ns for f in skeletons]
     source = VideoSource(result.video_path, result.settings.scale)
+    width, height = source.size
+    view = SkeletonView(height, track_colour, elev_deg=VIEW_ELEV, azim_deg=VIEW_AZIM)
+    for frame in skeletons:
+        view.include(frame.positions)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"),
-                             float(result.settings.rate_hz), source.size)
+                             float(result.settings.rate_hz), (width + height, height))
     try:
         if not writer.isOpened():
             return None
@@ -153,12 +167,15 @@ def write_overlay_video(result, path: str | Path) -> Path | None:
             image = source.read(index)
             if image is None:
                 break
-            k = int(np.searchsorted(stamps, stamp, side="right")) - 1
+            k = _newest_at(stamps, stamp)
             drawn = draw_people_frame(image, people[k] if k >= 0 else None)
             age = f"2D of {1e-6 * (stamp - stamps[k]):.0f} ms ago" if k >= 0 else "no 2D yet"
             cv2.putText(drawn, f"frame {index}, {age}", (8, drawn.shape[0] - 12),
                         cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
-            writer.write(drawn)
+            s = _newest_at(skeleton_stamps, stamp)
+            panel = (view.draw(skeletons[s].track_ids, skeletons[s].positions) if s >= 0
+                     else view.draw([], np.zeros((0, H36M17.num_joints, 3))))
+            writer.write(np.hstack([drawn, panel]))
     finally:
         writer.release()
         source.close()
