@@ -21,7 +21,8 @@ Where the camera and the keypoint node share a host, that host's processes use
 config/fastdds_large_images.xml (shared memory between them, as README's deployment notes
 say); all other processes talk UDPv4 only, so nothing between the hosts can bypass the link.
 (The profile on a host whose images go to the other host made every image cross twice:
-94.8 MB/s instead of 47.0 with discovery range LOCALHOST; once with SUBNET.)
+94.8 MB/s instead of 47.0 with discovery range LOCALHOST, where rmw_fastrtps adds a UDPv4
+transport of its own to the profile's; once with SUBNET.)
 The same module runs the across-host graph test.
 """
 from __future__ import annotations
