@@ -53,8 +53,9 @@ def _arguments() -> list[DeclareLaunchArgument]:
             "'image'.")),
         DeclareLaunchArgument("camera_info_topic", default_value="/camera/camera_info",
                               description=(
-            "CameraInfo topic of that camera; remaps the lifter's 'camera_info'. With it the "
-            "skeletons are metric in the camera frame (CAMERA_METRIC).")),
+            "CameraInfo topic of that camera; remaps both nodes' 'camera_info'. With it the "
+            "skeletons are metric in the camera frame (CAMERA_METRIC); the keypoint node "
+            "reads only the announced image size.")),
         DeclareLaunchArgument("config", default_value=_share("config", "liftpose.yaml"),
                               description="Parameter file of both nodes."),
         DeclareLaunchArgument("device", default_value="", description=(
@@ -172,7 +173,9 @@ def _nodes(context: LaunchContext) -> list[Node]:
         package=PACKAGE, executable="keypoint_node", name=KEYPOINT_NODE, namespace=namespace,
         parameters=_parameters(config, keypoint_overrides),
         remappings=[(topics.IMAGE, image_topic),
-                    (topics.IMAGE_COMPRESSED, f"{image_topic}/compressed")], output="screen")
+                    (topics.IMAGE_COMPRESSED, f"{image_topic}/compressed"),
+                    (topics.CAMERA_INFO, LaunchConfiguration("camera_info_topic"))],
+        output="screen")
     lifter = kind(
         package=PACKAGE, executable="lifter_node", name=LIFTER_NODE, namespace=namespace,
         parameters=_parameters(config, lifter_overrides),

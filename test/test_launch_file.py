@@ -247,7 +247,8 @@ def test_remappings_target_the_nodes_relative_topics(launched):
     resolved = {e: [(src, _perform(dst, context)) for src, dst in n.kwargs["remappings"]]
                 for e, n in nodes.items()}
     assert resolved == {"keypoint_node": [(topics.IMAGE, "/cam/image_raw"),
-                                          (topics.IMAGE_COMPRESSED, "/cam/image_raw/compressed")],
+                                          (topics.IMAGE_COMPRESSED, "/cam/image_raw/compressed"),
+                                          (topics.CAMERA_INFO, "/cam/info")],
                         "lifter_node": [(topics.CAMERA_INFO, "/cam/info")]}
     assert not topics.IMAGE.startswith("/") and not topics.CAMERA_INFO.startswith("/")
 

@@ -1,7 +1,10 @@
 """Keypoint node: camera images -> 2D people (COCO-17 keypoints) with stable track ids.
 
 Subscribes  image (sensor_msgs/Image, sensor-data QoS: best effort, keep last 1), or with
-            image_transport:=compressed image/compressed (sensor_msgs/CompressedImage).
+            image_transport:=compressed image/compressed (sensor_msgs/CompressedImage);
+            camera_info (sensor_msgs/CameraInfo, best effort), only to warn when it announces
+            images larger than the transport carries (transport_max_image_bytes): such
+            images may never arrive, and nothing else would say why.
 Publishes   people_2d (liftpose_ros/People2D, reliable: the lifter subscribes reliable),
             image_annotated (sensor_msgs/Image bgr8, with publish_debug_image),
             /humans/bodies/... (ROS4HRI, REP-155, with publish_hri: ros/hri_bodies.py),
@@ -44,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticStatus
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
 from liftpose_ros.core.detect.draw import DrawStyle, draw_people
 from liftpose_ros.core.detect.interface import KeypointDetector
@@ -151,6 +154,9 @@ class KeypointNode(ManagedNode):
         self.pipeline: KeypointPipeline | None = None
         self.hri: HriBodies | None = None
         self.image_sub = self.people_pub = self.debug_pub = self.diagnostics = None
+        self.info_sub = None
+        self.oversized = ""  # why announced images may not arrive ('' = they fit)
+        self._announced: tuple[int, int] | None = None  # camera_info's (width, height)
         self._latest = LatestFrame()
         self._last_arrival_s: float | None = None  # time.monotonic() of the last image
         self._arrival_gap_s = 1.0 / 30.0  # smoothed gap between images (executor thread)
@@ -199,6 +205,9 @@ class KeypointNode(ManagedNode):
             CompressedImage if compressed else Image,
             topics.IMAGE_COMPRESSED if compressed else topics.IMAGE, self._on_image,
             sensor_qos())
+        if not compressed and self.params.transport_max_image_bytes > 0:
+            self.info_sub = self.create_subscription(CameraInfo, topics.CAMERA_INFO,
+                                                     self._on_camera_info, sensor_qos())
         self.get_logger().info(
             f"detecting with backend '{self.params.backend}' ("
             + ("compressed images" if compressed else f"{converter_name()} image conversion")
@@ -207,9 +216,10 @@ class KeypointNode(ManagedNode):
             + (f", {self.hri.prefix}/..." if self.hri else ""))
 
     def _deactivate(self) -> None:
-        if self.image_sub is not None:
-            self.destroy_subscription(self.image_sub)
-            self.image_sub = None
+        for sub in (self.image_sub, self.info_sub):
+            if sub is not None:
+                self.destroy_subscription(sub)
+        self.image_sub = self.info_sub = None
         self._latest.take(0.0)  # a frame waiting for the worker is not answered
 
     def _cleanup(self) -> None:
@@ -250,6 +260,27 @@ class KeypointNode(ManagedNode):
             if stale:
                 self.stats.dropped_stale += 1
                 self._period.stale += 1
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        """Executor thread: warn once per announced size that exceeds what the transport
+        delivers whole (camera_info says nothing of the encoding: bgr8, 3 bytes a pixel, is
+        what this node converts to and what colour cameras send)."""
+        size = (int(msg.width), int(msg.height))
+        if size == self._announced:
+            return
+        self._announced = size
+        announced = 3 * size[0] * size[1]
+        limit = self.params.transport_max_image_bytes
+        if announced <= limit:
+            self.oversized = ""
+            return
+        self.oversized = (f"camera_info announces {size[0]}x{size[1]} images, "
+                          f"{announced / 1e6:.1f} MB as bgr8, more than the "
+                          f"{limit / 1e6:.1f} MB the transport delivers whole "
+                          "(transport_max_image_bytes): most may never arrive; use a "
+                          "larger shared-memory segment, compressed images or a smaller "
+                          "resolution")
+        self.get_logger().warning(self.oversized)
 
     def _work(self) -> None:
         """Worker thread: process the newest frame whenever one is waiting, until closed."""
@@ -385,6 +416,8 @@ class KeypointNode(ManagedNode):
             level, message = WARN, f"{p.bad} bad images dropped in the last {elapsed_s:.1f} s"
         elif not self.active:
             level, message = OK, "inactive (lifecycle): not subscribed to images"
+        elif self.oversized:
+            level, message = WARN, self.oversized
         elif not p.received:
             level, message = OK, "waiting for images"
         else:
@@ -403,6 +436,9 @@ class KeypointNode(ManagedNode):
             "failed": s.failed, "invalid_people": s.invalid_people,
             "extra_people": s.extra_people, "tracker_resets": s.tracker_resets,
             "last_drop_reason": s.last_drop_reason,
+            "camera_info_image_size": ("x".join(map(str, self._announced)) if self._announced
+                                       else "none received" if self.info_sub else "unused"),
+            "transport_max_image_bytes": self.params.transport_max_image_bytes,
         }
         return [make_status(f"{self.get_name()}: keypoints", level, message,
                             self.params.device, values)]

@@ -31,6 +31,7 @@ from liftpose_ros.core.tracking import TrackerConfig
 from liftpose_ros.core.person import DEFAULT_MAX_PEOPLE, MAX_PEOPLE_LIMIT
 from liftpose_ros.ros.camera_info_sync import SYNC_MODES as CAMERA_INFO_SYNC_MODES
 from liftpose_ros.ros.image_conversion import DEFAULT_MAX_PIXELS, IMAGE_TRANSPORTS
+from liftpose_ros.ros.qos import LARGE_IMAGES_SEGMENT_BYTES
 
 _TYPES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
 
@@ -242,6 +243,7 @@ class KeypointParams:
     device: str = "auto"
     publish_debug_image: bool = False
     max_image_pixels: int = DEFAULT_MAX_PIXELS
+    transport_max_image_bytes: int = LARGE_IMAGES_SEGMENT_BYTES
     max_frame_wait_s: float = 0.005
     track_min_similarity: float = _TRACKER_DEFAULTS.min_similarity
     track_min_keypoint_score: float = _TRACKER_DEFAULTS.min_keypoint_score
@@ -310,6 +312,14 @@ _KEYPOINT_DESCRIPTIONS: dict[str, dict[str, Any]] = {
                                 "draw per frame)."),
     "max_image_pixels": dict(description="Images with more pixels are dropped as corrupt "
                              "instead of being allocated.", minimum=1),
+    "transport_max_image_bytes": dict(description="Largest raw image the DDS transport "
+                                      "between the camera and this node delivers whole (the "
+                                      "shipped config/fastdds_large_images.xml: 16 MiB). A "
+                                      "camera_info announcing a larger bgr8 image (width x "
+                                      "height x 3) gets one warning and a WARN on "
+                                      "/diagnostics, since such images may never arrive; "
+                                      "0 = no check. Unused with compressed images.",
+                                      minimum=0),
     "max_frame_wait_s": dict(description="Latest-frame policy: an image that waited longer "
                              "than this for the busy detector is dropped as stale and the "
                              "detector takes the next one as it arrives (lower latency, fewer "

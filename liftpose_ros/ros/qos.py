@@ -11,6 +11,10 @@ from __future__ import annotations
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 
 SENSOR_DEPTH_RANGE = (1, 5)
+# The shared-memory segment of config/fastdds_large_images.xml (a test checks they agree): a
+# larger message cannot go through shared memory and falls back to UDP fragments, of which a
+# busy receiver loses most (scripts/bench_image_sizes.py, README "Deploying").
+LARGE_IMAGES_SEGMENT_BYTES = 16 * 1024 * 1024
 
 
 def sensor_qos(depth: int = 1) -> QoSProfile:

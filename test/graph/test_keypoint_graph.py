@@ -259,6 +259,53 @@ def test_beyond_max_people_the_nearest_are_published_and_the_rest_counted(ros_gr
         interface._REGISTRY.pop(Crowd.name, None)
 
 
+def test_camera_info_announcing_images_too_large_for_the_transport_is_warned(ros_graph,
+                                                                           fixed_backend):
+    """Images larger than the transport delivers may never arrive, so the keypoint node would
+    sit waiting with nothing to say: a camera_info announcing them is warned once, and
+    /diagnostics shows a WARN until a fitting size is announced."""
+    from sensor_msgs.msg import CameraInfo
+
+    node, probe = start(ros_graph, backend=fixed_backend,
+                        transport_max_image_bytes=3 * 1920 * 1080)
+    wait_for(lambda: probe.info_pub.get_subscription_count() > 0, 10.0,
+             "the keypoint node's camera_info subscription")
+    warnings: list[str] = []
+    logger = node.get_logger()
+    real_warning = logger.warning
+    logger.warning = lambda text, **kw: warnings.append(text) or real_warning(text, **kw)
+    big, fits = CameraInfo(width=4000, height=3000), CameraInfo(width=1920, height=1080)
+    publish_until(lambda: probe.info_pub.publish(big), lambda: node.oversized, "the warning")
+    assert "4000x3000 images, 36.0 MB as bgr8, more than the 6.2 MB" in node.oversized
+    wait_for(lambda: (probe.status(KEYPOINT_STATUS) is not None
+                      and probe.status(KEYPOINT_STATUS).message == node.oversized), 3.0,
+             "a WARN status saying why")
+    assert probe.status(KEYPOINT_STATUS).level == bytes([1])  # WARN
+    assert probe.values(KEYPOINT_STATUS)["camera_info_image_size"] == "4000x3000"
+    for _ in range(3):  # the same announcement again (a camera sends one per image)
+        probe.info_pub.publish(big)
+        time.sleep(0.1)
+    publish_until(lambda: probe.info_pub.publish(fits), lambda: not node.oversized,
+                  "the fitting size to clear it")
+    assert len(warnings) == 1 and "4000x3000" in warnings[0], warnings
+    wait_for(lambda: probe.values(KEYPOINT_STATUS).get("camera_info_image_size") == "1920x1080"
+             and probe.status(KEYPOINT_STATUS).level == bytes([0]), 3.0, "an OK status again")
+    send_until(probe, image_msg(small_frame(), T0_NS), lambda: probe.stamps("people"), 5.0,
+               "images still answered")
+
+
+def test_the_transport_limit_matches_the_shipped_fastdds_profile():
+    import xml.etree.ElementTree as ElementTree
+
+    from liftpose_ros.ros.qos import LARGE_IMAGES_SEGMENT_BYTES
+
+    root = ElementTree.parse(REPO / "config" / "fastdds_large_images.xml").getroot()
+    sizes = [int(e.text) for e in root.iter() if e.tag.endswith("segment_size")]
+    assert sizes == [LARGE_IMAGES_SEGMENT_BYTES]
+    defaults = {spec.name: spec.default for spec in KEYPOINT_PARAMETERS}
+    assert defaults["transport_max_image_bytes"] == LARGE_IMAGES_SEGMENT_BYTES
+
+
 def test_stamps_going_backwards_restart_tracking_with_new_ids(ros_graph, fixed_backend):
     node, probe = start(ros_graph, backend=fixed_backend)
     stamps = (T0_NS, T0_NS + 10**8, T0_NS - 10**9)  # the last: a bag loops
