@@ -418,3 +418,30 @@ def test_message_definitions_come_from_the_package_msg_folder():
     types = package_types()
     assert set(types) == {f"liftpose_ros/msg/{p.stem}" for p in msg_dir().glob("*.msg")}
     assert len(types) == 4
+
+
+def test_same_video_same_output(tmp_path):
+    """Processing is a function of the input: every array of two runs on the bundled video
+    (three people, the default detector with its parallel landmark passes) is identical."""
+    runs = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        code = cli_main(["process", str(BUNDLED_VIDEO), "--out", str(out), "--scale",
+                         str(SCALE), "--max-frames", "40", "--no-bag", "--npz", "--no-progress"])
+        assert code == 0
+        runs.append(np.load(out / "results.npz"))
+    first, second = runs
+    assert first.files == second.files and len(first["people_track_id"]) >= 40
+    for key in first.files:
+        np.testing.assert_array_equal(first[key], second[key], err_msg=key)
+
+
+def test_offline_backend_options_remove_timing_but_the_user_wins():
+    from liftpose_ros.offline.recorded import offline_backend_options
+
+    assert json.loads(offline_backend_options("mediapipe", "")) == {"background_search": False}
+    assert json.loads(offline_backend_options("mediapipe", "{workers: 3}")) == {
+        "background_search": False, "workers": 3}
+    assert json.loads(offline_backend_options("mediapipe", "{background_search: true}")) == {
+        "background_search": True}
+    assert offline_backend_options("hrnet", "") == ""

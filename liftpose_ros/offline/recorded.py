@@ -57,7 +57,8 @@ from liftpose_ros.ros.image_conversion import ImageError, image_msg_to_bgr
 from liftpose_ros.ros.lifter_step import LifterOutput, LifterStep
 from liftpose_ros.ros.markers import MarkerStyle
 from liftpose_ros.ros.models import detector_from_params, lifter_from_params
-from liftpose_ros.ros.parameters import KeypointParams, LifterParams, VideoParams
+from liftpose_ros.ros.parameters import (KeypointParams, LifterParams, VideoParams,
+                                         parse_backend_options)
 
 IMAGE_TYPES: dict[str, type] = {"sensor_msgs/msg/Image": Image,
                                 "sensor_msgs/msg/CompressedImage": CompressedImage}
@@ -342,15 +343,31 @@ class Answer:
     lifted: LifterOutput | None = None  # Skeletons3D and markers; None when lifting failed
 
 
+# Backend options that differ offline: nothing is live, so nothing may depend on timing.
+# mediapipe's search for newcomers runs on its own thread in the node, and what it finds joins
+# at whichever frame it is ready; offline every frame waits for it, so the same recording
+# gives the same tracks on every run. Options the user gives win.
+OFFLINE_BACKEND_OPTIONS: dict[str, dict[str, Any]] = {"mediapipe": {"background_search": False}}
+
+
+def offline_backend_options(backend: str, text: str) -> str:
+    """The user's backend options (YAML/JSON mapping) over the offline defaults, as JSON
+    (ParameterError for unusable text)."""
+    options = {**OFFLINE_BACKEND_OPTIONS.get(backend, {}), **parse_backend_options(text)}
+    return json.dumps(options) if options else ""
+
+
 class RecordedPipeline:
     """The keypoint and lifter nodes' pipelines, chained through their messages, offline.
 
     Parameters not exposed here take the nodes' defaults (config/keypoint.yaml and
-    config/lifter.yaml), so a recording is processed as the default launch would process it.
+    config/lifter.yaml), so a recording is processed as the default launch would process it,
+    except for the timing-free backend options above.
     """
 
     def __init__(self, options: ProcessOptions) -> None:
-        kp = KeypointParams(backend=options.backend, backend_options=options.backend_options)
+        kp = KeypointParams(backend=options.backend, backend_options=offline_backend_options(
+            options.backend, options.backend_options))
         lp = LifterParams(checkpoint=options.checkpoint or "", mode=options.mode,
                           device=options.device)
         self.runner = lifter_from_params(lp)  # StartupError (one line) for a bad file or mode

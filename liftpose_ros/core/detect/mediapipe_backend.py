@@ -310,8 +310,12 @@ class MediaPipeDetector(KeypointDetector):
         room = self.config.max_people - len(self._tracks)
         seen = [t.landmarks for t in self._tracks]  # where people were on the previous frame
         finds = self._finish_search() if self._search_done() else []
-        tasks = [partial(self._step, t, image, [o for o in self._tracks if o is not t])
-                 for t in self._tracks]
+        # A track whose graph lost its person runs its own detector and hides the others from
+        # it, so it needs their landmarks: those go second, once the others have this frame's.
+        # Each phase reads only what the phase before wrote, so passes on parallel threads give
+        # the same result whichever finishes first (same input, same output).
+        lost = [t for t in self._tracks if t.stateless]
+        tasks = [partial(self._step, t, image, []) for t in self._tracks if not t.stateless]
         search_now = bool(regions) and not (tracking and self._search_pool is not None)
         if search_now:  # nobody followed (or no search thread): this frame waits for it
             tasks.append(partial(self._look, image, regions, seen, room))
@@ -321,6 +325,8 @@ class MediaPipeDetector(KeypointDetector):
         elif regions:  # the previous search is still running: these regions come next
             self._sweep = regions + self._sweep
         results = self._run(tasks)
+        self._run([partial(self._step, t, image, [o.landmarks for o in self._tracks if o is not t])
+                   for t in lost])  # the arguments are built before any of them runs
         self._end_lost_tracks()
         self._merge_duplicates()
         for landmarks, region in finds + (results[-1] if search_now else []):
@@ -353,14 +359,15 @@ class MediaPipeDetector(KeypointDetector):
                 keep.append(track)
         self._tracks = keep
 
-    def _step(self, track: _Track, image: np.ndarray, others: list[_Track]) -> bool:
-        """Run a track's graph on its crop of this frame; True when the pose was found."""
+    def _step(self, track: _Track, image: np.ndarray, others: list[np.ndarray]) -> bool:
+        """Run a track's graph on its crop of this frame; True when the pose was found.
+        `others`: the other tracks' landmarks (33, 4) on the previous frame."""
         h, w = image.shape[:2]
         x0, y0, x1, y1 = track.crop
         crop = image[y0:y1, x0:x1]
         if track.stateless and others:  # its detector will run: hide the other people from it
             crop = crop.copy()
-            self._erase(crop, [o.landmarks for o in others], offset=(x0, y0), scale=1.0)
+            self._erase(crop, others, offset=(x0, y0), scale=1.0)
         max_side = self.config.search_max_side if track.fixed_view else self.config.crop_max_side
         norm = _run_graph(track.graph, _to_rgb(crop, max_side))
         if norm is None:
@@ -510,10 +517,11 @@ class MediaPipeDetector(KeypointDetector):
         track = _Track(self._next_id, self._acquire_graph(),
                        square_crop(proposal.box, self.config.crop_margin, w, h),
                        proposal.landmarks, proposal.keypoints, proposal.score)
-        found = self._step(track, image, self._tracks)
+        others = [t.landmarks for t in self._tracks]
+        found = self._step(track, image, others)
         if not found:  # BlazePose's detector can miss in a crop what it saw in the search
             track.fixed_view, track.crop = True, region  # so look where the search looked
-            found = self._step(track, image, self._tracks)
+            found = self._step(track, image, others)
         if (not found or track.missed or not self._big_enough(track.box, region)
                 or any(self._is_duplicate(track, t) for t in self._tracks)):
             self._release(track)
