@@ -41,7 +41,8 @@ from liftpose_ros.demo.graph import GraphPipeline, PipelineSettings  # noqa: E40
 from liftpose_ros.demo.run import summarize  # noqa: E402
 from liftpose_ros.ros.private_network import ensure_private_network  # noqa: E402
 
-GOAL_P95_MS = 100.0
+GOAL_P95_MS = 70.0  # camera -> 3D, 3 people, 30 Hz input, 2 cores
+GOAL_RATE_HZ = 20.0  # frames answered in 3D per second, same conditions
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -196,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{lf.get('mean_callback_ms', '?')} ms")
     e2e = figures.get("end to end", {})
     if e2e:
-        verdict = "meets" if e2e["p95"] < GOAL_P95_MS else "misses"
+        verdict = "meets" if e2e["p95"] <= GOAL_P95_MS else "misses"
         print(f"\ncausal p95 {e2e['p95']:.1f} ms {verdict} the {GOAL_P95_MS:.0f} ms goal"
               if args.mode == "causal" else "")
     if args.json:

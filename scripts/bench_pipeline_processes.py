@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
-from bench_pipeline import GOAL_P95_MS, cpu_check_ms, table  # noqa: E402
+from bench_pipeline import GOAL_P95_MS, GOAL_RATE_HZ, cpu_check_ms, table  # noqa: E402
 
 from liftpose_ros.ros.private_network import ensure_private_network  # noqa: E402
 
@@ -241,8 +241,11 @@ def main(argv: list[str] | None = None) -> int:
           f"callback mean {lf.get('mean_callback_ms', '?')} ms")
     e2e = out["figures_ms"].get("end to end")
     if e2e and args.mode == "causal":
-        verdict = "meets" if e2e["p95"] < GOAL_P95_MS else "misses"
-        print(f"\ncausal p95 {e2e['p95']:.1f} ms {verdict} the {GOAL_P95_MS:.0f} ms goal")
+        verdict = "meets" if e2e["p95"] <= GOAL_P95_MS else "misses"
+        rate = out["frames_in_table"] / max(args.duration_s - args.warmup_s, 1e-9)
+        rate_verdict = "meets" if rate >= GOAL_RATE_HZ else "misses"
+        print(f"\ncausal p95 {e2e['p95']:.1f} ms {verdict} the {GOAL_P95_MS:.0f} ms goal; "
+              f"{rate:.1f} frames/s answered in 3D {rate_verdict} the {GOAL_RATE_HZ:.0f}/s goal")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({k: v for k, v in out.items() if k != "text"},
