@@ -56,6 +56,9 @@ def _arguments() -> list[DeclareLaunchArgument]:
             "CameraInfo topic of that camera; remaps both nodes' 'camera_info'. With it the "
             "skeletons are metric in the camera frame (CAMERA_METRIC); the keypoint node "
             "reads only the announced image size.")),
+        DeclareLaunchArgument("depth_topic", default_value="/camera/depth/image", description=(
+            "Aligned depth image topic (16UC1 mm / 32FC1 m, REP-118); remaps the lifter's "
+            "'depth/image'. Read only with use_depth: true in the parameter file.")),
         DeclareLaunchArgument("config", default_value=_share("config", "liftpose.yaml"),
                               description="Parameter file of both nodes."),
         DeclareLaunchArgument("device", default_value="", description=(
@@ -179,7 +182,8 @@ def _nodes(context: LaunchContext) -> list[Node]:
     lifter = kind(
         package=PACKAGE, executable="lifter_node", name=LIFTER_NODE, namespace=namespace,
         parameters=_parameters(config, lifter_overrides),
-        remappings=[(topics.CAMERA_INFO, LaunchConfiguration("camera_info_topic"))],
+        remappings=[(topics.CAMERA_INFO, LaunchConfiguration("camera_info_topic")),
+                    (topics.DEPTH_IMAGE, LaunchConfiguration("depth_topic"))],
         output="screen")
     return {"both": [keypoints, lifter], "keypoint": [keypoints], "lifter": [lifter]}[which]
 

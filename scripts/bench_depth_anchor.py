@@ -29,9 +29,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from liftpose_ros.core.camera import estimate_root_translation  # noqa: E402
-from liftpose_ros.core.data.synthetic_depth import (encode_depth, punch_holes,  # noqa: E402
-                                                    render_depth)
-from liftpose_ros.core.depth_anchor import anchor_root, depth_to_metres  # noqa: E402
+from liftpose_ros.core.data.synthetic_depth import punch_holes, render_depth  # noqa: E402
+from liftpose_ros.core.depth_anchor import (anchor_root, depth_to_metres,  # noqa: E402
+                                            encode_depth)
 from liftpose_ros.core.skeleton import H36M17  # noqa: E402
 from liftpose_ros.samples import LIFT_SAMPLE  # noqa: E402
 

@@ -7,10 +7,10 @@ import pytest
 
 from liftpose_ros.core.body_shape import BONE_RADII_M, surface_offset
 from liftpose_ros.core.camera import estimate_root_translation
-from liftpose_ros.core.data.synthetic_depth import encode_depth, punch_holes, render_depth
+from liftpose_ros.core.data.synthetic_depth import punch_holes, render_depth
 from liftpose_ros.core.depth_anchor import (ANCHOR_JOINTS, DepthAnchorConfig, DepthError,
-                                            anchor_root, depth_to_metres, nearest_group,
-                                            sample_depth)
+                                            anchor_root, depth_to_metres, encode_depth,
+                                            nearest_group, sample_depth)
 from liftpose_ros.core.skeleton import H36M17
 from liftpose_ros.samples import LIFT_SAMPLE
 

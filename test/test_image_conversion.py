@@ -223,3 +223,44 @@ def test_draw_people_draws_skeleton_and_keeps_the_input():
     assert out.any() and (out[..., 2] == 255).any()  # the red (BGR) box of track 4
     nan = Person(np.full((17, 3), np.nan), np.full(4, np.nan), 1.0)
     assert not draw_people(image, [nan]).any()  # nothing drawable: nothing drawn, no crash
+
+
+# ------------------------------------------------------------------ depth images (REP-118)
+def _depth_msg(values: np.ndarray, encoding: str, big_endian: bool = False, pad: int = 0):
+    order = ">" if big_endian else "<"
+    raw = values.astype(values.dtype.newbyteorder(order))
+    rows = [r.tobytes() + bytes(pad) for r in raw]
+    return Image(height=values.shape[0], width=values.shape[1], encoding=encoding,
+                 is_bigendian=int(big_endian), step=len(rows[0]), data=b"".join(rows))
+
+
+@pytest.mark.parametrize("big_endian", [False, True])
+@pytest.mark.parametrize("pad", [0, 6])
+def test_depth_images_decode_to_metres_in_both_encodings(big_endian, pad):
+    mm = np.array([[0, 1000, 2500], [65535, 1, 4000]], np.uint16)
+    m = ic.depth_image_to_metres(_depth_msg(mm, "16UC1", big_endian, pad))
+    expected = np.array([[np.nan, 1.0, 2.5], [65.535, 0.001, 4.0]], np.float32)
+    np.testing.assert_allclose(m, expected, rtol=1e-6)
+    f = np.array([[np.nan, np.inf, 0.0], [-1.0, 1.25, 3.5]], np.float32)
+    m = ic.depth_image_to_metres(_depth_msg(f, "32FC1", big_endian, pad))
+    assert np.isnan(m[0]).all() and np.isnan(m[1, 0]) and m[1, 1:].tolist() == [1.25, 3.5]
+
+
+def test_depth_image_round_trip_and_bad_depth_images():
+    metres = np.array([[1.5, np.nan], [0.0, 2.0]], np.float32)
+    for encoding in ("16UC1", "32FC1"):
+        back = ic.depth_image_to_metres(ic.metres_to_depth_image(metres, encoding))
+        np.testing.assert_allclose(back, [[1.5, np.nan], [np.nan, 2.0]])
+    with pytest.raises(ImageError, match="depth encoding 'bgr8'"):
+        ic.depth_image_to_metres(Image(height=1, width=1, encoding="bgr8", step=3,
+                                       data=bytes(3)))
+    short = _depth_msg(np.ones((2, 2), np.uint16), "16UC1")
+    short.data = bytes(short.data)[:-1]
+    with pytest.raises(ImageError, match="depth data is 7 bytes"):
+        ic.depth_image_to_metres(short)
+    narrow = _depth_msg(np.ones((2, 2), np.float32), "32FC1")
+    narrow.step = 4
+    with pytest.raises(ImageError, match="step 4 is smaller"):
+        ic.depth_image_to_metres(narrow)
+    with pytest.raises(ImageError, match="empty"):
+        ic.depth_image_to_metres(Image(height=0, width=3, encoding="16UC1", step=6))

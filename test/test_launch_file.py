@@ -25,7 +25,7 @@ LAUNCH_FILE = REPO / "launch" / "liftpose.launch.py"
 SHARE = REPO  # the installed share/liftpose_ros holds config/ and launch/ as the source tree
 EXPECTED_ARGUMENTS = {"namespace", "image_topic", "camera_info_topic", "config", "device",
                       "checkpoint", "mode", "window", "managed", "image_transport", "nodes",
-                      "rviz"}
+                      "rviz", "depth_topic"}
 
 
 # ------------------------------------------------------------------ stand-ins for launch(_ros)
@@ -242,14 +242,17 @@ def test_node_names_match_the_config_sections(launched):
 
 # ------------------------------------------------------------------ remappings
 def test_remappings_target_the_nodes_relative_topics(launched):
-    nodes = launched.nodes(image_topic="/cam/image_raw", camera_info_topic="/cam/info")
-    context = launched.context(image_topic="/cam/image_raw", camera_info_topic="/cam/info")
+    given = dict(image_topic="/cam/image_raw", camera_info_topic="/cam/info",
+                 depth_topic="/cam/depth")
+    nodes = launched.nodes(**given)
+    context = launched.context(**given)
     resolved = {e: [(src, _perform(dst, context)) for src, dst in n.kwargs["remappings"]]
                 for e, n in nodes.items()}
     assert resolved == {"keypoint_node": [(topics.IMAGE, "/cam/image_raw"),
                                           (topics.IMAGE_COMPRESSED, "/cam/image_raw/compressed"),
                                           (topics.CAMERA_INFO, "/cam/info")],
-                        "lifter_node": [(topics.CAMERA_INFO, "/cam/info")]}
+                        "lifter_node": [(topics.CAMERA_INFO, "/cam/info"),
+                                        (topics.DEPTH_IMAGE, "/cam/depth")]}
     assert not topics.IMAGE.startswith("/") and not topics.CAMERA_INFO.startswith("/")
 
 

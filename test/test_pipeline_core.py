@@ -283,3 +283,30 @@ def test_bad_settings_are_refused():
         LiftingPipeline(tiny_runner(), min_frames=0)
     with pytest.raises(ValueError, match="max_gap_s"):
         LiftingPipeline(tiny_runner(), max_gap_s=0.0)
+
+
+def test_a_depth_image_places_people_by_depth_where_the_size_prior_misses():
+    from liftpose_ros.core.data.synthetic_depth import render_depth
+
+    runner = KnownPose(tiny_runner().config)
+    truth = {x: coco_to_h36m(person_3d(x)) for x in (-0.8, 0.8)}  # (17, 3) m each
+    intrinsics = (FX, FY, CX, CY)
+    depth = np.fmin(*(render_depth(p, intrinsics, WIDTH, HEIGHT, wall_m=DEPTH_M + 2.0)
+                      for p in truth.values()))
+    runner.pose = runner.pose * 1.1  # a body 10 % too large: monocular places it ~10 % too far
+    people = [tracked(1, -0.8), tracked(2, 0.8)]
+    monocular = LiftingPipeline(runner).process(T0_NS, WIDTH, HEIGHT, people, intrinsics)
+    assert monocular.depth_anchored is None
+    assert np.all(monocular.positions[:, 0, 2] > DEPTH_M + 0.3)
+    result = LiftingPipeline(runner).process(T0_NS, WIDTH, HEIGHT, people, intrinsics, depth)
+    assert result.depth_anchored.tolist() == [True, True] and result.depth_fallbacks == []
+    assert result.metric.all()
+    for k, x in enumerate((-0.8, 0.8)):
+        np.testing.assert_allclose(result.positions[k, 0], truth[x][0], atol=0.06)
+    blank = np.full((HEIGHT, WIDTH), np.nan, np.float32)  # no reading anywhere
+    fallback = LiftingPipeline(runner).process(T0_NS, WIDTH, HEIGHT, people, intrinsics, blank)
+    assert fallback.depth_anchored.tolist() == [False, False] and fallback.metric.all()
+    assert fallback.depth_fallbacks == ["no depth reading at the torso"] * 2
+    np.testing.assert_allclose(fallback.positions, monocular.positions)
+    with pytest.raises(ValueError, match="not the image's size"):
+        LiftingPipeline(runner).process(T0_NS, WIDTH, HEIGHT, people, intrinsics, depth[:-1])

@@ -79,6 +79,18 @@ def depth_to_metres(depth: np.ndarray, encoding: str) -> np.ndarray:
     return metres
 
 
+def encode_depth(metres: np.ndarray, encoding: str) -> np.ndarray:
+    """REP-118 pixels: 16UC1 millimetres (0 = none, beyond 65.535 m too), 32FC1 metres
+    (NaN = none)."""
+    m = np.asarray(metres, dtype=np.float64)
+    if encoding == "16UC1":
+        mm = np.where(np.isfinite(m) & (m > 0) & (m < 65.535), np.round(m * 1000.0), 0.0)
+        return mm.astype(np.uint16)
+    if encoding == "32FC1":
+        return np.where(np.isfinite(m) & (m > 0), m, np.nan).astype(np.float32)
+    raise DepthError(f"depth encoding {encoding!r} is not one of {DEPTH_ENCODINGS}")
+
+
 def sample_depth(metres: np.ndarray, pixels: np.ndarray, window_px: int) -> np.ndarray:
     """(J,) median of the valid readings in a window around each pixel (J, 2); NaN where the
     window is outside the image or holds none."""

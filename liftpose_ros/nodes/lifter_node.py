@@ -2,7 +2,9 @@
 
 Subscribes  people_2d (liftpose_ros/People2D, reliable) and, with use_camera_info,
             camera_info (sensor_msgs/CameraInfo, best effort; per image the one nearest in
-            time where message_filters is installed, else the latest: camera_info_sync.py).
+            time where message_filters is installed, else the latest: camera_info_sync.py);
+            with use_depth, depth/image (sensor_msgs/Image 16UC1 or 32FC1, REP-118, aligned
+            with the colour image; the one nearest in time within depth_tolerance_s).
 Publishes   skeletons_3d (liftpose_ros/Skeletons3D), skeleton_markers
             (visualization_msgs/MarkerArray), /diagnostics (diagnostic_msgs/DiagnosticArray, 1 Hz).
 
@@ -14,9 +16,11 @@ windows, cleanup frees the model and the windows).
 Per People2D message: validate it, convert each tracked person's COCO-17 keypoints to the
 lifter's H36M-17 input, append them to the track buffers, resample every track of the
 message onto the model's 30 fps grid, run ONE batched lifter call, place the poses in the
-camera frame when intrinsics are known, publish, then forget tracks that ended and delete
-their markers. A malformed message is logged (throttled), counted and dropped; the node keeps
-running. A checkpoint or parameter the node cannot run with stops start-up with one line.
+camera frame when intrinsics are known (by the depth image where one matches and agrees:
+DEPTH_METRIC, else by the lifted body size: CAMERA_METRIC), publish, then forget tracks that
+ended and delete their markers. A malformed message is logged (throttled), counted and
+dropped; the node keeps running. A checkpoint or parameter the node cannot run with stops
+start-up with one line.
 
 The node only translates; the per-message steps are ros/lifter_step.py (which `liftpose
 process` runs on recorded data too) over core/pipeline/lifting.py.
@@ -39,6 +43,7 @@ from liftpose_ros.core.pipeline.lifting import IntrinsicsRequired, LiftingPipeli
 from liftpose_ros.msg import People2D, Skeletons3D
 from liftpose_ros.ros import topics
 from liftpose_ros.ros.camera_info_sync import CameraInfoSource
+from liftpose_ros.ros.depth_sync import DepthSource
 from liftpose_ros.ros.conversions import MessageError, stamp_to_ns
 from liftpose_ros.ros.diagnostics import OK, WARN, DiagnosticsPublisher, make_status
 from liftpose_ros.ros.lifter_step import LifterOutput, LifterStep
@@ -67,6 +72,9 @@ class LifterStats:
     restarts: int = 0  # times the stamps went backwards and every track restarted
     bad_camera_info: int = 0  # frames with an unusable camera_info (root-relative or not lifted)
     waiting_for_camera_info: int = 0  # messages a camera-mode lifter could not lift
+    depth_anchored: int = 0  # skeletons placed by the depth image (DEPTH_METRIC)
+    depth_fallbacks: int = 0  # skeletons placed without depth although use_depth is on
+    last_depth_fallback: str = ""  # why, for the latest of them
     last_drop_reason: str = ""
 
 
@@ -81,6 +89,7 @@ class LifterNode(ManagedNode):
         self.pipeline: LiftingPipeline | None = None
         self.people_sub = self.skeleton_pub = self.marker_pub = None
         self.camera_info: CameraInfoSource | None = None
+        self.depth: DepthSource | None = None
         self.diagnostics: DiagnosticsPublisher | None = None
         self.stats = LifterStats()
         self._period = self._new_period()
@@ -122,12 +131,18 @@ class LifterNode(ManagedNode):
             CameraInfoSource(self, topics.CAMERA_INFO, sync=self.params.camera_info_sync,
                              tolerance_s=self.params.camera_info_tolerance_s)
             if self.params.use_camera_info else None)
+        if self.params.use_depth and not self.params.use_camera_info:
+            raise StartupError("use_depth needs use_camera_info: true (depth places people "
+                               "through the camera's intrinsics)")
+        self.depth = (DepthSource(self, topics.DEPTH_IMAGE, self.params.depth_tolerance_s)
+                      if self.params.use_depth else None)
         self.diagnostics = DiagnosticsPublisher(self, self._diagnostics)
         self._startup_note = (
             f"lifting with {self.params.checkpoint_path.name} on {self.runner.device} "
             f"(T={cfg.num_frames}, {cfg.fps:g} fps, {cfg.output}, {cfg.input_mode} input); "
             "camera info: "
-            f"{self.camera_info.describe() if self.camera_info else 'ignored'}{threads_note}")
+            f"{self.camera_info.describe() if self.camera_info else 'ignored'}; depth: "
+            f"{self.depth.describe() if self.depth else 'unused'}{threads_note}")
 
     def _activate(self) -> None:
         self.people_sub = self.create_subscription(People2D, topics.PEOPLE_2D, self._on_people,
@@ -142,10 +157,10 @@ class LifterNode(ManagedNode):
 
     def _cleanup(self) -> None:
         """Free the model and the tracks' windows, release the publishers. Safe twice."""
-        for part in (self.diagnostics, self.camera_info):
+        for part in (self.diagnostics, self.camera_info, self.depth):
             if part is not None:
                 part.close()
-        self.camera_info = self.diagnostics = None
+        self.camera_info = self.diagnostics = self.depth = None
         for pub in (self.skeleton_pub, self.marker_pub):
             if pub is not None:
                 self.destroy_publisher(pub)
@@ -170,7 +185,7 @@ class LifterNode(ManagedNode):
         self.stats.received += 1
         start = time.perf_counter()
         try:
-            self._publish(self.step(msg, self._camera_info_for(msg)))
+            self._publish(self.step(msg, self._camera_info_for(msg), self._depth_for(msg)))
         except IntrinsicsRequired as exc:
             self._wait_for_camera_info(exc)
         except MessageError as exc:
@@ -185,6 +200,26 @@ class LifterNode(ManagedNode):
         match = self.camera_info.lookup(stamp_to_ns(msg.header.stamp)) if self.camera_info \
             else None
         return None if match is None else match.msg
+
+    def _depth_for(self, msg: People2D):
+        """The depth image of the message's instant (within depth_tolerance_s); None when
+        depth is unused or none is close enough (the people are then placed without it)."""
+        if self.depth is None:
+            return None
+        depth = self.depth.lookup(stamp_to_ns(msg.header.stamp))
+        if depth is None and msg.people:
+            self._depth_fallback(len(msg.people), "no depth image within "
+                                 f"{self.params.depth_tolerance_s:g} s of the image "
+                                 f"(on {self.depth.subscription.topic_name})")
+        return depth
+
+    def _depth_fallback(self, people: int, reason: str) -> None:
+        """Count (and log, throttled) skeletons placed without depth while use_depth is on."""
+        self.stats.depth_fallbacks += people
+        self.stats.last_depth_fallback = reason
+        self.get_logger().warning(f"placed without depth: {reason} "
+                                  f"({self.stats.depth_fallbacks} skeletons so far)",
+                                  throttle_duration_sec=LOG_THROTTLE_S)
 
     @staticmethod
     def _new_period() -> dict[str, float]:
@@ -240,6 +275,13 @@ class LifterNode(ManagedNode):
             self.stats.bad_camera_info += 1
             log.warning(f"ignoring camera_info: {out.camera_info_error}",
                         throttle_duration_sec=LOG_THROTTLE_S)
+        if out.depth_error:
+            self._depth_fallback(len(out.result.track_ids), out.depth_error)
+        anchored = out.result.depth_anchored
+        if anchored is not None:
+            self.stats.depth_anchored += int(anchored.sum())
+            for reason in out.result.depth_fallbacks:
+                self._depth_fallback(1, reason)
         if out.result.restarted:  # a bag looping or a restarted camera: their markers go
             self.stats.restarts += 1
             log.warning("image stamps went backwards: all tracks restarted",
@@ -272,6 +314,10 @@ class LifterNode(ManagedNode):
                 "active_tracks": len(self.windows), "mean_callback_ms": f"{busy_ms:.2f}",
                 **(self.camera_info.diagnostic_values() if self.camera_info
                    else {"camera_info_sync": "unused"}),
+                **({**self.depth.diagnostic_values(), "depth_anchored": s.depth_anchored,
+                    "depth_fallbacks": s.depth_fallbacks,
+                    "last_depth_fallback": s.last_depth_fallback} if self.depth
+                   else {"depth": "unused"}),
                 "checkpoint": str(self.params.checkpoint_path),
                 "last_drop_reason": s.last_drop_reason})]
 

@@ -51,7 +51,8 @@ def _check_definitions() -> None:
 _check_definitions()
 
 PLACEMENTS: dict[int, str] = {Skeleton3D.ROOT_RELATIVE: "ROOT_RELATIVE",
-                              Skeleton3D.CAMERA_METRIC: "CAMERA_METRIC"}
+                              Skeleton3D.CAMERA_METRIC: "CAMERA_METRIC",
+                              Skeleton3D.DEPTH_METRIC: "DEPTH_METRIC"}
 
 
 class MessageError(ValueError):

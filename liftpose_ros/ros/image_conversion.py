@@ -29,6 +29,8 @@ import numpy as np
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
+from liftpose_ros.core.depth_anchor import depth_to_metres, encode_depth
+
 DEFAULT_MAX_PIXELS = 50_000_000  # ~8K x 6K; more is a corrupt header, not a camera
 IMAGE_TRANSPORTS = ("raw", "compressed")  # image_transport's names for Image, CompressedImage
 
@@ -226,4 +228,45 @@ def bgr_to_compressed(image: np.ndarray, header: Header | None = None, fmt: str 
         raise ImageError(f"cannot encode the image as {fmt}")
     msg = CompressedImage(header=header if header is not None else Header(), format=fmt)
     msg.data = array.array("B", data.tobytes())
+    return msg
+
+
+# ------------------------------------------------------------------ depth images (REP-118)
+DEPTH_FORMATS: dict[str, np.dtype] = {"16UC1": np.dtype(np.uint16),
+                                      "32FC1": np.dtype(np.float32)}
+
+
+def depth_image_to_metres(msg: Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A REP-118 depth Image (16UC1 millimetres or 32FC1 metres) -> (H, W) float32 metres,
+    NaN where there is no reading (0, NaN, inf). Raises ImageError for another encoding or
+    a malformed message (the same size, step and length checks as colour images)."""
+    dtype = DEPTH_FORMATS.get(msg.encoding)
+    if dtype is None:
+        raise ImageError(f"depth encoding {msg.encoding!r} is not one of "
+                         f"{', '.join(DEPTH_FORMATS)} (REP-118)")
+    width, height, step = int(msg.width), int(msg.height), int(msg.step)
+    if width <= 0 or height <= 0:
+        raise ImageError(f"depth image is empty: {width} x {height} pixels")
+    if width * height > max_pixels:
+        raise ImageError(f"depth image {width} x {height} has more than {max_pixels} pixels")
+    if step < width * dtype.itemsize:
+        raise ImageError(f"step {step} is smaller than one row of {msg.encoding!r} "
+                         f"({width} x {dtype.itemsize} bytes)")
+    if len(msg.data) != step * height:
+        raise ImageError(f"depth data is {len(msg.data)} bytes, expected step x height = "
+                         f"{step} x {height} = {step * height}")
+    rows = np.frombuffer(msg.data, np.uint8, count=height * step).reshape(height, step)
+    raw = rows[:, : width * dtype.itemsize].copy().view(
+        dtype.newbyteorder(">" if msg.is_bigendian else "<")).reshape(height, width)
+    return depth_to_metres(raw.astype(dtype), msg.encoding)
+
+
+def metres_to_depth_image(metres: np.ndarray, encoding: str = "32FC1",
+                          header: Header | None = None) -> Image:
+    """(H, W) metres -> a REP-118 depth Image (what a depth camera driver publishes)."""
+    data = encode_depth(metres, encoding)
+    msg = Image(header=header if header is not None else Header(), height=data.shape[0],
+                width=data.shape[1], encoding=encoding, is_bigendian=0,
+                step=data.shape[1] * data.dtype.itemsize)
+    msg.data = array.array("B", np.ascontiguousarray(data).tobytes())
     return msg

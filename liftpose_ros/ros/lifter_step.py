@@ -11,7 +11,9 @@ Steps:
 3. take the intrinsics of the camera info that goes with the image; unusable intrinsics are
    reported and the people are lifted root-relative, or, for a lifter that takes
    camera-normalised input, not at all (`IntrinsicsRequired`, nothing changes);
-4. lift (`core.pipeline.lifting.LiftingPipeline`: windows, one batched call, placement);
+4. lift (`core.pipeline.lifting.LiftingPipeline`: windows, one batched call, placement, by
+   the depth image that goes with the image where one is given: an unusable one is reported
+   and the people are placed without it);
 5. build the Skeletons3D, stamped with the instant the skeletons describe, in the image's frame
    when placed in the camera frame, else in `frame_id_override` (or the image's frame);
 6. build markers for the lifted tracks and DELETEs for the tracks that ended.
@@ -21,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sensor_msgs.msg import CameraInfo
+from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
 
@@ -31,6 +33,7 @@ from liftpose_ros.core.pipeline.lifting import IntrinsicsRequired, LiftingPipeli
 from liftpose_ros.msg import People2D, Skeleton3D, Skeletons3D
 from liftpose_ros.ros.conversions import (MessageError, intrinsics_from_camera_info,
                                           ns_to_stamp, people_from_msg, skeletons_to_msg)
+from liftpose_ros.ros.image_conversion import ImageError, depth_image_to_metres
 from liftpose_ros.ros.markers import MarkerStyle, skeleton_markers
 
 
@@ -45,6 +48,7 @@ class LifterOutput:
     masked_joints: int  # joints far outside the image, lifted as not detected
     intrinsics: Intrinsics | None  # what placed the skeletons; None: root-relative
     camera_info_error: str = ""  # why a camera info was not used ('' when fine or absent)
+    depth_error: str = ""  # why a depth image was not used at all ('' when fine or absent)
 
 
 def skeletons_message(result: LiftResult, frame_id: str) -> Skeletons3D:
@@ -52,6 +56,8 @@ def skeletons_message(result: LiftResult, frame_id: str) -> Skeletons3D:
     `frame_id`. Raises MessageError for values a message cannot carry (NaN, ...)."""
     placement = np.where(result.metric, Skeleton3D.CAMERA_METRIC,
                          Skeleton3D.ROOT_RELATIVE).astype(np.uint8)  # (K,)
+    if result.depth_anchored is not None:
+        placement[result.depth_anchored] = Skeleton3D.DEPTH_METRIC
     header = Header(stamp=ns_to_stamp(result.target_stamp_ns), frame_id=frame_id)
     return skeletons_to_msg(header, result.track_ids, result.positions, result.confidences,
                             placement, result.window_size, causal=result.causal)
@@ -67,9 +73,11 @@ class LifterStep:
         self.frame_id_override = frame_id_override
         self.marker_style = marker_style
 
-    def __call__(self, msg: People2D, camera_info: CameraInfo | None) -> LifterOutput:
+    def __call__(self, msg: People2D, camera_info: CameraInfo | None,
+                 depth: Image | None = None) -> LifterOutput:
         """Raises MessageError for a People2D that must be dropped whole, IntrinsicsRequired
-        when a camera-mode lifter gets no usable camera info."""
+        when a camera-mode lifter gets no usable camera info. depth: the aligned depth image
+        of the same instant (REP-118), or None."""
         frame = people_from_msg(msg)
         people = [p for p in frame.people if p.track_id != UNTRACKED]
         intrinsics, camera_frame, error = None, "", ""
@@ -85,8 +93,12 @@ class LifterStep:
                 "not lifted: the lifter takes camera-normalised 2D and "
                 + (f"the camera_info is unusable ({error})" if error
                    else "no camera_info has arrived"), error)
+        depth_m, depth_error = None, ""
+        if depth is not None and intrinsics is not None:
+            depth_m, depth_error = self._depth_metres(depth, frame.image_width,
+                                                      frame.image_height)
         result = self.pipeline.process(frame.stamp_ns, frame.image_width, frame.image_height,
-                                       people, intrinsics)
+                                       people, intrinsics, depth_m)
         image_frame = frame.header.frame_id
         frame_id = ((image_frame or camera_frame) if intrinsics is not None
                     else (self.frame_id_override or image_frame))
@@ -95,4 +107,16 @@ class LifterStep:
         if self.marker_style is not None and (result.track_ids or result.ended_track_ids):
             markers = skeleton_markers(skeletons, result.ended_track_ids, self.marker_style)
         return LifterOutput(result, skeletons, markers, len(frame.people) - len(people),
-                            frame.masked_joints, intrinsics, error)
+                            frame.masked_joints, intrinsics, error, depth_error)
+
+    @staticmethod
+    def _depth_metres(depth: Image, width: int, height: int) -> tuple[np.ndarray | None, str]:
+        """The depth image in metres, or None and why it cannot be used with this image."""
+        try:
+            metres = depth_image_to_metres(depth)
+        except ImageError as exc:
+            return None, str(exc)
+        if metres.shape != (height, width):
+            return None, (f"depth image {metres.shape[1]}x{metres.shape[0]} is not aligned with "
+                          f"the {width}x{height} image (register depth to colour)")
+        return metres, ""

@@ -149,6 +149,8 @@ class LifterParams:
     use_camera_info: bool = True
     camera_info_sync: str = "auto"
     camera_info_tolerance_s: float = 0.1
+    use_depth: bool = False
+    depth_tolerance_s: float = 0.05
     max_gap_s: float = 0.5
     max_track_age_s: float = 1.0
     min_frames: int = 1
@@ -192,6 +194,13 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
                                     "for the nearest camera_info to count as the image's; "
                                     "beyond it the latest is used, with a warning. Only used "
                                     "when camera infos are matched by time.", minimum=0.0),
+    "use_depth": dict(description="Subscribe to depth/image (16UC1 mm or 32FC1 m, REP-118, "
+                      "aligned with the colour image): people whose torso depth readings "
+                      "agree are placed by depth (DEPTH_METRIC), the others as without it "
+                      "(counted, with the reason on /diagnostics). Needs camera_info."),
+    "depth_tolerance_s": dict(description="Largest |depth stamp - image stamp| for a depth "
+                              "image to count as the image's; without one the person is "
+                              "placed without depth (counted).", minimum=0.0, maximum=1.0),
     "max_gap_s": dict(description="Longest gap between a track's frames that is interpolated "
                       "across; longer gaps hold the last frame.", minimum=1e-3),
     "max_track_age_s": dict(description="A track not seen for this long is dropped and its "

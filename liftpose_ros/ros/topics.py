@@ -13,6 +13,7 @@ from __future__ import annotations
 IMAGE = "image"  # sensor_msgs/Image, input of the keypoint node
 IMAGE_COMPRESSED = f"{IMAGE}/compressed"  # sensor_msgs/CompressedImage, image_transport's name
 CAMERA_INFO = "camera_info"  # sensor_msgs/CameraInfo of that image
+DEPTH_IMAGE = "depth/image"  # sensor_msgs/Image 16UC1 / 32FC1 (REP-118), aligned with IMAGE
 PEOPLE_2D = "people_2d"  # liftpose_ros/People2D: keypoint node -> lifter node
 SKELETONS_3D = "skeletons_3d"  # liftpose_ros/Skeletons3D: lifter output
 SKELETON_MARKERS = "skeleton_markers"  # visualization_msgs/MarkerArray for RViz

@@ -231,3 +231,80 @@ def test_main_shuts_down_cleanly_on_ctrl_c(causal_checkpoint):
     status, out = stop_once_started(proc, "lifting with", signal.SIGINT)
     assert status == 0, out
     assert "Traceback" not in out and "Error" not in out, out
+
+
+def test_depth_places_skeletons_and_every_fallback_is_counted(ros_graph, causal_checkpoint):
+    """use_depth: a time-matched, aligned depth image places people by depth (DEPTH_METRIC),
+    in both REP-118 encodings, where the lifted body size (10 % too large here) misplaces
+    them; a depth image of another size or encoding, or none within the tolerance, leaves
+    them placed by size (CAMERA_METRIC), counted, with the reason on /diagnostics."""
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
+
+    from liftpose_ros.core.data.synthetic_depth import render_depth
+    from liftpose_ros.ros.conversions import ns_to_stamp
+    from liftpose_ros.ros.image_conversion import metres_to_depth_image
+    from liftpose_ros.ros.qos import sensor_qos
+
+    from .conftest import CX, CY, FX, FY, HEIGHT, WIDTH
+
+    lifter, probe = start(ros_graph, causal_checkpoint, use_camera_info=True, use_depth=True,
+                          depth_tolerance_s=0.005)
+    truth = {x: coco_to_h36m(person_3d(x)) for x in (-0.8, 0.8)}  # planar scene, H36M m
+    rel = (truth[0.8] - truth[0.8][0]).astype(np.float32)
+    lifter.runner.predict = lambda windows: np.repeat(1.1 * rel[None], len(windows), axis=0)
+    scene = np.fmin(*(render_depth(p, (FX, FY, CX, CY), WIDTH, HEIGHT, wall_m=DEPTH_M + 2)
+                      for p in truth.values()))  # (H, W) m
+    depth_pub = probe.create_publisher(Image, "depth/image", sensor_qos(5))
+    wait_for(lambda: depth_pub.get_subscription_count() > 0, 10.0, "the depth subscription")
+    wait_for(lambda: (probe.info_pub.publish(camera_info_msg()) or
+                      lifter.camera_info.latest is not None), 5.0, "camera info at the lifter")
+
+    def header(frame: int) -> Header:
+        return Header(stamp=ns_to_stamp(stamp_ns(frame)), frame_id=IMAGE_FRAME)
+
+    mono8 = Image(header=header(4), width=WIDTH, height=HEIGHT, encoding="mono8", step=WIDTH)
+    mono8.data = bytes(WIDTH * HEIGHT)
+    depths = [metres_to_depth_image(scene, "32FC1", header(0)),
+              metres_to_depth_image(scene, "32FC1", header(1)),
+              metres_to_depth_image(scene, "16UC1", header(2)),
+              metres_to_depth_image(scene[::2, ::2], "32FC1", header(3)),  # not aligned
+              mono8]  # frame 5: none
+    for msg in depths:  # best effort: sent again until each one is kept
+        wait_for(lambda: (depth_pub.publish(msg) or stamp_to_ns(msg.header.stamp) in
+                          [r.stamp_ns for r in lifter.depth._recent]), 5.0, "a depth image")
+    warnings: list[str] = []
+    logger = lifter.get_logger()
+    real_warning = logger.warning
+    logger.warning = lambda text, **kw: warnings.append(text) or real_warning(text, **kw)
+    for frame in range(6):
+        probe.people_pub.publish(people_msg(frame, {1: -0.8, 2: 0.8}, animate=False))
+    wait_for(lambda: skeletons_at(probe, 5), 10.0, "the skeletons of frame 5")
+
+    def placements(frame: int) -> list[int]:
+        return [s.placement for s in skeletons_at(probe, frame)[0].skeletons]
+
+    for frame in (0, 1, 2):
+        assert placements(frame) == [Skeleton3D.DEPTH_METRIC] * 2, frame
+        for s in skeletons_at(probe, frame)[0].skeletons:
+            pelvis = s.positions[H36M17.index("pelvis")]
+            expected = truth[-0.8 if s.track_id == 1 else 0.8][0]
+            np.testing.assert_allclose([pelvis.x, pelvis.y, pelvis.z], expected, atol=0.06)
+    for frame in (3, 4, 5):
+        assert placements(frame) == [Skeleton3D.CAMERA_METRIC] * 2, frame
+        pelvis_z = skeletons_at(probe, frame)[0].skeletons[0].positions[0].z
+        assert pelvis_z > DEPTH_M + 0.3  # the size prior's error, left as it is
+    assert lifter.stats.depth_anchored == 6 and lifter.stats.depth_fallbacks == 6
+    values = lambda: probe.values("liftpose_lifter: lifter")  # noqa: E731
+    wait_for(lambda: values().get("depth_fallbacks") == "6", 3.0, "diagnostics counting them")
+    assert values()["depth_anchored"] == "6" and values()["depth_unmatched"] == "1"
+    assert "no depth image within 0.005 s" in values()["last_depth_fallback"]
+    said = " | ".join(w for w in warnings if w.startswith("placed without depth"))
+    assert "depth image 320x240 is not aligned with the 640x480 image" in said, said
+    assert "depth encoding 'mono8' is not one of 16UC1, 32FC1" in said, said
+    assert lifter.stats.dropped == 0
+
+
+def test_depth_without_camera_info_does_not_start(ros_graph, causal_checkpoint):
+    with pytest.raises(StartupError, match="use_depth needs use_camera_info"):
+        start(ros_graph, causal_checkpoint, use_camera_info=False, use_depth=True)

@@ -60,18 +60,6 @@ def _draw_sphere(depth: np.ndarray, centre: np.ndarray, radius: float,
     np.minimum(patch, surface, out=patch)
 
 
-def encode_depth(metres: np.ndarray, encoding: str) -> np.ndarray:
-    """REP-118 pixels: 16UC1 millimetres (0 = none, beyond 65.535 m too), 32FC1 metres
-    (NaN = none)."""
-    m = np.asarray(metres, dtype=np.float64)
-    if encoding == "16UC1":
-        mm = np.where(np.isfinite(m) & (m > 0) & (m < 65.535), np.round(m * 1000.0), 0.0)
-        return mm.astype(np.uint16)
-    if encoding == "32FC1":
-        return np.where(np.isfinite(m) & (m > 0), m, np.nan).astype(np.float32)
-    raise ValueError(f"unknown depth encoding {encoding!r}")
-
-
 def punch_holes(encoded: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
     """A copy with `fraction` of the pixels missing, as a real sensor's dropouts: 0 in 16UC1;
     in 32FC1 NaN, +inf and 0 in turn (all three mean 'no reading' in REP-118)."""

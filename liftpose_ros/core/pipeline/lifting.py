@@ -14,8 +14,10 @@ recorded bag or video go through the same steps for each frame:
    before anything changes);
 3. the tracks of this frame with at least `min_frames` observations are resampled onto the
    model's frame grid and lifted in ONE batched call (root-relative metres);
-4. with intrinsics each pose is placed metrically in the camera frame (root depth from the
-   lifted body size); a person whose placement fails stays root-relative on their own;
+4. with intrinsics each pose is placed metrically in the camera frame: root depth from an
+   aligned depth image where one is given and its torso readings agree
+   (`depth_anchor.anchor_root`), else from the lifted body size; a person whose placement
+   fails stays root-relative on their own;
 5. tracks not seen for `max_track_age_s` of stamps are forgotten.
 
 The result describes the instant `stamp - target_offset` (0 for causal lifters, T//2 model
@@ -25,12 +27,13 @@ their markers or close their records.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from liftpose_ros.core.camera import Intrinsics, place_in_camera
+from liftpose_ros.core.depth_anchor import anchor_root
 from liftpose_ros.core.lifter.input import frame_input, frame_pixels
 from liftpose_ros.core.lifter.track_windows import TrackWindows
 from liftpose_ros.core.person import DEFAULT_MAX_PEOPLE, Person, nearest_people
@@ -66,6 +69,9 @@ class LiftResult:
     ended_track_ids: list[int]  # tracks forgotten at this frame
     restarted: bool  # the stamps went backwards: every earlier track ended
     extra_people: int = 0  # people of the frame left out beyond max_people
+    # (K,) bool: placed from the depth image (a subset of `metric`); None = no depth given
+    depth_anchored: np.ndarray | None = None
+    depth_fallbacks: list[str] = field(default_factory=list)  # why depth was not used, each
 
     @property
     def target_stamp_ns(self) -> int:
@@ -107,9 +113,16 @@ class LiftingPipeline:
 
     def process(self, stamp_ns: int, image_width: int, image_height: int,
                 people: Sequence[Person],
-                intrinsics: Intrinsics | None = None) -> LiftResult:
-        """Lift the tracked people of one frame (every track_id >= 0, unique). Raises
-        IntrinsicsRequired (nothing changed) for a camera-mode lifter without intrinsics."""
+                intrinsics: Intrinsics | None = None,
+                depth_m: np.ndarray | None = None) -> LiftResult:
+        """Lift the tracked people of one frame (every track_id >= 0, unique). depth_m:
+        (image_height, image_width) metres aligned with the image (core/depth_anchor.py),
+        used with intrinsics to place people by depth. Raises IntrinsicsRequired (nothing
+        changed) for a camera-mode lifter without intrinsics, ValueError for a depth image
+        of another size."""
+        if depth_m is not None and np.shape(depth_m) != (image_height, image_width):
+            raise ValueError(f"depth image {np.shape(depth_m)[::-1]} is not the image's size "
+                             f"({image_width}, {image_height})")
         if intrinsics is None and self.needs_intrinsics:
             raise IntrinsicsRequired("this lifter takes camera-normalised 2D and needs the "
                                      "camera intrinsics of every frame")
@@ -129,12 +142,13 @@ class LiftingPipeline:
             self.windows.update(stamp_s, ids, inputs)
         ready = [t for t in ids if self.windows.observations(t) >= self.min_frames]
         poses, target = self._lift(ready, stamp_s)
-        positions, metric = self._place(poses, target, image_width, image_height, intrinsics)
+        positions, metric, anchored, fallbacks = self._place(
+            poses, target, image_width, image_height, intrinsics, depth_m)
         ended = restarted + aged
         cfg = self.runner.config
         return LiftResult(stamp_ns, self.target_offset_ns, cfg.num_frames,
                           cfg.output == "causal", ready, positions, metric, target[..., 2],
-                          ended, bool(restarted), extra)
+                          ended, bool(restarted), extra, anchored, fallbacks)
 
     def _restart_if_time_went_back(self, stamp_s: float) -> list[int]:
         """Forget every track when the stamps go backwards; the ids forgotten."""
@@ -153,21 +167,37 @@ class LiftingPipeline:
         return poses, windows[:, self.windows.target_index]
 
     def _place(self, poses: np.ndarray, target: np.ndarray, width: int, height: int,
-               intrinsics: Intrinsics | None) -> tuple[np.ndarray, np.ndarray]:
+               intrinsics: Intrinsics | None, depth_m: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str]]:
         """Metric camera-frame poses where intrinsics are known and the placement gives finite
-        points in front of the camera; the others stay root-relative."""
+        points in front of the camera, by depth where a depth image is given and agrees; the
+        others stay root-relative. (positions, metric, depth-anchored or None, the reasons
+        depth was not used)."""
         metric = np.zeros(len(poses), dtype=bool)
+        anchored = np.zeros(len(poses), dtype=bool) if depth_m is not None else None
+        fallbacks: list[str] = []
         if intrinsics is None:
-            return np.asarray(poses, dtype=np.float64), metric
+            return np.asarray(poses, dtype=np.float64), metric, anchored, fallbacks
         px = frame_pixels(self.runner.config.input_mode, target, width, height,
                           intrinsics)  # (K, 17, 2)
         positions = np.array(poses, dtype=np.float64)  # (K, 17, 3)
         for k in range(len(poses)):
+            keypoints = np.column_stack([px[k], target[k, :, 2]])  # (17, 3) px + conf
             try:
-                placed = place_in_camera(poses[k], px[k], intrinsics, weights=target[k, :, 2])
+                if depth_m is None:
+                    placed = place_in_camera(poses[k], px[k], intrinsics,
+                                             weights=target[k, :, 2])
+                else:
+                    by_depth = anchor_root(poses[k], keypoints, intrinsics, depth_m)
+                    placed = np.asarray(poses[k], dtype=np.float64) + by_depth.translation
+                    anchored[k] = by_depth.anchored
+                    if not by_depth.anchored:
+                        fallbacks.append(by_depth.reason)
             except ValueError:  # fewer than two visible joints
                 continue
             if np.all(np.isfinite(placed)) and np.all(placed[:, 2] > 0):
                 positions[k] = placed
                 metric[k] = True
-        return positions, metric
+            elif anchored is not None:
+                anchored[k] = False
+        return positions, metric, anchored, fallbacks
