@@ -445,3 +445,51 @@ def test_offline_backend_options_remove_timing_but_the_user_wins():
     assert json.loads(offline_backend_options("mediapipe", "{background_search: true}")) == {
         "background_search": True}
     assert offline_backend_options("hrnet", "") == ""
+
+
+def test_depth_from_the_bag_places_people_by_depth(tmp_path, clip):
+    """--depth-topic: each frame takes the depth image nearest in time (it may come after the
+    image in the bag); people whose torso readings agree are DEPTH_METRIC, at the measured
+    distance; a frame with a depth image of another size or with none near goes without.
+    The depth camera sees one flat surface 3 m away: it agrees with the people near it and
+    not with the one far at the back (who stays placed by size, with the reason)."""
+    frames, intrinsics = clip
+    maker = BagMaker()
+    wall_m = 3.0  # the depth camera sees one flat surface 3 m away: every torso reading agrees
+
+    def depth(ns: int, width: int = 272, height: int = 480):
+        data = np.full((height, width), wall_m, np.float32).view(np.uint8).reshape(-1)
+        return maker.t["sensor_msgs/msg/Image"](
+            header=maker.header(ns), height=height, width=width, encoding="32FC1",
+            is_bigendian=0, step=4 * width, data=data)
+
+    n = len(frames)
+    messages = _good_frames(maker, frames, "/cam/image_raw") + _camera_infos(
+        maker, intrinsics, n)
+    for k in range(n - 2):  # the last two frames have no depth image
+        size = (136, 240) if k == 4 else (272, 480)  # frame 4's is not aligned
+        # recorded 20 ms after its colour image: the match comes later in the bag
+        messages.append(("/cam/depth/image", stamp_ns(k) + 20_000_000,
+                         depth(stamp_ns(k) + 2_000_000, *size)))
+    bag = maker.write(tmp_path / "rgbd", StoragePlugin.SQLITE3, 8, messages)
+    summary = _process(bag, tmp_path / "out", depth_topic="/cam/depth/image",
+                       depth_tolerance_s=0.01)  # less than a frame: no neighbour's
+    skeletons = [m for _, m in read_bag(tmp_path / "out" / "bag")[SKELETONS]]
+    assert len(skeletons) == n and summary["frames_without_depth"] == 2
+    depth_placed = 0
+    for k, msg in enumerate(skeletons):
+        kinds = [s.placement for s in msg.skeletons]
+        if k == 4 or k >= n - 2:
+            assert set(kinds) == {1}, (k, kinds)  # CAMERA_METRIC: placed by the body's size
+            continue
+        assert 2 in kinds and set(kinds) <= {1, 2}, (k, kinds)  # DEPTH_METRIC for the near
+        for s in msg.skeletons:
+            if s.placement == 2:
+                assert 3.0 < s.positions[H36M17.index("pelvis")].z < 3.3  # wall + body depth
+        depth_placed += kinds.count(2)
+    assert summary["skeletons_depth_metric"] == depth_placed
+    reasons = " ".join(summary["depth_fallback_reasons"])
+    assert "is not aligned with the 272x480 image" in reasons
+    assert "disagree" in reasons or depth_placed == (n - 3) * len(skeletons[0].skeletons)
+    with pytest.raises(ValueError, match="depth topic '/nope' is not a sensor_msgs/Image"):
+        _process(bag, tmp_path / "out2", depth_topic="/nope")

@@ -15,7 +15,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
         write_bag=args.bag, storage=args.storage, namespace=args.namespace,
         write_npz=args.npz, write_csv=args.csv, write_video=args.video,
         progress=not args.no_progress, fx=args.fx or 0.0, fy=args.fy or 0.0, cx=args.cx or 0.0,
-        cy=args.cy or 0.0, camera_info_file=args.camera_info, **assumed)
+        cy=args.cy or 0.0, camera_info_file=args.camera_info, depth_topic=args.depth_topic,
+        depth_tolerance_s=args.depth_tolerance_s, **assumed)
     process_recording(args.input, args.out, options)
     return 0
 
@@ -32,6 +33,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                                          "sensor_msgs/Image topic, else CompressedImage)")
     p.add_argument("--camera-info-topic", help="bags: CameraInfo topic (default: the image "
                                                "topic's sibling camera_info, or the only one)")
+    p.add_argument("--depth-topic", help="bags: aligned depth image topic (16UC1 mm / 32FC1 m, "
+                                         "REP-118): people placed by depth where it agrees")
+    p.add_argument("--depth-tolerance-s", type=float, default=0.05,
+                   help="bags: largest depth/image stamp gap of a match (default: 0.05)")
     p.add_argument("--bag", action=argparse.BooleanOptionalAction, default=True,
                    help="write OUT/bag with People2D, Skeletons3D and MarkerArray "
                         "(default: yes)")

@@ -13,7 +13,10 @@ sensor_msgs/CompressedImage one). Camera intrinsics come from a CameraInfo topic
 each frame uses the camera info nearest to it in time, so skeletons are placed metrically in
 the camera frame. Frames the keypoint node would drop (unsupported encoding, wrong step or
 size, undecodable compressed data, a message that does not deserialise) are counted by reason
-and skipped. A frame without a header stamp uses its bag time.
+and skipped. A frame without a header stamp uses its bag time. With --depth-topic (an aligned
+16UC1 / 32FC1 depth image, REP-118) each frame takes the depth image nearest in time within
+--depth-tolerance-s and people are placed by depth where their torso readings agree, as the
+lifter node does with use_depth (DEPTH_METRIC); the summary counts how many were.
 
 Videos: stamps from the frame index and the file's frame rate; intrinsics given (--fx, --fy,
 --cx, --cy in the file's pixels), from a calibration file (--camera-info: the camera_info YAML
@@ -30,7 +33,7 @@ from __future__ import annotations
 import bisect
 import json
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +54,7 @@ from liftpose_ros.core.video import VideoInfo, VideoSource, camera_intrinsics
 from liftpose_ros.msg import People2D, Skeleton3D
 from liftpose_ros.offline.bag_output import STORAGES, BagOutput
 from liftpose_ros.offline.recorded_outputs import FrameRecord, OverlayVideo, ResultTable
+from liftpose_ros.ros.camera_info_sync import Stamped, pick_nearest
 from liftpose_ros.ros.conversions import (PLACEMENTS, MessageError, camera_info_msg,
                                           ns_to_stamp, people_to_msg, stamp_to_ns)
 from liftpose_ros.ros.image_conversion import ImageError, image_msg_to_bgr
@@ -66,6 +70,8 @@ CAMERA_INFO_TYPE = "sensor_msgs/msg/CameraInfo"
 BAG_SUFFIXES = (".db3", ".mcap")
 OUTPUT_BAG = "bag"  # folder name of the output bag inside --out
 REASON_CHARS = 120  # drop reasons are grouped by their first characters
+KEPT_DEPTH_IMAGES = 30  # depth images kept for matching (1 s at 30 Hz)
+PENDING_IMAGES = 15  # images waiting for a later depth image before they go without
 
 
 # ------------------------------------------------------------------ options and frames
@@ -88,6 +94,8 @@ class ProcessOptions:
     cx: float = 0.0
     cy: float = 0.0
     camera_info_file: str | None = None  # videos only: a camera_info YAML calibration
+    depth_topic: str | None = None  # bags only: aligned depth images (REP-118)
+    depth_tolerance_s: float = LifterParams.depth_tolerance_s
     write_bag: bool = True
     storage: str = "sqlite3"
     namespace: str = ""  # of the output topics; '' = root, like nodes started without one
@@ -108,6 +116,7 @@ class InputFrame:
     image: np.ndarray | None  # (H, W, 3) uint8 BGR; None when unusable
     error: str = ""  # why image is None
     camera_info: CameraInfo | None = None  # bags: the one nearest in time; videos: assumed
+    depth: Image | None = None  # bags with a depth topic: the one nearest in time, if close
 
 
 # ------------------------------------------------------------------ bags
@@ -122,11 +131,15 @@ class BagInput:
 
     def __init__(self, path: Path, image_topic: str | None = None,
                  camera_info_topic: str | None = None,
-                 max_pixels: int = KeypointParams.max_image_pixels) -> None:
+                 max_pixels: int = KeypointParams.max_image_pixels,
+                 depth_topic: str | None = None,
+                 depth_tolerance_s: float = LifterParams.depth_tolerance_s) -> None:
         from rosbags.rosbag2 import Reader
 
         self.path = Path(path)
         self.max_pixels = max_pixels
+        self.depth_topic = depth_topic
+        self.depth_tolerance_ns = int(round(depth_tolerance_s * 1e9))
         try:
             self.reader = Reader(self.path)
             self.reader.open()
@@ -149,6 +162,17 @@ class BagInput:
         self.camera_info_topic = (self.info_connections[0].topic if self.info_connections
                                   else None)
         self.info_stamps, self.infos = self._read_camera_infos()
+        self.depth_connections = self._depth_connections(self.depth_topic)
+
+    def _depth_connections(self, topic: str | None) -> list:
+        if topic is None:
+            return []
+        chosen = [c for c in self.reader.connections if c.topic == topic]
+        if not chosen or any(c.msgtype != "sensor_msgs/msg/Image" for c in chosen):
+            depth = [c for c in self.reader.connections if c.msgtype == "sensor_msgs/msg/Image"]
+            raise ValueError(f"depth topic {topic!r} is not a sensor_msgs/Image topic of bag "
+                             f"{self.path}; Image topics: {_topic_list(depth)}")
+        return chosen
 
     def _image_connections(self, topic: str | None) -> list:
         conns = self.reader.connections
@@ -204,9 +228,45 @@ class BagInput:
         return self.infos[min(near, key=lambda k: abs(self.info_stamps[k] - stamp_ns))]
 
     def frames(self) -> Iterator[InputFrame]:
+        if self.depth_connections:
+            yield from self._frames_with_depth()
+            return
         messages = self.reader.messages(connections=self.image_connections)
         for index, (connection, bag_ns, raw) in enumerate(messages):
             yield self._frame(index, IMAGE_TYPES[connection.msgtype], bag_ns, raw)
+
+    def _frames_with_depth(self) -> Iterator[InputFrame]:
+        """Images with their depth image. The one nearest in stamp may come after its image
+        in the bag, so an image waits until the depth stream has passed its stamp by the
+        tolerance (or PENDING_IMAGES images are waiting: the depth stream stalled, or ended)."""
+        pending: deque[InputFrame] = deque()
+        depths: deque[Stamped[Image]] = deque(maxlen=KEPT_DEPTH_IMAGES)
+        newest_depth = -(2 ** 63)
+        index = 0
+        messages = self.reader.messages(connections=self.image_connections
+                                        + self.depth_connections)
+        for connection, bag_ns, raw in messages:
+            if connection in self.depth_connections:
+                try:
+                    msg = deserialize_message(bytes(raw), Image)
+                except Exception:  # counted through frames that find no depth image
+                    continue
+                stamp = stamp_to_ns(msg.header.stamp) or bag_ns
+                depths.append(Stamped(stamp, msg))
+                newest_depth = max(newest_depth, stamp)
+            else:
+                pending.append(self._frame(index, IMAGE_TYPES[connection.msgtype], bag_ns, raw))
+                index += 1
+            while pending and (pending[0].stamp_ns + self.depth_tolerance_ns <= newest_depth
+                               or len(pending) > PENDING_IMAGES):
+                yield self._with_depth(pending.popleft(), depths)
+        while pending:
+            yield self._with_depth(pending.popleft(), depths)
+
+    def _with_depth(self, frame: InputFrame, depths) -> InputFrame:
+        found = pick_nearest(frame.stamp_ns, list(depths), self.depth_tolerance_ns)
+        frame.depth = None if found is None else found.msg
+        return frame
 
     def _frame(self, index: int, msg_class: type, bag_ns: int, raw) -> InputFrame:
         try:
@@ -226,8 +286,9 @@ class BagInput:
 
     def describe(self) -> str:
         info = self.camera_info_topic or "none (skeletons stay root-relative)"
+        depth = f"; depth: {self.depth_topic}" if self.depth_topic else ""
         return (f"{self.path.name} ({self.kind}, {self.count} images on {self.image_topic}; "
-                f"camera info: {info})")
+                f"camera info: {info}{depth})")
 
     def close(self) -> None:
         self.reader.close()
@@ -300,10 +361,12 @@ def open_input(path: str | Path, options: ProcessOptions) -> BagInput | VideoInp
         if given:
             raise ValueError(f"{p.name} is read as a bag: {', '.join(given)} apply to videos "
                              "only (a bag's intrinsics come from its CameraInfo topic)")
-        return BagInput(p, options.image_topic, options.camera_info_topic)
-    if options.image_topic or options.camera_info_topic:
-        raise ValueError(f"{p.name} is read as a video: --image-topic and --camera-info-topic "
-                         "apply to bags only")
+        return BagInput(p, options.image_topic, options.camera_info_topic,
+                        depth_topic=options.depth_topic,
+                        depth_tolerance_s=options.depth_tolerance_s)
+    if options.image_topic or options.camera_info_topic or options.depth_topic:
+        raise ValueError(f"{p.name} is read as a video: --image-topic, --camera-info-topic and "
+                         "--depth-topic apply to bags only")
     if options.camera_info_file and len(given) > 1:
         raise ValueError("give the intrinsics once: --camera-info or --fx/--fy/--cx/--cy")
     if given and not options.camera_info_file and not options.fx:
@@ -328,6 +391,9 @@ class ProcessStats:
     people_2d: int = 0
     skeletons_3d: int = 0
     skeletons_metric: int = 0
+    skeletons_depth: int = 0  # of them placed by the depth image (DEPTH_METRIC)
+    frames_without_depth: int = 0  # frames lifted with a depth topic but no depth image near
+    depth_fallback_reasons: Counter = field(default_factory=Counter)
     no_usable_camera_info: int = 0  # frames lifted root-relative for want of intrinsics
     drop_reasons: Counter = field(default_factory=Counter)
     track_ids_2d: set = field(default_factory=set)
@@ -379,6 +445,7 @@ class RecordedPipeline:
                             max_track_age_s=lp.max_track_age_s, min_frames=lp.min_frames,
                             max_people=lp.max_people),
             lp.frame_id_override, MarkerStyle(lifetime_s=lp.marker_lifetime_s))
+        self.depth_wanted = options.depth_topic is not None
         self.stats = ProcessStats()
 
     def close(self) -> None:
@@ -397,8 +464,10 @@ class RecordedPipeline:
         except Exception as exc:  # as the keypoint node: one frame must not end the run
             return self._drop("failed", f"processing failed: {type(exc).__name__}: {exc}")
         answer = Answer(people, record)
+        if self.depth_wanted and frame.depth is None:
+            s.frames_without_depth += 1
         try:
-            answer.lifted = self.lifter(people, frame.camera_info)
+            answer.lifted = self.lifter(people, frame.camera_info, frame.depth)
         except IntrinsicsRequired as exc:
             self._lift_drop(str(exc))
         except MessageError as exc:
@@ -450,6 +519,10 @@ class RecordedPipeline:
         s.skeletons_metric += int(np.count_nonzero(result.metric))
         s.track_ids_3d.update(result.track_ids)
         s.no_usable_camera_info += out.intrinsics is None
+        if result.depth_anchored is not None:
+            s.skeletons_depth += int(np.count_nonzero(result.depth_anchored))
+        for reason in result.depth_fallbacks + ([out.depth_error] if out.depth_error else []):
+            s.depth_fallback_reasons[reason[:REASON_CHARS]] += 1
 
 
 # ------------------------------------------------------------------ the run
@@ -575,9 +648,13 @@ def summarize(source, pipeline: RecordedPipeline, wall_s: float, written: dict[s
         "invalid_people": s.invalid_people, "extra_people": s.extra_people,
         "tracker_restarts": s.tracker_restarts,
         "people_2d": s.people_2d, "skeletons_3d": s.skeletons_3d,
-        "skeletons_camera_metric": s.skeletons_metric,
+        "skeletons_camera_metric": s.skeletons_metric - s.skeletons_depth,
+        "skeletons_depth_metric": s.skeletons_depth,
         "skeletons_root_relative": s.skeletons_3d - s.skeletons_metric,
         "frames_without_usable_camera_info": s.no_usable_camera_info,
+        "depth_topic": options.depth_topic,
+        "frames_without_depth": s.frames_without_depth,
+        "depth_fallback_reasons": dict(s.depth_fallback_reasons.most_common(10)),
         "track_ids_2d": sorted(s.track_ids_2d), "track_ids_3d": sorted(s.track_ids_3d),
         "outputs": written,
     }
@@ -606,8 +683,14 @@ def format_summary(s: dict[str, Any], out_dir: Path) -> str:
         f"  2D: {s['frames_answered']} frames answered, {s['people_2d']} people, track ids "
         f"{s['track_ids_2d']}; dropped {s['dropped_bad']} bad, {s['failed']} failed",
         f"  3D: {s['skeletons_3d']} skeletons ({s['skeletons_camera_metric']} CAMERA_METRIC, "
-        f"{s['skeletons_root_relative']} ROOT_RELATIVE); {s['lift_failed']} lift failures",
+        + (f"{s['skeletons_depth_metric']} DEPTH_METRIC, " if s["depth_topic"] else "")
+        + f"{s['skeletons_root_relative']} ROOT_RELATIVE); {s['lift_failed']} lift failures",
     ]
+    if s["depth_topic"]:
+        lines.append(f"  depth {s['depth_topic']}: {s['frames_without_depth']} frames without "
+                     "a depth image near; placed without depth: " + ("; ".join(
+                         f"{n} x {r}" for r, n in s["depth_fallback_reasons"].items())
+                         or "none"))
     if s["drop_reasons"]:
         lines.append("  drop reasons: " + "; ".join(f"{n} x {r}"
                                                      for r, n in s["drop_reasons"].items()))
