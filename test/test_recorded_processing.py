@@ -33,6 +33,7 @@ RECEIVE_DELAY_NS = 3_000_000  # bag time = header stamp + 3 ms, as a recorder wo
 FRAME_ID = "cam_optical"
 BAD_ENCODING, TRUNCATED = 5, 11  # positions (among the good frames) of the two bad frames
 PEOPLE, SKELETONS, MARKERS = "/people_2d", "/skeletons_3d", "/skeleton_markers"
+SEPARATION = "/separation"
 # a centre lifter with T = 27 describes the window's middle, 13 model frames back
 CENTRE_OFFSET_NS = int(round(13 / 30 * 1e9))
 
@@ -155,7 +156,8 @@ def read_bag(path: Path) -> dict[str, list[tuple[int, object]]]:
                 (t, ts.deserialize_cdr(raw, connection.msgtype)))
         types = {c.topic: c.msgtype for c in reader.connections}
     assert types == {PEOPLE: "liftpose_ros/msg/People2D", SKELETONS: "liftpose_ros/msg/Skeletons3D",
-                     MARKERS: "visualization_msgs/msg/MarkerArray"}
+                     MARKERS: "visualization_msgs/msg/MarkerArray",
+                     SEPARATION: "liftpose_ros/msg/Separations"}
     return out
 
 
@@ -203,6 +205,17 @@ def test_sqlite_bag_gives_2d_3d_and_markers_in_step_with_the_input(sqlite_run, c
     skeletons = [m for _, m in topics[SKELETONS]]
     assert all(m.causal and m.window_size == 27 and m.header.frame_id == FRAME_ID
                for m in skeletons)
+    # every skeleton's separation from the camera frame's origin (no target frame): the
+    # nearest joint's distance, stamped and timed like the skeletons
+    separations = [m for _, m in topics[SEPARATION]]
+    assert [t for t, _ in topics[SEPARATION]] == expected_times
+    for sk, sep in zip(skeletons, separations):
+        assert sep.header == sk.header
+        nearest = {s.track_id: min(np.linalg.norm([p.x, p.y, p.z]) for p in s.positions)
+                   for s in sk.skeletons}
+        assert {p.track_id: round(p.distance, 4) for p in sep.people} == pytest.approx(
+            {t: round(d, 4) for t, d in nearest.items()}, abs=2e-4)
+        assert all(p.target == "origin" for p in sep.people)
     check_skeletons_plausible(skeletons)
     assert summary["skeletons_camera_metric"] == summary["skeletons_3d"] > 2 * n
 
@@ -417,7 +430,7 @@ def test_unstamped_images_use_bag_time_and_the_nearest_camera_info(tmp_path, cli
 def test_message_definitions_come_from_the_package_msg_folder():
     types = package_types()
     assert set(types) == {f"liftpose_ros/msg/{p.stem}" for p in msg_dir().glob("*.msg")}
-    assert len(types) == 4
+    assert len(types) == 6
 
 
 def test_same_video_same_output(tmp_path):

@@ -6,7 +6,10 @@ Subscribes  people_2d (liftpose_ros/People2D, reliable) and, with use_camera_inf
             with use_depth, depth/image (sensor_msgs/Image 16UC1 or 32FC1, REP-118, aligned
             with the colour image; the one nearest in time within depth_tolerance_s).
 Publishes   skeletons_3d (liftpose_ros/Skeletons3D), skeleton_markers
-            (visualization_msgs/MarkerArray), /diagnostics (diagnostic_msgs/DiagnosticArray, 1 Hz).
+            (visualization_msgs/MarkerArray), separation (liftpose_ros/Separations: each
+            person's nearest approach to the robot, with publish_separation), /diagnostics
+            (diagnostic_msgs/DiagnosticArray, 1 Hz). With target_frame, all of it in that
+            frame (the robot's), through camera_pose_in_target.
 
 A managed (lifecycle) node (ros/managed_node.py): with `managed` false (the default) it
 configures and activates itself at start; with true a lifecycle manager drives it (configure
@@ -40,13 +43,13 @@ from visualization_msgs.msg import MarkerArray
 
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.pipeline.lifting import IntrinsicsRequired, LiftingPipeline
-from liftpose_ros.msg import People2D, Skeletons3D
+from liftpose_ros.msg import People2D, Separations, Skeletons3D
 from liftpose_ros.ros import topics
 from liftpose_ros.ros.camera_info_sync import CameraInfoSource
 from liftpose_ros.ros.depth_sync import DepthSource
 from liftpose_ros.ros.conversions import MessageError, stamp_to_ns
 from liftpose_ros.ros.diagnostics import OK, WARN, DiagnosticsPublisher, make_status
-from liftpose_ros.ros.lifter_step import LifterOutput, LifterStep
+from liftpose_ros.ros.lifter_step import LifterOutput, LifterStep, OutputFrame
 from liftpose_ros.ros.managed_node import ManagedNode
 from liftpose_ros.ros.markers import MarkerStyle
 from liftpose_ros.ros.models import lifter_from_params
@@ -87,7 +90,7 @@ class LifterNode(ManagedNode):
         super().__init__(NODE_NAME, **node_kwargs)
         self.runner: LifterRunner | None = None
         self.pipeline: LiftingPipeline | None = None
-        self.people_sub = self.skeleton_pub = self.marker_pub = None
+        self.people_sub = self.skeleton_pub = self.marker_pub = self.separation_pub = None
         self.camera_info: CameraInfoSource | None = None
         self.depth: DepthSource | None = None
         self.diagnostics: DiagnosticsPublisher | None = None
@@ -121,12 +124,19 @@ class LifterNode(ManagedNode):
                                         min_frames=self.params.min_frames,
                                         max_people=self.params.max_people)
         self.windows = self.pipeline.windows
+        target_frame, camera_to_target = self.params.output_frame()
         self.step = LifterStep(self.pipeline, self.params.frame_id_override,
                                MarkerStyle(lifetime_s=self.params.marker_lifetime_s)
-                               if self.params.publish_markers else None)
+                               if self.params.publish_markers else None,
+                               OutputFrame(target_frame, camera_to_target)
+                               if target_frame else None,
+                               self.params.separation_target_list()
+                               if self.params.publish_separation else None)
         self.skeleton_pub = self.create_publisher(Skeletons3D, topics.SKELETONS_3D, pose_qos())
         self.marker_pub = (self.create_publisher(MarkerArray, topics.SKELETON_MARKERS, pose_qos())
                            if self.params.publish_markers else None)
+        self.separation_pub = (self.create_publisher(Separations, topics.SEPARATION, pose_qos())
+                               if self.params.publish_separation else None)
         self.camera_info = (
             CameraInfoSource(self, topics.CAMERA_INFO, sync=self.params.camera_info_sync,
                              tolerance_s=self.params.camera_info_tolerance_s)
@@ -142,7 +152,8 @@ class LifterNode(ManagedNode):
             f"(T={cfg.num_frames}, {cfg.fps:g} fps, {cfg.output}, {cfg.input_mode} input); "
             "camera info: "
             f"{self.camera_info.describe() if self.camera_info else 'ignored'}; depth: "
-            f"{self.depth.describe() if self.depth else 'unused'}{threads_note}")
+            f"{self.depth.describe() if self.depth else 'unused'}; output frame: "
+            f"{target_frame or 'the image frame'}{threads_note}")
 
     def _activate(self) -> None:
         self.people_sub = self.create_subscription(People2D, topics.PEOPLE_2D, self._on_people,
@@ -161,10 +172,10 @@ class LifterNode(ManagedNode):
             if part is not None:
                 part.close()
         self.camera_info = self.diagnostics = self.depth = None
-        for pub in (self.skeleton_pub, self.marker_pub):
+        for pub in (self.skeleton_pub, self.marker_pub, self.separation_pub):
             if pub is not None:
                 self.destroy_publisher(pub)
-        self.skeleton_pub = self.marker_pub = None
+        self.skeleton_pub = self.marker_pub = self.separation_pub = None
         self.runner = self.pipeline = self.step = self.windows = None
 
     @staticmethod
@@ -254,6 +265,8 @@ class LifterNode(ManagedNode):
         self.stats.skeletons += len(out.result.track_ids)
         if self.marker_pub is not None and out.markers is not None:
             self.marker_pub.publish(out.markers)
+        if self.separation_pub is not None and out.separations is not None:
+            self.separation_pub.publish(out.separations)
 
     def _count(self, out: LifterOutput) -> None:
         log = self.get_logger()

@@ -32,7 +32,8 @@ STORAGES: dict[str, StoragePlugin] = {"sqlite3": StoragePlugin.SQLITE3,
                                       "mcap": StoragePlugin.MCAP}
 # What the processor writes, by role: (topic relative to the namespace, as in ros/topics.py)
 OUTPUT_TOPICS: dict[str, str] = {"people": topics.PEOPLE_2D, "skeletons": topics.SKELETONS_3D,
-                                 "markers": topics.SKELETON_MARKERS}
+                                 "markers": topics.SKELETON_MARKERS,
+                                 "separation": topics.SEPARATION}
 
 
 def msg_dir() -> Path:

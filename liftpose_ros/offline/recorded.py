@@ -608,6 +608,8 @@ def _write_bag(bag: BagOutput, answer: Answer, receive_ns: int) -> None:
         bag.write("skeletons", answer.lifted.skeletons, receive_ns)
         if answer.lifted.markers is not None:
             bag.write("markers", answer.lifted.markers, receive_ns)
+        if answer.lifted.separations is not None:
+            bag.write("separation", answer.lifted.separations, receive_ns)
 
 
 def _write_files(out: Path, options: ProcessOptions, table: ResultTable,

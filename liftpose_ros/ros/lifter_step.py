@@ -15,14 +15,18 @@ Steps:
    the depth image that goes with the image where one is given: an unusable one is reported
    and the people are placed without it);
 5. build the Skeletons3D, stamped with the instant the skeletons describe, in the image's frame
-   when placed in the camera frame, else in `frame_id_override` (or the image's frame);
-6. build markers for the lifted tracks and DELETEs for the tracks that ended.
+   when placed in the camera frame, else in `frame_id_override` (or the image's frame); with a
+   target frame (the robot's), every skeleton moved into it (root-relative ones turned only);
+6. build markers for the lifted tracks and DELETEs for the tracks that ended;
+7. the separation distance of every metrically placed person to the targets (robot parts) of
+   the output frame, stamped like the skeletons.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from geometry_msgs.msg import Point
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from visualization_msgs.msg import MarkerArray
@@ -30,7 +34,10 @@ from visualization_msgs.msg import MarkerArray
 from liftpose_ros.core.camera import Intrinsics
 from liftpose_ros.core.person import UNTRACKED
 from liftpose_ros.core.pipeline.lifting import IntrinsicsRequired, LiftingPipeline, LiftResult
-from liftpose_ros.msg import People2D, Skeleton3D, Skeletons3D
+from liftpose_ros.core.rigid_transform import RigidTransform
+from liftpose_ros.core.separation import ORIGIN, Target, separation
+from liftpose_ros.core.skeleton import H36M17
+from liftpose_ros.msg import People2D, Separation, Separations, Skeleton3D, Skeletons3D
 from liftpose_ros.ros.conversions import (MessageError, intrinsics_from_camera_info,
                                           ns_to_stamp, people_from_msg, skeletons_to_msg)
 from liftpose_ros.ros.image_conversion import ImageError, depth_image_to_metres
@@ -49,6 +56,7 @@ class LifterOutput:
     intrinsics: Intrinsics | None  # what placed the skeletons; None: root-relative
     camera_info_error: str = ""  # why a camera info was not used ('' when fine or absent)
     depth_error: str = ""  # why a depth image was not used at all ('' when fine or absent)
+    separations: Separations | None = None  # None: separation off
 
 
 def skeletons_message(result: LiftResult, frame_id: str) -> Skeletons3D:
@@ -63,15 +71,52 @@ def skeletons_message(result: LiftResult, frame_id: str) -> Skeletons3D:
                             placement, result.window_size, causal=result.causal)
 
 
+@dataclass(frozen=True)
+class OutputFrame:
+    """The frame skeletons are published in instead of the camera's, and how to get there."""
+
+    name: str
+    camera_to_target: RigidTransform
+
+    def moved(self, result: LiftResult) -> LiftResult:
+        """The result with metric skeletons in this frame, root-relative ones turned into
+        its axes (still about the pelvis)."""
+        t = self.camera_to_target
+        positions = np.where(result.metric[:, None, None], t.apply(result.positions),
+                             result.positions @ t.rotation.T)  # (K, 17, 3)
+        return replace(result, positions=positions)
+
+
+def separations_message(result: LiftResult, header: Header,
+                        targets: tuple[Target, ...]) -> Separations:
+    """Each metrically placed person's nearest approach to the targets."""
+    out = Separations(header=header)
+    for k, track_id in enumerate(result.track_ids):
+        found = separation(result.positions[k], targets) if result.metric[k] else None
+        if found is None:
+            continue
+        out.people.append(Separation(
+            track_id=int(track_id), distance=float(found.distance),
+            joint=H36M17.joints[found.joint], target=targets[found.target].name,
+            joint_point=Point(**dict(zip("xyz", map(float, found.joint_point)))),
+            target_point=Point(**dict(zip("xyz", map(float, found.target_point))))))
+    return out
+
+
 class LifterStep:
     """One People2D stream's lifting, message to messages; not thread-safe (one caller)."""
 
     def __init__(self, pipeline: LiftingPipeline, frame_id_override: str = "",
-                 marker_style: MarkerStyle | None = None) -> None:
-        """marker_style None: no markers are built."""
+                 marker_style: MarkerStyle | None = None,
+                 output_frame: OutputFrame | None = None,
+                 separation_targets: tuple[Target, ...] | None = ORIGIN) -> None:
+        """marker_style None: no markers are built; output_frame None: the camera's frame;
+        separation_targets None: no separation distances."""
         self.pipeline = pipeline
         self.frame_id_override = frame_id_override
         self.marker_style = marker_style
+        self.output_frame = output_frame
+        self.separation_targets = separation_targets
 
     def __call__(self, msg: People2D, camera_info: CameraInfo | None,
                  depth: Image | None = None) -> LifterOutput:
@@ -102,12 +147,16 @@ class LifterStep:
         image_frame = frame.header.frame_id
         frame_id = ((image_frame or camera_frame) if intrinsics is not None
                     else (self.frame_id_override or image_frame))
+        if self.output_frame is not None:
+            result, frame_id = self.output_frame.moved(result), self.output_frame.name
         skeletons = skeletons_message(result, frame_id)
         markers = None
         if self.marker_style is not None and (result.track_ids or result.ended_track_ids):
             markers = skeleton_markers(skeletons, result.ended_track_ids, self.marker_style)
+        separations = (separations_message(result, skeletons.header, self.separation_targets)
+                       if self.separation_targets is not None else None)
         return LifterOutput(result, skeletons, markers, len(frame.people) - len(people),
-                            frame.masked_joints, intrinsics, error, depth_error)
+                            frame.masked_joints, intrinsics, error, depth_error, separations)
 
     @staticmethod
     def _depth_metres(depth: Image, width: int, height: int) -> tuple[np.ndarray | None, str]:

@@ -29,6 +29,8 @@ from liftpose_ros.core.lifter.input import OUTPUT_MODES
 from liftpose_ros.core.detect.interface import DEFAULT_BACKEND, available_detectors
 from liftpose_ros.core.tracking import TrackerConfig
 from liftpose_ros.core.person import DEFAULT_MAX_PEOPLE, MAX_PEOPLE_LIMIT
+from liftpose_ros.core.rigid_transform import RigidTransform
+from liftpose_ros.core.separation import Target, targets_from_mapping
 from liftpose_ros.ros.camera_info_sync import SYNC_MODES as CAMERA_INFO_SYNC_MODES
 from liftpose_ros.ros.image_conversion import DEFAULT_MAX_PIXELS, IMAGE_TRANSPORTS
 from liftpose_ros.ros.qos import LARGE_IMAGES_SEGMENT_BYTES
@@ -146,6 +148,10 @@ class LifterParams:
     device: str = "auto"
     mode: str = "causal"
     frame_id_override: str = ""
+    target_frame: str = ""
+    camera_pose_in_target: str = ""
+    separation_targets: str = ""
+    publish_separation: bool = True
     use_camera_info: bool = True
     camera_info_sync: str = "auto"
     camera_info_tolerance_s: float = 0.1
@@ -160,6 +166,39 @@ class LifterParams:
     marker_lifetime_s: float = 0.5
     torch_threads: int = 1
     managed: bool = False
+
+    def output_frame(self) -> tuple[str, RigidTransform | None]:
+        """(target frame, camera -> target transform), or ('', None) to stay in the image's
+        frame. ParameterError for a target frame without its pose, or an unusable pose."""
+        if not self.target_frame:
+            if self.camera_pose_in_target:
+                raise ParameterError("parameter 'camera_pose_in_target' is set but "
+                                     "'target_frame' is empty; set both or neither")
+            return "", None
+        if not self.camera_pose_in_target:
+            raise ParameterError(f"target_frame '{self.target_frame}' needs "
+                                 "camera_pose_in_target: the camera's pose in it as '[x, y, z, "
+                                 "qx, qy, qz, qw]' (metres, quaternion)")
+        value = _yaml_value("camera_pose_in_target", self.camera_pose_in_target)
+        try:
+            pose = [float(v) for v in value]
+            return self.target_frame, RigidTransform.from_translation_quaternion(pose[:3],
+                                                                                 pose[3:])
+        except (TypeError, ValueError) as exc:
+            raise ParameterError(f"parameter 'camera_pose_in_target' must be '[x, y, z, qx, "
+                                 f"qy, qz, qw]': {exc}") from exc
+
+    def separation_target_list(self) -> tuple[Target, ...]:
+        """The targets of separation_targets (none given: the output frame's origin)."""
+        value = _yaml_value("separation_targets", self.separation_targets) \
+            if self.separation_targets.strip() else {}
+        if not isinstance(value, dict):
+            raise ParameterError("parameter 'separation_targets' must be a mapping of names "
+                                 "to points [x, y, z] or segments [[x, y, z], [x, y, z]]")
+        try:
+            return targets_from_mapping(value)
+        except ValueError as exc:
+            raise ParameterError(f"parameter 'separation_targets': {exc}") from exc
 
     @property
     def checkpoint_path(self) -> Path:
@@ -181,6 +220,21 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
                  "be the mode the checkpoint was trained for.", choices=OUTPUT_MODES),
     "frame_id_override": dict(description="frame_id of root-relative skeletons (no camera "
                               "info); empty = the image's frame."),
+    "target_frame": dict(description="Frame to express skeletons, markers and separation "
+                         "distances in (e.g. the robot's base); empty = the image's frame. "
+                         "Needs camera_pose_in_target.", pattern=r"[A-Za-z0-9_/]*",
+                         pattern_help="a frame name"),
+    "camera_pose_in_target": dict(description="The camera (optical) frame's pose in "
+                                  "target_frame as '[x, y, z, qx, qy, qz, qw]' (metres, unit "
+                                  "quaternion), as a static transform target_frame -> camera "
+                                  "frame gives it; empty without target_frame."),
+    "separation_targets": dict(description="Robot parts for the separation distance, in the "
+                               "output frame, as a YAML mapping of names to points [x, y, z] "
+                               "or segments [[x, y, z], [x, y, z]]; empty = the frame's "
+                               "origin."),
+    "publish_separation": dict(description="Publish separation (liftpose_ros/Separations): "
+                               "per metrically placed person the smallest joint-to-target "
+                               "distance. A measurement, not a safety function."),
     "use_camera_info": dict(description="Subscribe to camera_info: its intrinsics place "
                             "skeletons metrically in the camera frame (CAMERA_METRIC), and a "
                             "lifter with camera input (the shipped ones) needs them to lift at "
@@ -234,8 +288,12 @@ LIFTER_PARAMETERS: tuple[ParamSpec, ...] = tuple(
 
 
 def declare_lifter_parameters(node: Node) -> LifterParams:
-    """Declare, read and validate the lifter node's parameters."""
-    return LifterParams(**declare_and_read(node, LIFTER_PARAMETERS))
+    """Declare, read and validate the lifter node's parameters (the target frame's pose and
+    the separation targets included, so a bad one fails here, before any model is loaded)."""
+    params = LifterParams(**declare_and_read(node, LIFTER_PARAMETERS))
+    params.output_frame()
+    params.separation_target_list()
+    return params
 
 
 # ------------------------------------------------------------------ the keypoint node
@@ -288,6 +346,15 @@ class KeypointParams:
                                  max_age_s=self.track_max_age_s, min_hits=self.track_min_hits)
         except ValueError as exc:
             raise ParameterError(f"tracker parameters: {exc}") from exc
+
+
+def _yaml_value(name: str, text: str) -> Any:
+    """A YAML/JSON parameter string parsed safely, or ParameterError naming the parameter."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"parameter '{name}' is not valid YAML/JSON: "
+                             f"{' '.join(str(exc).split())}") from exc
 
 
 def parse_backend_options(text: str) -> dict[str, Any]:

@@ -17,6 +17,7 @@ DEPTH_IMAGE = "depth/image"  # sensor_msgs/Image 16UC1 / 32FC1 (REP-118), aligne
 PEOPLE_2D = "people_2d"  # liftpose_ros/People2D: keypoint node -> lifter node
 SKELETONS_3D = "skeletons_3d"  # liftpose_ros/Skeletons3D: lifter output
 SKELETON_MARKERS = "skeleton_markers"  # visualization_msgs/MarkerArray for RViz
+SEPARATION = "separation"  # liftpose_ros/Separations: each person's nearest approach to the robot
 IMAGE_ANNOTATED = "image_annotated"  # sensor_msgs/Image with the 2D skeletons drawn
 VIDEO_DONE = "video_done"  # std_msgs/Empty: the video publisher played its whole file
 DIAGNOSTICS = "/diagnostics"  # diagnostic_msgs/DiagnosticArray

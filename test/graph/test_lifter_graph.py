@@ -204,6 +204,16 @@ def test_bad_messages_are_dropped_counted_and_the_node_keeps_lifting(ros_graph,
     (dict(min_frames="three"), r"parameter 'min_frames'"),
     (dict(checkpoint="/nonexistent/lifter.pt"), r"checkpoint not found: /nonexistent/lifter.pt"),
     (dict(checkpoint="TRUNCATED"), r"truncated or not a torch file"),
+    (dict(target_frame="base_link"), r"target_frame 'base_link' needs camera_pose_in_target"),
+    (dict(camera_pose_in_target="[0, 0, 0, 0, 0, 0, 1]"), r"'target_frame' is empty"),
+    (dict(target_frame="base_link", camera_pose_in_target="[0, 0, 1, 0, 0, 0, 2]"),
+     r"has length 2.0000, not 1"),
+    (dict(target_frame="base_link", camera_pose_in_target="[0, 0, 1]"),
+     r"3 translation and 4 quaternion values; got 3 and 0"),
+    (dict(target_frame="base link"), r"parameter 'target_frame' must be a frame name"),
+    (dict(separation_targets="{arm: [1, 2]}"), r"target 'arm' must be a point"),
+    (dict(separation_targets="[1, 2, 3]"), r"'separation_targets' must be a mapping"),
+    (dict(separation_targets="{a: [1"), r"'separation_targets' is not valid YAML"),
 ])
 def test_startup_errors_are_one_clear_line(ros_graph, causal_checkpoint, tmp_path, params,
                                            match):
@@ -308,3 +318,55 @@ def test_depth_places_skeletons_and_every_fallback_is_counted(ros_graph, causal_
 def test_depth_without_camera_info_does_not_start(ros_graph, causal_checkpoint):
     with pytest.raises(StartupError, match="use_depth needs use_camera_info"):
         start(ros_graph, causal_checkpoint, use_camera_info=False, use_depth=True)
+
+
+def test_target_frame_and_separation_distances(ros_graph, causal_checkpoint):
+    """target_frame + camera_pose_in_target: skeletons and markers in the robot's frame;
+    separation: per person the nearest joint to the robot's parts, stamped like the
+    skeletons, in that frame."""
+    from liftpose_ros.msg import Separations
+    from liftpose_ros.ros.qos import pose_qos
+
+    # the camera 2 m up, looking along the robot's +x (optical z -> x, x -> -y, y -> -z)
+    lifter, probe = start(ros_graph, causal_checkpoint, use_camera_info=True,
+                          target_frame="base_link",
+                          camera_pose_in_target="[0, 0, 2.0, -0.5, 0.5, -0.5, 0.5]",
+                          separation_targets="{arm: [[1.0, -1.0, 1.0], [1.0, 1.0, 1.0]], "
+                                             "base: [0, 0, 0]}")
+    truth = person_3d(0.0)
+    h36m = np.concatenate([coco_to_h36m(truth[:, :2]), truth[:, 2:]], axis=1)
+    rel = (h36m - h36m[0]).astype(np.float32)
+    lifter.runner.predict = lambda windows: np.repeat(rel[None], len(windows), axis=0)
+    got: list[Separations] = []
+    probe.create_subscription(Separations, "separation", got.append, pose_qos(50))
+    wait_for(lambda: lifter.separation_pub.get_subscription_count() > 0, 10.0,
+             "the separation subscription")
+    wait_for(lambda: (probe.info_pub.publish(camera_info_msg()) or
+                      lifter.camera_info.latest is not None), 5.0, "camera info at the lifter")
+    publish(probe, range(3), {1: -0.8, 2: 0.8}, animate=False)
+    wait_for(lambda: skeletons_at(probe, 2) and any(
+        stamp_to_ns(m.header.stamp) == stamp_ns(2) for m in got), 10.0, "frame 2's answers")
+    msg = skeletons_at(probe, 2)[0]
+    assert msg.header.frame_id == "base_link"
+    robot = {}
+    for s in msg.skeletons:
+        pos = np.array([(p.x, p.y, p.z) for p in s.positions])
+        x_cam = -0.8 if s.track_id == 1 else 0.8
+        # camera (x, y, z) = (x_cam, 0.1, DEPTH_M) -> robot (DEPTH_M, -x_cam, 2 - 0.1)
+        np.testing.assert_allclose(pos[0], [DEPTH_M, -x_cam, 1.9], atol=1e-3)
+        robot[s.track_id] = pos
+    markers = [m for m in probe.got("markers") if m.markers]
+    assert markers and {mk.header.frame_id for m in markers for mk in m.markers} == {"base_link"}
+    (sep,) = [m for m in got if stamp_to_ns(m.header.stamp) == stamp_ns(2)]
+    assert sep.header.frame_id == "base_link"
+    assert sorted(p.track_id for p in sep.people) == [1, 2]
+    for person in sep.people:
+        pos = robot[person.track_id]
+        # the arm runs along y at x = 1 m, z = 1 m; every joint is within its y range
+        expected = np.min(np.hypot(pos[:, 0] - 1.0, pos[:, 2] - 1.0))
+        assert person.target == "arm" and person.distance == pytest.approx(expected, abs=1e-4)
+        assert person.joint in H36M17.joints
+        j = H36M17.joints.index(person.joint)
+        np.testing.assert_allclose([person.joint_point.x, person.joint_point.y,
+                                    person.joint_point.z], pos[j], atol=1e-4)
+        assert person.target_point.x == pytest.approx(1.0) and person.target_point.z == 1.0
