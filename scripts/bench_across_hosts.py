@@ -16,7 +16,8 @@ the bundled clip at 30 Hz (half size, 544x960, as the demo plays it), four place
 
 Per placement, after the first skeleton and --warmup-s: link bytes per second (both
 directions, host A's counters, discovery included), skeletons per second received, and the
-latency camera stamp -> Skeletons3D received (p50/p95; one clock, see scripts/topic_stamps.py).
+latency camera stamp -> Skeletons3D received and -> Separations (the separation distance)
+received (p50/p95; one clock, see scripts/topic_stamps.py).
 Where the camera and the keypoint node share a host, that host's processes use
 config/fastdds_large_images.xml (shared memory between them, as README's deployment notes
 say); all other processes talk UDPv4 only, so nothing between the hosts can bypass the link.
@@ -199,7 +200,10 @@ def measure(name: str, warmup_s: float, measure_s: float) -> dict:
         skeletons = [r for r in listener.records(topics.SKELETONS_3D)
                      if t0 <= r["receive_ns"] < t1]
         infos = [r for r in listener.records(topics.CAMERA_INFO) if t0 <= r["receive_ns"] < t1]
+        separations = [r for r in listener.records(topics.SEPARATION)
+                       if t0 <= r["receive_ns"] < t1]
     latency_ms = np.array([(r["receive_ns"] - r["stamp_ns"]) / 1e6 for r in skeletons])
+    separation_ms = np.array([(r["receive_ns"] - r["stamp_ns"]) / 1e6 for r in separations])
     seconds = (t1 - t0) / 1e9
     return {"placement": name, "transport": transport, "hosts": where,
             "large_images_profile_on": "".join(local_images),
@@ -207,14 +211,19 @@ def measure(name: str, warmup_s: float, measure_s: float) -> dict:
             "camera_info_per_s": len(infos) / seconds,
             "skeletons_per_s": len(skeletons) / seconds,
             "latency_p50_ms": float(np.percentile(latency_ms, 50)) if len(skeletons) else None,
-            "latency_p95_ms": float(np.percentile(latency_ms, 95)) if len(skeletons) else None}
+            "latency_p95_ms": float(np.percentile(latency_ms, 95)) if len(skeletons) else None,
+            "separation_p50_ms": (float(np.percentile(separation_ms, 50)) if len(separations)
+                                  else None),
+            "separation_p95_ms": (float(np.percentile(separation_ms, 95)) if len(separations)
+                                  else None)}
 
 
 def table(rows: list[dict]) -> str:
     """The figures as a fixed-width table; added latency against 'one host'."""
     base = next((r for r in rows if r["placement"] == "one host"), None)
     lines = [f"{'placement':<18} {'camera/keypoint/lifter/listener':<31} {'link kB/s':>10} "
-             f"{'skel/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'+p50 ms':>8}"]
+             f"{'skel/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'+p50 ms':>8} "
+             f"{'sep p50':>8} {'sep p95':>8}"]
     for r in rows:
         p50, p95 = r["latency_p50_ms"], r["latency_p95_ms"]
         added = (f"{p50 - base['latency_p50_ms']:+8.1f}" if base and p50 is not None
@@ -222,8 +231,13 @@ def table(rows: list[dict]) -> str:
         lines.append(f"{r['placement']:<18} {'/'.join(r['hosts'].upper()):<31} "
                      f"{r['link_kB_per_s']:>10.1f} {r['skeletons_per_s']:>7.1f} "
                      f"{p50 if p50 is not None else float('nan'):>7.1f} "
-                     f"{p95 if p95 is not None else float('nan'):>7.1f} {added}")
+                     f"{p95 if p95 is not None else float('nan'):>7.1f} {added} "
+                     f"{_ms(r.get('separation_p50_ms')):>8} {_ms(r.get('separation_p95_ms')):>8}")
     return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def main(argv: list[str] | None = None) -> int:

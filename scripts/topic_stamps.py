@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Print one JSON line per camera_info, people_2d and skeletons_3d message as it arrives.
+"""Print one JSON line per camera_info, people_2d, skeletons_3d and separation message.
 
     .venv/bin/python scripts/topic_stamps.py [--ros-args -r __ns:=/cam0 ...]
 
@@ -20,7 +20,7 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo
 
-from liftpose_ros.msg import People2D, Skeletons3D
+from liftpose_ros.msg import People2D, Separations, Skeletons3D
 from liftpose_ros.ros import topics
 from liftpose_ros.ros.conversions import stamp_to_ns
 from liftpose_ros.ros.qos import pose_qos, sensor_qos
@@ -38,6 +38,9 @@ class TopicStamps(Node):
                                  pose_qos(50))
         self.create_subscription(Skeletons3D, topics.SKELETONS_3D,
                                  self._printer(topics.SKELETONS_3D, lambda m: len(m.skeletons)),
+                                 pose_qos(50))
+        self.create_subscription(Separations, topics.SEPARATION,
+                                 self._printer(topics.SEPARATION, lambda m: len(m.people)),
                                  pose_qos(50))
 
     @staticmethod
