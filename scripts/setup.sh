@@ -105,6 +105,7 @@ assert numpy.__version__.startswith("1."), numpy.__version__
 mp.solutions.pose  # the pose landmark model ships inside the wheel
 from liftpose_ros.msg import People2D, Skeletons3D
 from hri_msgs.msg import IdsList, Skeleton2D
+from tf2_msgs.msg import TFMessage
 from sensor_msgs.msg import Image
 from visualization_msgs.msg import MarkerArray
 import liftpose_ros.core

@@ -83,3 +83,29 @@ def test_camera_to_robot_transform_moves_points_as_tf_does():
 def test_joint_names_come_from_the_skeleton():
     s = separation(standing((1.0, 0.0, 0.0)), ORIGIN)
     assert H36M17.joints[s.joint] == "pelvis"
+
+
+def test_body_frame_faces_where_the_chest_faces_and_round_trips_as_a_quaternion():
+    from liftpose_ros.core.body_frame import body_axes, matrix_to_quaternion
+
+    pose = np.zeros((17, 3))  # robot frame, z up; a person facing +x: their left is +y
+    idx = H36M17.joints.index
+    pose[idx("left_hip")], pose[idx("right_hip")] = [0, 0.1, 0], [0, -0.1, 0]
+    pose[idx("thorax")] = [0.05, 0, 0.5]  # leaning forward a little
+    axes = body_axes(pose)
+    np.testing.assert_allclose(axes.T @ axes, np.eye(3), atol=1e-12)
+    assert np.linalg.det(axes) == pytest.approx(1.0)
+    assert axes[0, 0] > 0.99 and axes[1, 1] == pytest.approx(1.0) and axes[2, 2] > 0.99
+    np.testing.assert_allclose(quaternion_to_matrix(matrix_to_quaternion(axes)), axes,
+                               atol=1e-12)
+    rng = np.random.default_rng(1)
+    for _ in range(50):  # any rotation, including ones near 180 degrees
+        q = rng.normal(size=4)
+        q /= np.linalg.norm(q)
+        R = quaternion_to_matrix(q)
+        np.testing.assert_allclose(quaternion_to_matrix(matrix_to_quaternion(R)), R,
+                                   atol=1e-9)
+    pose[idx("thorax")] = pose[idx("pelvis")]  # no spine: no orientation
+    assert body_axes(pose) is None
+    pose[idx("thorax")] = [np.nan, 0, 1]
+    assert body_axes(pose) is None

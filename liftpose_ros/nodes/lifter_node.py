@@ -9,7 +9,8 @@ Publishes   skeletons_3d (liftpose_ros/Skeletons3D), skeleton_markers
             (visualization_msgs/MarkerArray), separation (liftpose_ros/Separations: each
             person's nearest approach to the robot, with publish_separation), /diagnostics
             (diagnostic_msgs/DiagnosticArray, 1 Hz). With target_frame, all of it in that
-            frame (the robot's), through camera_pose_in_target.
+            frame (the robot's), through camera_pose_in_target; with publish_tf, /tf
+            (tf2_msgs/TFMessage: <tf_prefix>body_<track_id> per metric person).
 
 A managed (lifecycle) node (ros/managed_node.py): with `managed` false (the default) it
 configures and activates itself at start; with true a lifecycle manager drives it (configure
@@ -39,12 +40,14 @@ from dataclasses import dataclass
 
 import torch
 from diagnostic_msgs.msg import DiagnosticStatus
+from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.pipeline.lifting import IntrinsicsRequired, LiftingPipeline
 from liftpose_ros.msg import People2D, Separations, Skeletons3D
 from liftpose_ros.ros import topics
+from liftpose_ros.ros.body_tf import body_transforms
 from liftpose_ros.ros.camera_info_sync import CameraInfoSource
 from liftpose_ros.ros.depth_sync import DepthSource
 from liftpose_ros.ros.conversions import MessageError, stamp_to_ns
@@ -91,6 +94,7 @@ class LifterNode(ManagedNode):
         self.runner: LifterRunner | None = None
         self.pipeline: LiftingPipeline | None = None
         self.people_sub = self.skeleton_pub = self.marker_pub = self.separation_pub = None
+        self.tf_pub = None
         self.camera_info: CameraInfoSource | None = None
         self.depth: DepthSource | None = None
         self.diagnostics: DiagnosticsPublisher | None = None
@@ -137,6 +141,8 @@ class LifterNode(ManagedNode):
                            if self.params.publish_markers else None)
         self.separation_pub = (self.create_publisher(Separations, topics.SEPARATION, pose_qos())
                                if self.params.publish_separation else None)
+        self.tf_pub = (self.create_publisher(TFMessage, topics.TF, pose_qos(100))
+                       if self.params.publish_tf else None)
         self.camera_info = (
             CameraInfoSource(self, topics.CAMERA_INFO, sync=self.params.camera_info_sync,
                              tolerance_s=self.params.camera_info_tolerance_s)
@@ -172,10 +178,10 @@ class LifterNode(ManagedNode):
             if part is not None:
                 part.close()
         self.camera_info = self.diagnostics = self.depth = None
-        for pub in (self.skeleton_pub, self.marker_pub, self.separation_pub):
+        for pub in (self.skeleton_pub, self.marker_pub, self.separation_pub, self.tf_pub):
             if pub is not None:
                 self.destroy_publisher(pub)
-        self.skeleton_pub = self.marker_pub = self.separation_pub = None
+        self.skeleton_pub = self.marker_pub = self.separation_pub = self.tf_pub = None
         self.runner = self.pipeline = self.step = self.windows = None
 
     @staticmethod
@@ -267,6 +273,10 @@ class LifterNode(ManagedNode):
             self.marker_pub.publish(out.markers)
         if self.separation_pub is not None and out.separations is not None:
             self.separation_pub.publish(out.separations)
+        if self.tf_pub is not None:
+            frames = body_transforms(out.skeletons, self.params.tf_prefix)
+            if frames.transforms:
+                self.tf_pub.publish(frames)
 
     def _count(self, out: LifterOutput) -> None:
         log = self.get_logger()

@@ -152,6 +152,8 @@ class LifterParams:
     camera_pose_in_target: str = ""
     separation_targets: str = ""
     publish_separation: bool = True
+    publish_tf: bool = False
+    tf_prefix: str = ""
     use_camera_info: bool = True
     camera_info_sync: str = "auto"
     camera_info_tolerance_s: float = 0.1
@@ -235,6 +237,12 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "publish_separation": dict(description="Publish separation (liftpose_ros/Separations): "
                                "per metrically placed person the smallest joint-to-target "
                                "distance. A measurement, not a safety function."),
+    "publish_tf": dict(description="Publish on /tf a frame per metrically placed person, "
+                       "<tf_prefix>body_<track_id> (REP-155's name), at the pelvis, x forward, "
+                       "z up the spine, child of the skeletons' frame."),
+    "tf_prefix": dict(description="Prefix of the body frames' names (several cameras: one "
+                      "per camera, e.g. 'cam0_').", pattern=r"[A-Za-z0-9_/]*",
+                      pattern_help="a frame name prefix"),
     "use_camera_info": dict(description="Subscribe to camera_info: its intrinsics place "
                             "skeletons metrically in the camera frame (CAMERA_METRIC), and a "
                             "lifter with camera input (the shipped ones) needs them to lift at "

@@ -21,3 +21,4 @@ SEPARATION = "separation"  # liftpose_ros/Separations: each person's nearest app
 IMAGE_ANNOTATED = "image_annotated"  # sensor_msgs/Image with the 2D skeletons drawn
 VIDEO_DONE = "video_done"  # std_msgs/Empty: the video publisher played its whole file
 DIAGNOSTICS = "/diagnostics"  # diagnostic_msgs/DiagnosticArray
+TF = "/tf"  # tf2_msgs/TFMessage: a body frame per person (lifter, publish_tf); absolute, as TF

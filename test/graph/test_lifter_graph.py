@@ -324,6 +324,9 @@ def test_target_frame_and_separation_distances(ros_graph, causal_checkpoint):
     """target_frame + camera_pose_in_target: skeletons and markers in the robot's frame;
     separation: per person the nearest joint to the robot's parts, stamped like the
     skeletons, in that frame."""
+    from tf2_msgs.msg import TFMessage
+
+    from liftpose_ros.core.rigid_transform import quaternion_to_matrix
     from liftpose_ros.msg import Separations
     from liftpose_ros.ros.qos import pose_qos
 
@@ -332,15 +335,19 @@ def test_target_frame_and_separation_distances(ros_graph, causal_checkpoint):
                           target_frame="base_link",
                           camera_pose_in_target="[0, 0, 2.0, -0.5, 0.5, -0.5, 0.5]",
                           separation_targets="{arm: [[1.0, -1.0, 1.0], [1.0, 1.0, 1.0]], "
-                                             "base: [0, 0, 0]}")
+                                             "base: [0, 0, 0]}",
+                          publish_tf=True, tf_prefix="cam0_")
     truth = person_3d(0.0)
     h36m = np.concatenate([coco_to_h36m(truth[:, :2]), truth[:, 2:]], axis=1)
     rel = (h36m - h36m[0]).astype(np.float32)
     lifter.runner.predict = lambda windows: np.repeat(rel[None], len(windows), axis=0)
     got: list[Separations] = []
     probe.create_subscription(Separations, "separation", got.append, pose_qos(50))
-    wait_for(lambda: lifter.separation_pub.get_subscription_count() > 0, 10.0,
-             "the separation subscription")
+    frames: list[TFMessage] = []
+    probe.create_subscription(TFMessage, "/tf", frames.append, pose_qos(100))
+    wait_for(lambda: lifter.separation_pub.get_subscription_count() > 0
+             and lifter.tf_pub.get_subscription_count() > 0, 10.0,
+             "the separation and /tf subscriptions")
     wait_for(lambda: (probe.info_pub.publish(camera_info_msg()) or
                       lifter.camera_info.latest is not None), 5.0, "camera info at the lifter")
     publish(probe, range(3), {1: -0.8, 2: 0.8}, animate=False)
@@ -370,3 +377,17 @@ def test_target_frame_and_separation_distances(ros_graph, causal_checkpoint):
         np.testing.assert_allclose([person.joint_point.x, person.joint_point.y,
                                     person.joint_point.z], pos[j], atol=1e-4)
         assert person.target_point.x == pytest.approx(1.0) and person.target_point.z == 1.0
+    # a TF frame per person at the pelvis, z up the spine: robot z, as the person stands
+    wait_for(lambda: any(stamp_to_ns(t.header.stamp) == stamp_ns(2)
+                         for m in frames for t in m.transforms), 5.0, "frame 2's body frames")
+    at_2 = [t for m in frames for t in m.transforms if stamp_to_ns(t.header.stamp) == stamp_ns(2)]
+    assert sorted(t.child_frame_id for t in at_2) == ["cam0_body_1", "cam0_body_2"]
+    for t in at_2:
+        assert t.header.frame_id == "base_link"
+        pelvis = robot[int(t.child_frame_id.rsplit("_", 1)[1])][0]
+        np.testing.assert_allclose([t.transform.translation.x, t.transform.translation.y,
+                                    t.transform.translation.z], pelvis, atol=1e-6)
+        q = t.transform.rotation
+        R = quaternion_to_matrix((q.x, q.y, q.z, q.w))
+        np.testing.assert_allclose(R[:, 2], [0.0, 0.0, 1.0], atol=1e-3)  # up the spine
+        np.testing.assert_allclose(R[:, 0], [-1.0, 0.0, 0.0], atol=1e-3)  # facing the camera
