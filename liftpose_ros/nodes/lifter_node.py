@@ -52,13 +52,14 @@ from liftpose_ros.ros.camera_info_sync import CameraInfoSource
 from liftpose_ros.ros.depth_sync import DepthSource
 from liftpose_ros.ros.conversions import MessageError, stamp_to_ns
 from liftpose_ros.ros.diagnostics import OK, WARN, DiagnosticsPublisher, make_status
-from liftpose_ros.ros.lifter_step import LifterOutput, LifterStep, OutputFrame
+from liftpose_ros.ros.lifter_step import LifterOutput, LifterStep
 from liftpose_ros.ros.managed_node import ManagedNode
 from liftpose_ros.ros.markers import MarkerStyle
 from liftpose_ros.ros.models import lifter_from_params
 from liftpose_ros.ros.node_runner import StartupError, spin_node
 from liftpose_ros.ros.parameters import ParameterError, declare_lifter_parameters
 from liftpose_ros.ros.qos import pose_qos
+from liftpose_ros.ros.target_frame import FixedTarget, Tf2Target, import_tf2_ros
 
 NODE_NAME = "liftpose_lifter"
 LOG_THROTTLE_S = 2.0
@@ -79,6 +80,8 @@ class LifterStats:
     bad_camera_info: int = 0  # frames with an unusable camera_info (root-relative or not lifted)
     waiting_for_camera_info: int = 0  # messages a camera-mode lifter could not lift
     depth_anchored: int = 0  # skeletons placed by the depth image (DEPTH_METRIC)
+    transform_unavailable: int = 0  # messages left in the camera frame (no target transform)
+    last_transform_error: str = ""
     depth_fallbacks: int = 0  # skeletons placed without depth although use_depth is on
     last_depth_fallback: str = ""  # why, for the latest of them
     last_drop_reason: str = ""
@@ -97,6 +100,7 @@ class LifterNode(ManagedNode):
         self.tf_pub = None
         self.camera_info: CameraInfoSource | None = None
         self.depth: DepthSource | None = None
+        self.target: FixedTarget | Tf2Target | None = None
         self.diagnostics: DiagnosticsPublisher | None = None
         self.stats = LifterStats()
         self._period = self._new_period()
@@ -128,12 +132,11 @@ class LifterNode(ManagedNode):
                                         min_frames=self.params.min_frames,
                                         max_people=self.params.max_people)
         self.windows = self.pipeline.windows
-        target_frame, camera_to_target = self.params.output_frame()
+        self.target = self._target_frame()
         self.step = LifterStep(self.pipeline, self.params.frame_id_override,
                                MarkerStyle(lifetime_s=self.params.marker_lifetime_s)
                                if self.params.publish_markers else None,
-                               OutputFrame(target_frame, camera_to_target)
-                               if target_frame else None,
+                               self.target,
                                self.params.separation_target_list()
                                if self.params.publish_separation else None)
         self.skeleton_pub = self.create_publisher(Skeletons3D, topics.SKELETONS_3D, pose_qos())
@@ -159,7 +162,21 @@ class LifterNode(ManagedNode):
             "camera info: "
             f"{self.camera_info.describe() if self.camera_info else 'ignored'}; depth: "
             f"{self.depth.describe() if self.depth else 'unused'}; output frame: "
-            f"{target_frame or 'the image frame'}{threads_note}")
+            f"{self.target.describe() if self.target else 'the image frame'}{threads_note}")
+
+    def _target_frame(self) -> FixedTarget | Tf2Target | None:
+        """The output frame: none, a fixed camera pose, or tf2 where it is installed."""
+        name, camera_to_target = self.params.output_frame()
+        if not name:
+            return None
+        if camera_to_target is not None:
+            return FixedTarget(name, camera_to_target)
+        tf2 = import_tf2_ros()
+        if tf2 is None:
+            raise StartupError(f"target_frame '{name}' needs camera_pose_in_target: the "
+                               "camera's pose in it as '[x, y, z, qx, qy, qz, qw]' (tf2_ros, "
+                               "which would look it up, is not installed here)")
+        return Tf2Target(self, name, tf2)
 
     def _activate(self) -> None:
         self.people_sub = self.create_subscription(People2D, topics.PEOPLE_2D, self._on_people,
@@ -174,10 +191,10 @@ class LifterNode(ManagedNode):
 
     def _cleanup(self) -> None:
         """Free the model and the tracks' windows, release the publishers. Safe twice."""
-        for part in (self.diagnostics, self.camera_info, self.depth):
+        for part in (self.diagnostics, self.camera_info, self.depth, self.target):
             if part is not None:
                 part.close()
-        self.camera_info = self.diagnostics = self.depth = None
+        self.camera_info = self.diagnostics = self.depth = self.target = None
         for pub in (self.skeleton_pub, self.marker_pub, self.separation_pub, self.tf_pub):
             if pub is not None:
                 self.destroy_publisher(pub)
@@ -298,6 +315,12 @@ class LifterNode(ManagedNode):
             self.stats.bad_camera_info += 1
             log.warning(f"ignoring camera_info: {out.camera_info_error}",
                         throttle_duration_sec=LOG_THROTTLE_S)
+        if out.transform_error:
+            self.stats.transform_unavailable += 1
+            self.stats.last_transform_error = out.transform_error
+            log.warning(f"skeletons left in the camera frame: {out.transform_error} "
+                        f"({self.stats.transform_unavailable} messages so far)",
+                        throttle_duration_sec=LOG_THROTTLE_S)
         if out.depth_error:
             self._depth_fallback(len(out.result.track_ids), out.depth_error)
         anchored = out.result.depth_anchored
@@ -341,6 +364,10 @@ class LifterNode(ManagedNode):
                     "depth_fallbacks": s.depth_fallbacks,
                     "last_depth_fallback": s.last_depth_fallback} if self.depth
                    else {"depth": "unused"}),
+                **({"target_frame": self.target.name,
+                    "transform_unavailable": s.transform_unavailable,
+                    "last_transform_error": s.last_transform_error} if self.target
+                   else {"target_frame": "none (the image frame)"}),
                 "checkpoint": str(self.params.checkpoint_path),
                 "last_drop_reason": s.last_drop_reason})]
 

@@ -24,6 +24,7 @@ Steps:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import numpy as np
 from geometry_msgs.msg import Point
@@ -57,6 +58,7 @@ class LifterOutput:
     camera_info_error: str = ""  # why a camera info was not used ('' when fine or absent)
     depth_error: str = ""  # why a depth image was not used at all ('' when fine or absent)
     separations: Separations | None = None  # None: separation off
+    transform_error: str = ""  # why the skeletons stayed in the camera frame ('' = moved/none)
 
 
 def skeletons_message(result: LiftResult, frame_id: str) -> Skeletons3D:
@@ -71,20 +73,22 @@ def skeletons_message(result: LiftResult, frame_id: str) -> Skeletons3D:
                             placement, result.window_size, causal=result.causal)
 
 
-@dataclass(frozen=True)
-class OutputFrame:
-    """The frame skeletons are published in instead of the camera's, and how to get there."""
+class TargetFrame(Protocol):
+    """The frame skeletons are published in instead of the camera's (ros/target_frame.py)."""
 
     name: str
-    camera_to_target: RigidTransform
 
-    def moved(self, result: LiftResult) -> LiftResult:
-        """The result with metric skeletons in this frame, root-relative ones turned into
-        its axes (still about the pelvis)."""
-        t = self.camera_to_target
-        positions = np.where(result.metric[:, None, None], t.apply(result.positions),
-                             result.positions @ t.rotation.T)  # (K, 17, 3)
-        return replace(result, positions=positions)
+    def transform(self, source_frame: str, stamp_ns: int
+                  ) -> tuple[RigidTransform | None, str]: ...
+
+
+def moved(result: LiftResult, camera_to_target: RigidTransform) -> LiftResult:
+    """The result with metric skeletons in the target frame, root-relative ones turned into
+    its axes (still about the pelvis)."""
+    t = camera_to_target
+    positions = np.where(result.metric[:, None, None], t.apply(result.positions),
+                         result.positions @ t.rotation.T)  # (K, 17, 3)
+    return replace(result, positions=positions)
 
 
 def separations_message(result: LiftResult, header: Header,
@@ -108,7 +112,7 @@ class LifterStep:
 
     def __init__(self, pipeline: LiftingPipeline, frame_id_override: str = "",
                  marker_style: MarkerStyle | None = None,
-                 output_frame: OutputFrame | None = None,
+                 output_frame: TargetFrame | None = None,
                  separation_targets: tuple[Target, ...] | None = ORIGIN) -> None:
         """marker_style None: no markers are built; output_frame None: the camera's frame;
         separation_targets None: no separation distances."""
@@ -147,8 +151,12 @@ class LifterStep:
         image_frame = frame.header.frame_id
         frame_id = ((image_frame or camera_frame) if intrinsics is not None
                     else (self.frame_id_override or image_frame))
+        transform_error = ""
         if self.output_frame is not None:
-            result, frame_id = self.output_frame.moved(result), self.output_frame.name
+            camera_to_target, transform_error = self.output_frame.transform(
+                frame_id, result.target_stamp_ns)
+            if camera_to_target is not None:
+                result, frame_id = moved(result, camera_to_target), self.output_frame.name
         skeletons = skeletons_message(result, frame_id)
         markers = None
         if self.marker_style is not None and (result.track_ids or result.ended_track_ids):
@@ -156,7 +164,8 @@ class LifterStep:
         separations = (separations_message(result, skeletons.header, self.separation_targets)
                        if self.separation_targets is not None else None)
         return LifterOutput(result, skeletons, markers, len(frame.people) - len(people),
-                            frame.masked_joints, intrinsics, error, depth_error, separations)
+                            frame.masked_joints, intrinsics, error, depth_error, separations,
+                            transform_error)
 
     @staticmethod
     def _depth_metres(depth: Image, width: int, height: int) -> tuple[np.ndarray | None, str]:

@@ -170,17 +170,15 @@ class LifterParams:
     managed: bool = False
 
     def output_frame(self) -> tuple[str, RigidTransform | None]:
-        """(target frame, camera -> target transform), or ('', None) to stay in the image's
-        frame. ParameterError for a target frame without its pose, or an unusable pose."""
+        """(target frame, camera -> target transform; None: from tf2), or ('', None) to stay
+        in the image's frame. ParameterError for a pose without a frame, or an unusable pose."""
         if not self.target_frame:
             if self.camera_pose_in_target:
                 raise ParameterError("parameter 'camera_pose_in_target' is set but "
                                      "'target_frame' is empty; set both or neither")
             return "", None
         if not self.camera_pose_in_target:
-            raise ParameterError(f"target_frame '{self.target_frame}' needs "
-                                 "camera_pose_in_target: the camera's pose in it as '[x, y, z, "
-                                 "qx, qy, qz, qw]' (metres, quaternion)")
+            return self.target_frame, None  # looked up from tf2 (the node checks it exists)
         value = _yaml_value("camera_pose_in_target", self.camera_pose_in_target)
         try:
             pose = [float(v) for v in value]
@@ -229,7 +227,8 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "camera_pose_in_target": dict(description="The camera (optical) frame's pose in "
                                   "target_frame as '[x, y, z, qx, qy, qz, qw]' (metres, unit "
                                   "quaternion), as a static transform target_frame -> camera "
-                                  "frame gives it; empty without target_frame."),
+                                  "frame gives it; empty = looked up from tf2 per image (a ROS "
+                                  "install), required where tf2 is not installed."),
     "separation_targets": dict(description="Robot parts for the separation distance, in the "
                                "output frame, as a YAML mapping of names to points [x, y, z] "
                                "or segments [[x, y, z], [x, y, z]]; empty = the frame's "

@@ -6,6 +6,7 @@ LifterNode publishes: Skeletons3D, markers and diagnostics.
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -391,3 +392,63 @@ def test_target_frame_and_separation_distances(ros_graph, causal_checkpoint):
         R = quaternion_to_matrix((q.x, q.y, q.z, q.w))
         np.testing.assert_allclose(R[:, 2], [0.0, 0.0, 1.0], atol=1e-3)  # up the spine
         np.testing.assert_allclose(R[:, 0], [-1.0, 0.0, 0.0], atol=1e-3)  # facing the camera
+
+
+def test_target_frame_from_tf2_follows_it_and_falls_back_to_the_camera_frame(
+        ros_graph, causal_checkpoint, monkeypatch):
+    """No camera_pose_in_target and tf2_ros installed: the camera's pose is looked up per
+    image. (tf2_ros is not on PyPI: a stand-in with its Buffer / TransformListener API.) A
+    lookup that fails or returns a non-unit quaternion leaves that message in the camera
+    frame, counted, with the reason on /diagnostics."""
+    import types
+
+    from geometry_msgs.msg import Quaternion, Transform, TransformStamped, Vector3
+
+    class LookupException(Exception):
+        pass
+
+    poses: dict[tuple[str, str], tuple] = {}
+    calls: list[tuple[str, str, int]] = []
+
+    class Buffer:
+        def lookup_transform(self, target, source, time):
+            calls.append((target, source, time.nanoseconds))
+            if (target, source) not in poses:
+                raise LookupException(f'"{target}" passed to lookupTransform does not exist')
+            (x, y, z), (qx, qy, qz, qw) = poses[(target, source)]
+            return TransformStamped(transform=Transform(
+                translation=Vector3(x=x, y=y, z=z), rotation=Quaternion(x=qx, y=qy, z=qz, w=qw)))
+
+    tf2 = types.ModuleType("tf2_ros")
+    tf2.Buffer = Buffer
+    tf2.TransformListener = lambda buffer, node: types.SimpleNamespace(buffer=buffer)
+    monkeypatch.setitem(sys.modules, "tf2_ros", tf2)
+
+    lifter, probe = start(ros_graph, causal_checkpoint, use_camera_info=True,
+                          target_frame="world")
+    truth = person_3d(0.0)
+    h36m = np.concatenate([coco_to_h36m(truth[:, :2]), truth[:, 2:]], axis=1)
+    rel = (h36m - h36m[0]).astype(np.float32)
+    lifter.runner.predict = lambda windows: np.repeat(rel[None], len(windows), axis=0)
+    wait_for(lambda: (probe.info_pub.publish(camera_info_msg()) or
+                      lifter.camera_info.latest is not None), 5.0, "camera info at the lifter")
+    publish(probe, range(2), {1: 0.0}, animate=False)  # no transform known yet
+    wait_for(lambda: skeletons_at(probe, 1), 10.0, "the skeletons of frame 1")
+    assert skeletons_at(probe, 1)[0].header.frame_id == IMAGE_FRAME  # honest about its frame
+    poses[("world", IMAGE_FRAME)] = ((1.0, 2.0, 3.0), (0.0, 0.0, 0.0, 1.0))  # shifted only
+    publish(probe, range(2, 4), {1: 0.0}, animate=False)
+    wait_for(lambda: skeletons_at(probe, 3), 10.0, "the skeletons of frame 3")
+    msg = skeletons_at(probe, 3)[0]
+    assert msg.header.frame_id == "world"
+    pelvis = msg.skeletons[0].positions[0]
+    np.testing.assert_allclose([pelvis.x, pelvis.y, pelvis.z], [1.0, 2.1, 3.0 + DEPTH_M],
+                               atol=1e-3)
+    assert ("world", IMAGE_FRAME, stamp_ns(3)) in calls  # looked up at the image's stamp
+    poses[("world", IMAGE_FRAME)] = ((0.0, 0.0, 0.0), (0.0, 0.0, 0.0, 2.0))  # not unit
+    publish(probe, range(4, 6), {1: 0.0}, animate=False)
+    wait_for(lambda: skeletons_at(probe, 5), 10.0, "the skeletons of frame 5")
+    assert skeletons_at(probe, 5)[0].header.frame_id == IMAGE_FRAME
+    assert lifter.stats.transform_unavailable == 4 and lifter.stats.dropped == 0
+    values = lambda: probe.values("liftpose_lifter: lifter")  # noqa: E731
+    wait_for(lambda: values().get("transform_unavailable") == "4", 3.0, "diagnostics")
+    assert "not 1" in values()["last_transform_error"] and values()["target_frame"] == "world"
