@@ -448,7 +448,12 @@ def test_target_frame_from_tf2_follows_it_and_falls_back_to_the_camera_frame(
     publish(probe, range(4, 6), {1: 0.0}, animate=False)
     wait_for(lambda: skeletons_at(probe, 5), 10.0, "the skeletons of frame 5")
     assert skeletons_at(probe, 5)[0].header.frame_id == IMAGE_FRAME
-    assert lifter.stats.transform_unavailable == 4 and lifter.stats.dropped == 0
+    poses[("world", IMAGE_FRAME)] = ((np.nan, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0))
+    publish(probe, range(6, 8), {1: 0.0}, animate=False)
+    wait_for(lambda: skeletons_at(probe, 7), 10.0, "the skeletons of frame 7")
+    assert skeletons_at(probe, 7)[0].header.frame_id == IMAGE_FRAME
+    assert lifter.stats.transform_unavailable == 6 and lifter.stats.dropped == 0
     values = lambda: probe.values("liftpose_lifter: lifter")  # noqa: E731
-    wait_for(lambda: values().get("transform_unavailable") == "4", 3.0, "diagnostics")
-    assert "not 1" in values()["last_transform_error"] and values()["target_frame"] == "world"
+    wait_for(lambda: values().get("transform_unavailable") == "6", 3.0, "diagnostics")
+    assert "non-finite" in values()["last_transform_error"]
+    assert values()["target_frame"] == "world"
