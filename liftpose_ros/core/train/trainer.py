@@ -5,6 +5,9 @@ Output folder layout:
   last.pt       weights + optimiser/scheduler/RNG state after the latest epoch (resume point)
   best.pt       weights with the lowest validation MPJPE so far
   history.json  per-epoch training loss, validation MPJPE, learning rate and wall time
+
+Under torchrun each process trains on its own windows with gradients averaged across them
+(core/train/distributed.py); rank 0 validates and writes the folder.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from liftpose_ros.core.device import select_device
 from liftpose_ros.core.lifter.inference import LifterRunner, model_inputs
 from liftpose_ros.core.lifter.model import PoseLifter, count_parameters
 from liftpose_ros.core.metrics import mpjpe
+from liftpose_ros.core.train import distributed
 from liftpose_ros.core.train.config import ExperimentConfig
 from liftpose_ros.core.train.datasets import EvalWindows, mocap_splits, validation_windows
 
@@ -41,9 +45,10 @@ class TrainState:
     best_val_mm: float = float("inf")
 
 
-def _seed_everything(seed: int) -> np.random.Generator:
+def _seed_everything(seed: int, ranks: distributed.Ranks) -> np.random.Generator:
+    """Same model initialisation everywhere; each rank its own stream of windows."""
     torch.manual_seed(seed)
-    return np.random.default_rng(seed)
+    return np.random.default_rng(seed if not ranks.distributed else [seed, ranks.rank])
 
 
 def _build_optimiser(model: PoseLifter, exp: ExperimentConfig
@@ -57,12 +62,14 @@ def _build_optimiser(model: PoseLifter, exp: ExperimentConfig
 
 def _resume(path: Path, model: PoseLifter, opt: torch.optim.Optimizer,
             sched: torch.optim.lr_scheduler.StepLR, rng: np.random.Generator,
-            device: torch.device) -> TrainState:
+            device: torch.device, ranks: distributed.Ranks) -> TrainState:
     loaded, extra = load_lifter(path, map_location=device)
     model.load_state_dict(loaded.state_dict())
     opt.load_state_dict(extra["optimizer"])
     sched.load_state_dict(extra["scheduler"])
-    rng.bit_generator.state = extra["numpy_rng"]
+    states = extra.get("numpy_rng_ranks") or [extra["numpy_rng"]]
+    if len(states) == ranks.world_size:  # the same number of processes: exactly where it was
+        rng.bit_generator.state = states[ranks.rank]
     torch.set_rng_state(extra["torch_rng"])
     return TrainState(epoch=int(extra["epoch"]), best_val_mm=float(extra["best_val_mm"]))
 
@@ -77,13 +84,24 @@ def validate(model: PoseLifter, windows: EvalWindows, device: torch.device) -> f
 
 def train(exp: ExperimentConfig, out_dir: str | Path, resume: bool = False,
           log=print) -> Path:
-    """Train a lifter; returns the path of best.pt."""
+    """Train a lifter; returns the path of best.pt. Under torchrun: one rank of a
+    distributed run (rank 0 writes and logs)."""
+    ranks = distributed.ranks_from_env()
+    log = log if ranks.main else (lambda *_: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if exp.train.num_threads > 0:
         torch.set_num_threads(exp.train.num_threads)
-    device = select_device(exp.train.device)
-    rng = _seed_everything(exp.train.seed)
+    device = distributed.start(ranks, select_device(exp.train.device))
+    try:
+        return _train(exp, out, resume, log, ranks, device)
+    finally:
+        distributed.stop(ranks)
+
+
+def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distributed.Ranks,
+           device: torch.device) -> Path:
+    rng = _seed_everything(exp.train.seed, ranks)
 
     splits = mocap_splits(exp.data, exp.lifter.fps)
     sampler = WindowSampler(splits[exp.data.train_split], exp.window)
@@ -93,28 +111,41 @@ def train(exp: ExperimentConfig, out_dir: str | Path, resume: bool = False,
     state = TrainState()
     last, best = out / "last.pt", out / "best.pt"
     if resume and last.exists():
-        state = _resume(last, model, opt, sched, rng, device)
+        state = _resume(last, model, opt, sched, rng, device, ranks)
         log(f"resumed from {last} after epoch {state.epoch}")
-    exp.to_yaml(out / "config.yaml")
+    stepped = (torch.nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None)
+        if ranks.distributed else model)  # forward/backward here; `model` is what is saved
+    if ranks.main:
+        exp.to_yaml(out / "config.yaml")
     history_path = out / "history.json"
     history: list[dict[str, Any]] = (json.loads(history_path.read_text())
                                      if resume and history_path.exists() else [])
-    log(f"training {count_parameters(model) / 1e6:.3f}M parameters on {device}; "
-        f"{sum(len(c.poses) for c in splits[exp.data.train_split].values())} train frames, "
-        f"{len(val.inputs)} validation windows")
+    log(f"training {count_parameters(model) / 1e6:.3f}M parameters on {device}"
+        + (f" x {ranks.world_size} processes (global batch "
+           f"{ranks.world_size * exp.train.batch_size})" if ranks.distributed else "")
+        + f"; {sum(len(c.poses) for c in splits[exp.data.train_split].values())} train "
+        f"frames, {len(val.inputs)} validation windows")
 
     for epoch in range(state.epoch, exp.train.epochs):
         t0 = time.perf_counter()
-        loss_mm = _train_epoch(model, sampler, opt, exp, rng, device, epoch)
+        loss_mm = distributed.mean_over_ranks(
+            _train_epoch(stepped, sampler, opt, exp, rng, device, epoch, ranks.main),
+            ranks, device)
         sched.step()
-        val_mm = validate(model, val, device)
+        rng_states = distributed.gather(rng.bit_generator.state, ranks)
         state.epoch = epoch + 1
+        if not ranks.main:
+            distributed.barrier(ranks)  # rank 0 validates and writes
+            continue
+        val_mm = validate(model, val, device)
         improved = val_mm < state.best_val_mm
         state.best_val_mm = min(state.best_val_mm, val_mm)
         record = {"epoch": state.epoch, "train_mpjpe_mm": loss_mm, "val_mpjpe_mm": val_mm,
                   "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
         history.append(record)
         extra = _training_extra(exp, state, opt, sched, rng)
+        extra["numpy_rng_ranks"] = rng_states
         save_checkpoint(last, model, extra)
         if improved:
             save_checkpoint(best, model, {"experiment": exp.to_dict(), "epoch": state.epoch,
@@ -123,16 +154,20 @@ def train(exp: ExperimentConfig, out_dir: str | Path, resume: bool = False,
         log(f"epoch {state.epoch}/{exp.train.epochs}: train {loss_mm:.1f} mm, "
             f"val {val_mm:.1f} mm{' (best)' if improved else ''}, "
             f"{record['seconds']:.0f} s")
+        distributed.barrier(ranks)
+    if ranks.distributed:
+        checked = distributed.check_identical_weights(model, ranks)
+        log(f"all {checked} ranks end with identical weights")
     return best
 
 
-def _train_epoch(model: PoseLifter, sampler: WindowSampler, opt: torch.optim.Optimizer,
+def _train_epoch(model: torch.nn.Module, sampler: WindowSampler, opt: torch.optim.Optimizer,
                  exp: ExperimentConfig, rng: np.random.Generator, device: torch.device,
-                 epoch: int) -> float:
+                 epoch: int, show: bool = True) -> float:
     model.train()
     total = 0.0
     bar = tqdm(range(exp.train.steps_per_epoch), desc=f"epoch {epoch + 1}", leave=False,
-               mininterval=2.0)
+               mininterval=2.0, disable=not show)
     for step in bar:
         inputs, targets = sampler.sample(exp.train.batch_size, rng)  # (B,T,J,3), (B,J,3)
         x = model_inputs(torch.from_numpy(inputs).to(device), exp.lifter)
