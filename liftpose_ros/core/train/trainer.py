@@ -132,6 +132,9 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
         loss_mm = distributed.mean_over_ranks(
             _train_epoch(stepped, sampler, opt, exp, rng, device, epoch, ranks.main),
             ranks, device)
+        train_s = time.perf_counter() - t0
+        windows_per_s = (ranks.world_size * exp.train.steps_per_epoch * exp.train.batch_size
+                         / max(train_s, 1e-9))  # every rank's windows: the run's throughput
         sched.step()
         rng_states = distributed.gather(rng.bit_generator.state, ranks)
         state.epoch = epoch + 1
@@ -142,7 +145,8 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
         improved = val_mm < state.best_val_mm
         state.best_val_mm = min(state.best_val_mm, val_mm)
         record = {"epoch": state.epoch, "train_mpjpe_mm": loss_mm, "val_mpjpe_mm": val_mm,
-                  "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0}
+                  "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0,
+                  "train_windows_per_s": windows_per_s}
         history.append(record)
         extra = _training_extra(exp, state, opt, sched, rng)
         extra["numpy_rng_ranks"] = rng_states
@@ -153,7 +157,7 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
         history_path.write_text(json.dumps(history, indent=1))
         log(f"epoch {state.epoch}/{exp.train.epochs}: train {loss_mm:.1f} mm, "
             f"val {val_mm:.1f} mm{' (best)' if improved else ''}, "
-            f"{record['seconds']:.0f} s")
+            f"{record['seconds']:.0f} s, {windows_per_s:.0f} windows/s")
         distributed.barrier(ranks)
     if ranks.distributed:
         checked = distributed.check_identical_weights(model, ranks)

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""Training throughput in windows per second: the sampler alone, the model step alone, and the
+whole loop (sample + step), on the CPU and, where there is one, on CUDA.
+
+    .venv/bin/python scripts/bench_trainer.py --config config/training/causal_t27.yaml \
+        [--batch-size 128] [--steps 20] [--device auto] [--width paper|config]
+
+The sampler draws windows from the shared mocap through the configured virtual cameras
+(core/data/windows.py, numpy on one thread); the step is forward + MPJPE loss + backward +
+Adam on random inputs of the same shape, so the two are measured apart and together. `--width
+paper` swaps in the paper's width (embed 32, 8 heads) with the config's window. Prints one
+line per measurement; nothing is trained or written.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from liftpose_ros.core.data.windows import WindowSampler  # noqa: E402
+from liftpose_ros.core.device import select_device  # noqa: E402
+from liftpose_ros.core.lifter.inference import model_inputs  # noqa: E402
+from liftpose_ros.core.lifter.model import PoseLifter  # noqa: E402
+from liftpose_ros.core.train.config import ExperimentConfig  # noqa: E402
+from liftpose_ros.core.train.datasets import mocap_splits  # noqa: E402
+from liftpose_ros.core.train.trainer import mpjpe_loss  # noqa: E402
+
+
+def rate(fn, steps: int, batch: int, sync=lambda: None) -> float:
+    """Windows per second of `fn` (one batch per call), after one warm-up call."""
+    fn()
+    sync()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    sync()
+    return steps * batch / (time.perf_counter() - t0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", type=Path, default=REPO / "config/training/causal_t27.yaml")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--width", choices=("config", "paper"), default="config")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    args = p.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    exp = ExperimentConfig.from_yaml(args.config)
+    cfg = exp.lifter if args.width == "config" else replace(exp.lifter, embed_dim=32,
+                                                           num_heads=8)
+    device = select_device(args.device)
+    rng = np.random.default_rng(0)
+    splits = mocap_splits(exp.data, cfg.fps)
+    sampler = WindowSampler(splits[exp.data.train_split], exp.window)
+    b = args.batch_size
+    sample_rate = rate(lambda: sampler.sample(b, rng), args.steps, b)
+
+    model = PoseLifter(cfg).to(device).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    inputs, targets = sampler.sample(b, rng)  # (B, T, J, 3), (B, J, 3)
+    x0 = torch.from_numpy(inputs).to(device)
+    y0 = torch.from_numpy(targets).to(device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+    def step(x: torch.Tensor, y: torch.Tensor) -> None:
+        loss = mpjpe_loss(model(model_inputs(x, cfg)), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    step_rate = rate(lambda: step(x0, y0), args.steps, b, sync)
+
+    def loop() -> None:
+        inputs, targets = sampler.sample(b, rng)
+        step(torch.from_numpy(inputs).to(device), torch.from_numpy(targets).to(device))
+
+    loop_rate = rate(loop, args.steps, b, sync)
+    print(f"{args.config.name}, width {cfg.embed_dim}/{cfg.num_heads} heads, T={cfg.num_frames},"
+          f" batch {b}, {args.steps} steps, {device}, torch threads {torch.get_num_threads()}")
+    print(f"sampler alone      {sample_rate:9.0f} windows/s")
+    print(f"model step alone   {step_rate:9.0f} windows/s")
+    print(f"whole loop         {loop_rate:9.0f} windows/s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
