@@ -64,7 +64,7 @@ def project(points: np.ndarray) -> np.ndarray:
                      cy + fy * points[:, 1] / points[:, 2]], axis=1)
 
 
-def place(rel: np.ndarray, case: str, rng: np.random.Generator) -> np.ndarray:
+def place(case: str, rng: np.random.Generator) -> np.ndarray:
     """A root position for the case: anywhere the body fits, or at the image's right edge."""
     z = rng.uniform(1.5, 6.0)
     fx, fy, cx, cy = INTRINSICS
@@ -91,7 +91,7 @@ def run_case(case: str, truth: np.ndarray, lifted_poses: np.ndarray,
     mono_err, depth_err, anchored = [], [], 0
     for rel_true, lifted in zip(truth, lifted_poses):
         rel_true = rel_true - rel_true[0]
-        root = place(rel_true, case, rng)
+        root = place(case, rng)
         pose = rel_true + root
         px = project(pose) + rng.normal(0.0, 2.0, (17, 2))
         inside = (px[:, 0] >= 0) & (px[:, 0] < WIDTH) & (px[:, 1] >= 0) & (px[:, 1] < HEIGHT)

@@ -182,12 +182,12 @@ class LiftingPipeline:
                           intrinsics)  # (K, 17, 2)
         positions = np.array(poses, dtype=np.float64)  # (K, 17, 3)
         for k in range(len(poses)):
-            keypoints = np.column_stack([px[k], target[k, :, 2]])  # (17, 3) px + conf
             try:
                 if depth_m is None:
                     placed = place_in_camera(poses[k], px[k], intrinsics,
                                              weights=target[k, :, 2])
                 else:
+                    keypoints = np.column_stack([px[k], target[k, :, 2]])  # (17, 3) px + conf
                     by_depth = anchor_root(poses[k], keypoints, intrinsics, depth_m)
                     placed = np.asarray(poses[k], dtype=np.float64) + by_depth.translation
                     anchored[k] = by_depth.anchored
