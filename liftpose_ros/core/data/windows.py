@@ -28,6 +28,7 @@ from liftpose_ros.core.lifter.input import (DEFAULT_FPS, check_input_mode, frame
 from liftpose_ros.core.skeleton import H36M17
 from .augment import NoiseConfig, bone_scale_matrix, corrupt_2d, random_bone_scale
 from .mocap import Clip, estimate_floor_y
+from .pose_variation import detector_joint_offsets, perturb_bone_angles, transfer_arms
 from .virtual_cameras import CameraBatch, CameraRig, Rig, rig_from_spec, sample_cameras
 
 J = H36M17.num_joints
@@ -58,6 +59,11 @@ class WindowConfig:
     distribution); rig: the virtual cameras (`virtual_cameras`, 'cells' or 'classic');
     min_visible_joints: joints a window's target frame must show (cameras are redrawn, up to
     VIEW_RETRIES times, for a window that shows fewer).
+    Pose variation (`pose_variation`; each fraction 0 switches it off and draws nothing):
+    angle_fraction: share of windows with new joint angles (ball joints turned by
+    N(0, ball_sigma_deg), hinge flexion scaled by 1 + N(0, hinge_sigma)); mix_fraction: share
+    whose arms come from another random window; offset_fraction: share whose 2D is projected
+    from detector-like joint positions (the 3D target keeps the mocap joints).
     num_frames, target, fps, input_mode: the lifter's (ExperimentConfig takes them from it).
     """
 
@@ -74,6 +80,11 @@ class WindowConfig:
     noise: NoiseConfig = field(default_factory=NoiseConfig)
     rig: Rig = field(default_factory=CameraRig)
     min_visible_joints: int = MIN_VISIBLE_JOINTS
+    angle_fraction: float = 0.0
+    ball_sigma_deg: float = 10.0
+    hinge_sigma: float = 0.15
+    mix_fraction: float = 0.0
+    offset_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         # Nested sections may arrive as plain mappings / lists from YAML.
@@ -85,8 +96,11 @@ class WindowConfig:
         if self.speed_range is not None:
             self.speed_range = tuple(self.speed_range)
         target_index(self.num_frames, self.target)  # validates both
-        if not 0.0 <= self.noisy_fraction <= 1.0:
-            raise ValueError(f"noisy_fraction must be in [0, 1]; got {self.noisy_fraction}")
+        for name in ("noisy_fraction", "angle_fraction", "mix_fraction", "offset_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1]; got {getattr(self, name)}")
+        if self.ball_sigma_deg < 0 or self.hinge_sigma < 0:
+            raise ValueError("ball_sigma_deg and hinge_sigma must be >= 0")
         if self.speed_range is not None and not 0 < self.speed_range[0] <= self.speed_range[1]:
             raise ValueError(f"speed_range must be 0 < lo <= hi; got {self.speed_range}")
 
@@ -109,6 +123,9 @@ class BatchInfo:
     visible: np.ndarray  # (B, T, J) bool: in the image and in front of the camera
     root_cam: np.ndarray  # (B, T, 3) pelvis in the camera frame, mm
     rotations: np.ndarray | None  # (B, 3, 3) camera -> view frame of the targets (camera mode)
+    new_angles: np.ndarray | None = None  # (B,) bool: joint angles changed
+    mixed: np.ndarray | None = None  # (B,) bool: arms from another window
+    offsets: np.ndarray | None = None  # (B, T, J, 3) mm added before projection (camera frame)
 
 
 def _gather_lerp(poses: np.ndarray, index0: np.ndarray, index1: np.ndarray,
@@ -192,23 +209,10 @@ class WindowSampler:
         targets (B, 17, 3) float32 metres in their view frame) [, BatchInfo]."""
         rng = self.rng if rng is None else rng
         cfg = self.config
-        B, T, ti = batch_size, cfg.num_frames, cfg.target_index
+        B, ti = batch_size, cfg.target_index
 
-        # Which frames: clip by length (x weight), then a uniform target frame within it.
-        clip = np.searchsorted(self.cum_weight, rng.random(B) * self.cum_weight[-1], side="right")
-        clip = np.minimum(clip, len(self.lengths) - 1)  # (B,)
-        frame = (rng.random(B) * self.lengths[clip]).astype(np.int64)
-        frame = np.minimum(frame, self.lengths[clip] - 1)  # (B,) guard float rounding
-        speed = (np.exp(rng.uniform(np.log(cfg.speed_range[0]), np.log(cfg.speed_range[1]), B))
-                 if cfg.speed_range is not None else np.ones(B))
-        pos = frame[:, None] + (np.arange(T) - ti)[None, :] * speed[:, None]  # (B, T)
-        last = (self.lengths[clip] - 1)[:, None]
-        pos = np.clip(pos, 0, last)
-        i0 = np.floor(pos).astype(np.int64)
-        w = pos - i0
-        base = self.offsets[clip][:, None]
-        world = _gather_lerp(self.poses, base + i0, base + np.minimum(i0 + 1, last), w)
-        # world: (B, T, J, 3) mm
+        world, clip, frame, speed = self._draw_windows(rng, B)  # (B, T, J, 3) mm
+        new_angles, mixed = self._vary_poses(rng, world)
 
         # Bone scaling, root subtraction and the left/right swap of a flip are all linear maps
         # over the joint axis: fold them into one (J, J) matrix per sample.
@@ -237,6 +241,15 @@ class WindowSampler:
             px[redo] = again.project(cam_pts[redo])
             visible[redo] = again.in_image(px[redo], cam_pts[redo])
 
+        offsets = None
+        if cfg.offset_fraction > 0:  # 2D from detector-like joints; targets keep mocap joints
+            chosen = rng.random(B) < cfg.offset_fraction
+            offsets = np.zeros_like(cam_pts)
+            offsets[chosen] = detector_joint_offsets(rng, rel_cam[chosen])
+            shown = cam_pts + offsets
+            px = cams.project(shown)
+            visible = cams.in_image(px, shown)
+
         noisy = rng.random(B) < cfg.noisy_fraction
         n = cfg.noise
         noisy_px, conf = corrupt_2d(
@@ -253,8 +266,51 @@ class WindowSampler:
             return inputs, targets
         info = BatchInfo(clip_index=clip, frame=frame, speed=speed, flipped=flipped,
                          noisy=noisy, cameras=cams, pixels=px, visible=visible,
-                         root_cam=root_cam, rotations=rotations)
+                         root_cam=root_cam, rotations=rotations, new_angles=new_angles,
+                         mixed=mixed, offsets=offsets)
         return inputs, targets, info
+
+    def _draw_windows(self, rng: np.random.Generator, B: int
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """B random windows: world poses (B, T, J, 3) mm, clip (B,), target frame (B,) and
+        playback speed (B,). A clip is drawn by length (x weight), then a uniform target frame
+        in it; the window's frame grid is stretched by the speed and clamped to the clip."""
+        cfg = self.config
+        T, ti = cfg.num_frames, cfg.target_index
+        clip = np.searchsorted(self.cum_weight, rng.random(B) * self.cum_weight[-1], side="right")
+        clip = np.minimum(clip, len(self.lengths) - 1)  # (B,)
+        frame = (rng.random(B) * self.lengths[clip]).astype(np.int64)
+        frame = np.minimum(frame, self.lengths[clip] - 1)  # (B,) guard float rounding
+        speed = (np.exp(rng.uniform(np.log(cfg.speed_range[0]), np.log(cfg.speed_range[1]), B))
+                 if cfg.speed_range is not None else np.ones(B))
+        pos = frame[:, None] + (np.arange(T) - ti)[None, :] * speed[:, None]  # (B, T)
+        last = (self.lengths[clip] - 1)[:, None]
+        pos = np.clip(pos, 0, last)
+        i0 = np.floor(pos).astype(np.int64)
+        w = pos - i0
+        base = self.offsets[clip][:, None]
+        world = _gather_lerp(self.poses, base + i0, base + np.minimum(i0 + 1, last), w)
+        return world, clip, frame, speed
+
+    def _vary_poses(self, rng: np.random.Generator, world: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Arm transfer, then new joint angles, in place on world windows (B, T, J, 3); returns
+        which windows got each, (B,) bool. Nothing is drawn for a fraction of 0."""
+        cfg = self.config
+        B = world.shape[0]
+        mixed = np.zeros(B, dtype=bool)
+        if cfg.mix_fraction > 0:
+            mixed = rng.random(B) < cfg.mix_fraction
+            if mixed.any():
+                donors = self._draw_windows(rng, int(mixed.sum()))[0]
+                world[mixed] = transfer_arms(world[mixed], donors)
+        new_angles = np.zeros(B, dtype=bool)
+        if cfg.angle_fraction > 0:
+            new_angles = rng.random(B) < cfg.angle_fraction
+            if new_angles.any():
+                world[new_angles] = perturb_bone_angles(rng, world[new_angles],
+                                                        cfg.ball_sigma_deg, cfg.hinge_sigma)
+        return new_angles, mixed
 
 
 # ------------------------------------------------------------------ evaluation sets

@@ -1,0 +1,54 @@
+"""Table of lifter evaluations (`liftpose evaluate --out DIR` folders) side by side.
+
+For each run name and input (clean, noisy) it reads DIR/results.json and prints the overall
+MPJPE / P-MPJPE / median rotation, and the frame-weighted MPJPE of the walking and the dance
+clips of the CMU test subjects with their ratio (the issue's "dance within 1.3x of walking").
+
+Run: .venv/bin/python scripts/ablation_table.py --root results/training/ablation \
+         --runs base angles mix offsets all [--title TEXT]
+(folders ROOT/<run>-clean and ROOT/<run>-noisy).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def group_mpjpe(per_group: dict[str, dict], word: str) -> float:
+    """Frame-weighted MPJPE (mm) over the groups whose description contains `word`."""
+    rows = [g for name, g in per_group.items() if word in name]
+    frames = sum(g["frames"] for g in rows)
+    return sum(g["mpjpe"] * g["frames"] for g in rows) / frames if frames else float("nan")
+
+
+def row(name: str, folder: Path) -> str:
+    if not (folder / "results.json").exists():
+        return f"{name:<10} (missing: {folder})"
+    result = json.loads((folder / "results.json").read_text())
+    o, groups = result["overall"], result["per_group"]
+    walk, dance = group_mpjpe(groups, "walk"), group_mpjpe(groups, "dance")
+    return (f"{name:<10} {o['mpjpe']:7.1f} {o['p_mpjpe']:8.1f} {o['rotation_median']:8.1f} "
+            f"{walk:7.1f} {dance:7.1f} {dance / walk:6.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", required=True, type=Path)
+    parser.add_argument("--runs", nargs="+", required=True)
+    parser.add_argument("--title", default="")
+    args = parser.parse_args()
+    if args.title:
+        print(args.title)
+    header = (f"{'run':<10} {'MPJPE':>7} {'P-MPJPE':>8} {'rot med':>8} {'walk':>7} "
+              f"{'dance':>7} {'ratio':>6}")
+    for kind in ("clean", "noisy"):
+        print(f"\n{kind} 2D  [mm; rotation deg; walk/dance = frame-weighted MPJPE of those clips]")
+        print(header)
+        print("-" * len(header))
+        for name in args.runs:
+            print(row(name, args.root / f"{name}-{kind}"))
+
+
+if __name__ == "__main__":
+    main()
