@@ -3,13 +3,16 @@
 whole loop (sample + step), on the CPU and, where there is one, on CUDA.
 
     .venv/bin/python scripts/bench_trainer.py --config config/training/causal_t27.yaml \
-        [--batch-size 128] [--steps 20] [--device auto] [--width paper|config]
+        [--batch-size 128] [--steps 20] [--device auto] [--width paper|config] \
+        [--workers N] [--precision fp32|tf32|bf16]
 
 The sampler draws windows from the shared mocap through the configured virtual cameras
 (core/data/windows.py, numpy on one thread); the step is forward + MPJPE loss + backward +
 Adam on random inputs of the same shape, so the two are measured apart and together. `--width
-paper` swaps in the paper's width (embed 32, 8 heads) with the config's window. Prints one
-line per measurement; nothing is trained or written.
+paper` swaps in the paper's width (embed 32, 8 heads) with the config's window. `--workers N`
+draws the whole loop's batches in N DataLoader processes (core/train/batch_stream.py) and
+`--precision` sets the step's arithmetic (core/train/precision.py), as the trainer does.
+Prints one line per measurement; nothing is trained or written.
 """
 from __future__ import annotations
 
@@ -29,6 +32,9 @@ from liftpose_ros.core.data.windows import WindowSampler  # noqa: E402
 from liftpose_ros.core.device import select_device  # noqa: E402
 from liftpose_ros.core.lifter.inference import model_inputs  # noqa: E402
 from liftpose_ros.core.lifter.model import PoseLifter  # noqa: E402
+from liftpose_ros.core.train.batch_stream import epoch_batches  # noqa: E402
+from liftpose_ros.core.train.precision import (PRECISIONS, configure_matmul,  # noqa: E402
+                                               step_context)
 from liftpose_ros.core.train.config import ExperimentConfig  # noqa: E402
 from liftpose_ros.core.train.datasets import mocap_splits  # noqa: E402
 from liftpose_ros.core.train.trainer import mpjpe_loss  # noqa: E402
@@ -53,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--width", choices=("config", "paper"), default="config")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    p.add_argument("--workers", type=int, default=0, help="loader processes for the whole loop")
+    p.add_argument("--precision", choices=PRECISIONS, default="fp32")
     args = p.parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -60,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = exp.lifter if args.width == "config" else replace(exp.lifter, embed_dim=32,
                                                            num_heads=8)
     device = select_device(args.device)
+    configure_matmul(args.precision)
     rng = np.random.default_rng(0)
     splits = mocap_splits(exp.data, cfg.fps)
     sampler = WindowSampler(splits[exp.data.train_split], exp.window)
@@ -74,20 +83,23 @@ def main(argv: list[str] | None = None) -> int:
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def step(x: torch.Tensor, y: torch.Tensor) -> None:
-        loss = mpjpe_loss(model(model_inputs(x, cfg)), y)
+        with step_context(args.precision, device):
+            loss = mpjpe_loss(model(model_inputs(x, cfg)).float(), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
 
     step_rate = rate(lambda: step(x0, y0), args.steps, b, sync)
 
+    batches = epoch_batches(sampler, b, args.steps + 1, args.workers, rng, 0, 0, 0, device)
+
     def loop() -> None:
-        inputs, targets = sampler.sample(b, rng)
-        step(torch.from_numpy(inputs).to(device), torch.from_numpy(targets).to(device))
+        step(*next(batches))
 
     loop_rate = rate(loop, args.steps, b, sync)
     print(f"{args.config.name}, width {cfg.embed_dim}/{cfg.num_heads} heads, T={cfg.num_frames},"
-          f" batch {b}, {args.steps} steps, {device}, torch threads {torch.get_num_threads()}")
+          f" batch {b}, {args.steps} steps, {device}, torch threads {torch.get_num_threads()},"
+          f" {args.precision}, {args.workers} loader workers")
     print(f"sampler alone      {sample_rate:9.0f} windows/s")
     print(f"model step alone   {step_rate:9.0f} windows/s")
     print(f"whole loop         {loop_rate:9.0f} windows/s")

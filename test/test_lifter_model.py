@@ -6,7 +6,8 @@ import torch
 
 from liftpose_ros.core.lifter.attention_modules import SpatialAttention, TemporalAttention
 from liftpose_ros.core.lifter.config import LifterConfig
-from liftpose_ros.core.lifter.model import PoseLifter, count_parameters, parameter_report
+from liftpose_ros.core.lifter.model import (MultiHeadSelfAttention, PoseLifter, count_parameters,
+                                            parameter_report)
 
 torch.set_num_threads(1)  # small shared CI machine; these models are tiny per sample
 
@@ -208,3 +209,23 @@ def test_output_depends_on_every_part_of_the_window() -> None:
             assert not torch.allclose(model(changed), base), f"frame {frame} ignored"
         reversed_time = model(x.flip(1))
     assert not torch.allclose(reversed_time, base)
+
+
+def test_attention_in_chunks_gives_the_same_output_and_gradients():
+    """Large batches run attention in chunks (CUDA's fused kernels cap the batch); the result must
+    not depend on it."""
+    cfg = LifterConfig(num_frames=9, embed_dim=8, num_heads=4, dropout=0.0, drop_path=0.0)
+    torch.manual_seed(0)
+    whole = PoseLifter(cfg)
+    chunked = PoseLifter(cfg)
+    chunked.load_state_dict(whole.state_dict())
+    for m in chunked.modules():
+        if isinstance(m, MultiHeadSelfAttention):
+            m.max_sequences = 7  # 5 x 9 spatial sequences -> 7 chunks; 5 temporal -> 1
+    x = torch.randn(5, 9, 17, cfg.in_channels)
+    out_whole, out_chunked = whole(x), chunked(x)
+    torch.testing.assert_close(out_chunked, out_whole, rtol=1e-5, atol=1e-6)
+    out_whole.square().sum().backward()
+    out_chunked.square().sum().backward()
+    for (name, a), b in zip(whole.named_parameters(), chunked.parameters()):
+        torch.testing.assert_close(b.grad, a.grad, rtol=1e-4, atol=1e-6, msg=name)

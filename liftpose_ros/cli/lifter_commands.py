@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from liftpose_ros.core.train.precision import PRECISIONS
 from liftpose_ros.weights import DEFAULT_LIFTER, WEIGHTS_DIR
 
 
@@ -25,10 +26,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
     exp = ExperimentConfig.from_yaml(args.config)
     overrides = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
                  "batch_size": args.batch_size, "device": args.device, "seed": args.seed,
-                 "num_threads": args.threads}
+                 "num_threads": args.threads, "loader_workers": args.workers,
+                 "precision": args.precision}
     for key, value in overrides.items():
         if value is not None:
             setattr(exp.train, key, value)
+    exp.train.__post_init__()  # the overrides get the YAML's checks
     if args.mocap_dir:
         exp.data.mocap_dir = args.mocap_dir
     best = train(exp, args.out, resume=args.resume)
@@ -100,6 +103,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--seed", type=int)
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--workers", type=int,
+                   help="processes drawing training batches (0: on the training thread)")
+    p.add_argument("--precision", choices=PRECISIONS,
+                   help="training step arithmetic (tf32 and bf16 are for GPUs)")
     p.add_argument("--mocap-dir", help="folder with the mocap npz files")
     p.set_defaults(func=_cmd_train)
 

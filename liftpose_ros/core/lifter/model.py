@@ -20,15 +20,38 @@ from .attention_modules import DropPath, SpatialAttention, TemporalAttention
 from .config import LifterConfig
 
 
+# Most sequences handed to one fused-attention call. CUDA's fused kernels put the batch on a
+# grid axis limited to 65,535 blocks: the spatial stage runs batch x frames sequences (110,592
+# at batch 4096, T=27), which fails with "invalid argument". Larger batches go in chunks.
+MAX_ATTENTION_SEQUENCES = 32768
+
+
+def chunked_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, dropout_p: float = 0.0,
+                      max_sequences: int = MAX_ATTENTION_SEQUENCES) -> torch.Tensor:
+    """scaled_dot_product_attention over (B, H, N, D/H) in chunks of at most `max_sequences`
+    along B: the same result for any batch size, within the kernels' limits."""
+    if q.shape[0] <= max_sequences:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+    return torch.cat([
+        F.scaled_dot_product_attention(q[i:i + max_sequences], k[i:i + max_sequences],
+                                       v[i:i + max_sequences], dropout_p=dropout_p)
+        for i in range(0, q.shape[0], max_sequences)
+    ])  # (B, H, N, D/H)
+
+
 class MultiHeadSelfAttention(nn.Module):
     """Standard MSA (paper eq. 1) on top of PyTorch's fused scaled-dot-product attention."""
 
     def __init__(self, dim: int, num_heads: int, attn_dropout: float = 0.0,
-                 proj_dropout: float = 0.0) -> None:
+                 proj_dropout: float = 0.0,
+                 max_sequences: int = MAX_ATTENTION_SEQUENCES) -> None:
         super().__init__()
         if dim % num_heads != 0:
             raise ValueError(f"dim ({dim}) must be divisible by num_heads ({num_heads})")
+        if max_sequences < 1:
+            raise ValueError(f"max_sequences must be >= 1; got {max_sequences}")
         self.num_heads = num_heads
+        self.max_sequences = max_sequences
         self.attn_dropout = attn_dropout
         self.qkv = nn.Linear(dim, 3 * dim, bias=True)
         self.proj = nn.Linear(dim, dim)
@@ -40,7 +63,7 @@ class MultiHeadSelfAttention(nn.Module):
         qkv = self.qkv(x).reshape(b, n, 3, h, d // h)  # (B, N, 3, H, D/H)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, H, N, D/H)
         p = self.attn_dropout if self.training else 0.0
-        out = F.scaled_dot_product_attention(q, k, v, dropout_p=p)  # (B, H, N, D/H)
+        out = chunked_attention(q, k, v, p, self.max_sequences)  # (B, H, N, D/H)
         out = out.transpose(1, 2).reshape(b, n, d)  # (B, N, D)
         return self.proj_drop(self.proj(out))  # (B, N, D)
 

@@ -14,6 +14,16 @@ import yaml
 from liftpose_ros.core.config_sections import build_section
 from liftpose_ros.core.data.windows import WindowConfig
 from liftpose_ros.core.lifter.config import LifterConfig
+from liftpose_ros.core.train.precision import check_precision
+
+
+@dataclass
+class ExtraMotion:
+    """More training motion in the shared layout (an npz of (T, 17, 3) mm clips, Y up, H36M-17),
+    e.g. from `liftpose convert-bvh`. Relative paths are taken from the working directory."""
+
+    npz: str
+    fps: float
 
 
 @dataclass
@@ -25,6 +35,11 @@ class DataConfig:
     val_split: str = "val"  # held-out Bandai contents
     val_cameras: int = 1  # virtual cameras per validation clip
     val_max_windows: int = 4096  # validation subsample per epoch (speed on 2 cores)
+    extra_motion: list[ExtraMotion] = field(default_factory=list)  # added to the train split
+
+    def __post_init__(self) -> None:  # YAML gives mappings
+        self.extra_motion = [e if isinstance(e, ExtraMotion) else build_section(
+            ExtraMotion, e, "data.extra_motion") for e in self.extra_motion]
 
 
 @dataclass
@@ -49,6 +64,13 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     num_threads: int = 0  # CPU threads for torch; 0 keeps torch's default
+    loader_workers: int = 0  # processes drawing batches (core/train/batch_stream.py); 0 = inline
+    precision: str = "fp32"  # fp32 | tf32 | bf16 (core/train/precision.py)
+
+    def __post_init__(self) -> None:
+        check_precision(self.precision)
+        if self.loader_workers < 0:
+            raise ValueError(f"loader_workers must be >= 0; got {self.loader_workers}")
 
 
 # The training windows' geometry is the model's: window field <- lifter field. A YAML file sets

@@ -28,6 +28,8 @@ from liftpose_ros.core.lifter.inference import LifterRunner, model_inputs
 from liftpose_ros.core.lifter.model import PoseLifter, count_parameters
 from liftpose_ros.core.metrics import mpjpe
 from liftpose_ros.core.train import distributed
+from liftpose_ros.core.train.batch_stream import epoch_batches
+from liftpose_ros.core.train.precision import configure_matmul, step_context
 from liftpose_ros.core.train.config import ExperimentConfig
 from liftpose_ros.core.train.datasets import EvalWindows, mocap_splits, validation_windows
 
@@ -92,6 +94,7 @@ def train(exp: ExperimentConfig, out_dir: str | Path, resume: bool = False,
     out.mkdir(parents=True, exist_ok=True)
     if exp.train.num_threads > 0:
         torch.set_num_threads(exp.train.num_threads)
+    configure_matmul(exp.train.precision)
     device = distributed.start(ranks, select_device(exp.train.device))
     try:
         return _train(exp, out, resume, log, ranks, device)
@@ -121,7 +124,8 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
     history_path = out / "history.json"
     history: list[dict[str, Any]] = (json.loads(history_path.read_text())
                                      if resume and history_path.exists() else [])
-    log(f"training {count_parameters(model) / 1e6:.3f}M parameters on {device}"
+    log(f"training {count_parameters(model) / 1e6:.3f}M parameters on {device} "
+        f"({exp.train.precision}, {exp.train.loader_workers or 'no'} loader workers)"
         + (f" x {ranks.world_size} processes (global batch "
            f"{ranks.world_size * exp.train.batch_size})" if ranks.distributed else "")
         + f"; {sum(len(c.poses) for c in splits[exp.data.train_split].values())} train "
@@ -130,7 +134,7 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
     for epoch in range(state.epoch, exp.train.epochs):
         t0 = time.perf_counter()
         loss_mm = distributed.mean_over_ranks(
-            _train_epoch(stepped, sampler, opt, exp, rng, device, epoch, ranks.main),
+            _train_epoch(stepped, sampler, opt, exp, rng, device, epoch, ranks),
             ranks, device)
         train_s = time.perf_counter() - t0
         windows_per_s = (ranks.world_size * exp.train.steps_per_epoch * exp.train.batch_size
@@ -167,24 +171,26 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
 
 def _train_epoch(model: torch.nn.Module, sampler: WindowSampler, opt: torch.optim.Optimizer,
                  exp: ExperimentConfig, rng: np.random.Generator, device: torch.device,
-                 epoch: int, show: bool = True) -> float:
+                 epoch: int, ranks: distributed.Ranks) -> float:
     model.train()
-    total = 0.0
-    bar = tqdm(range(exp.train.steps_per_epoch), desc=f"epoch {epoch + 1}", leave=False,
-               mininterval=2.0, disable=not show)
-    for step in bar:
-        inputs, targets = sampler.sample(exp.train.batch_size, rng)  # (B,T,J,3), (B,J,3)
-        x = model_inputs(torch.from_numpy(inputs).to(device), exp.lifter)
-        y = torch.from_numpy(targets).to(device)
-        loss = mpjpe_loss(model(x), y)
+    total = torch.zeros((), device=device)  # summed on the device: no sync per step
+    t = exp.train
+    batches = epoch_batches(sampler, t.batch_size, t.steps_per_epoch, t.loader_workers, rng,
+                            t.seed, ranks.rank, epoch, device)
+    bar = tqdm(batches, total=t.steps_per_epoch, desc=f"epoch {epoch + 1}", leave=False,
+               mininterval=2.0, disable=not ranks.main)
+    for step, (inputs, targets) in enumerate(bar):  # (B, T, J, C), (B, J, 3)
+        with step_context(t.precision, device):
+            loss = mpjpe_loss(model(model_inputs(inputs, exp.lifter)).float(), targets)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if exp.optim.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), exp.optim.grad_clip)
         opt.step()
-        total += loss.item()
-        bar.set_postfix(mpjpe_mm=f"{total / (step + 1) * 1000:.1f}")
-    return total / exp.train.steps_per_epoch * 1000.0
+        total += loss.detach()
+        if step % 25 == 0:
+            bar.set_postfix(mpjpe_mm=f"{total.item() / (step + 1) * 1000:.1f}")
+    return total.item() / t.steps_per_epoch * 1000.0
 
 
 def _training_extra(exp: ExperimentConfig, state: TrainState, opt: torch.optim.Optimizer,
