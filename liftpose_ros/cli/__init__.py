@@ -8,7 +8,7 @@ import argparse
 import sys
 
 from liftpose_ros.cli import (demo_commands, detector_commands, lifter_commands,
-                              recorded_commands)
+                              motion_commands, recorded_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     lifter_commands.add_commands(sub)
     detector_commands.add_commands(sub)
     recorded_commands.add_commands(sub)
+    motion_commands.add_commands(sub)
     return parser
 
 

@@ -142,6 +142,31 @@ def load_mocap(
                 for n in wanted}
 
 
+def read_npz_clips(path: str | Path, fps: float, source: str = "npz") -> dict[str, Clip]:
+    """Clips of a file in the shared mocap layout: each key an array (T, 17, 3) of finite
+    millimetres, Y up, H36M-17 order, at `fps` frames per second. Plain arrays only (no
+    pickles). `source` is written into each Clip (it selects no rig constants)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"motion file not found: {path}")
+    if not (np.isfinite(fps) and fps > 0):
+        raise ValueError(f"{path}: frame rate must be > 0; got {fps}")
+    clips = {}
+    with np.load(path, allow_pickle=False) as data:
+        for name in data.files:
+            poses = np.asarray(data[name], dtype=np.float32)
+            if poses.ndim != 3 or poses.shape[1:] != (H36M17.num_joints, 3) or len(poses) < 1:
+                raise ValueError(f"{path}: clip {name!r} has shape {poses.shape}; expected "
+                                 f"(T, {H36M17.num_joints}, 3) in H36M-17 order")
+            if not np.all(np.isfinite(poses)):
+                raise ValueError(f"{path}: clip {name!r} holds NaN or inf")
+            clips[name] = Clip(name, source, float(fps), poses, subject="", content="")
+    if not clips:
+        raise ValueError(f"{path} holds no clip")
+    return clips
+
+
+
 # ------------------------------------------------------------------ splits
 @dataclass(frozen=True)
 class SplitSpec:

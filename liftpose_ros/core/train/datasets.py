@@ -1,11 +1,14 @@
 """Glue between the data modules and training/evaluation: which clips, which windows."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
-from liftpose_ros.core.data.mocap import Clip, load_mocap, prepare_clips, split_clips
+from liftpose_ros.core.data.mocap import (Clip, load_mocap, prepare_clips, read_npz_clips,
+                                          split_clips)
 from liftpose_ros.core.data.windows import make_eval_set
 from liftpose_ros.core.train.config import DataConfig, ExperimentConfig
 
@@ -20,13 +23,34 @@ class EvalWindows:
     targets: np.ndarray  # (N, 17, 3) float32, metres, root-relative
 
 
+# Clip names of takes of the CMU test subjects 5 and 7 ("05_01", "cmu_07_12"; file stems of the
+# common BVH conversion), refused in extra training motion.
+_CMU_TEST_CLIP = re.compile(r"(?:^|\D)0*[57]_\d+$")
+
+
 def mocap_splits(data: DataConfig, fps: float) -> dict[str, dict[str, Clip]]:
     """All shared mocap at the lifter's rate `fps`, in detector joint convention, split by
-    whole clips."""
+    whole clips; `data.extra_motion` files join the train split."""
     clips: dict[str, Clip] = {}
     for source in ("bandai", "cmu"):
         clips.update(load_mocap(source, data.mocap_dir))
-    return split_clips(prepare_clips(clips, fps=fps))
+    splits = split_clips(prepare_clips(clips, fps=fps))
+    splits[data.train_split].update(prepare_clips(extra_motion_clips(data), fps=fps))
+    return splits
+
+
+def extra_motion_clips(data: DataConfig) -> dict[str, Clip]:
+    """The clips of every `data.extra_motion` file, named "<file stem>/<key>". A clip named
+    like a CMU test subject's take (5 or 7) is refused: those subjects stay held out."""
+    out: dict[str, Clip] = {}
+    for extra in data.extra_motion:
+        stem = Path(extra.npz).stem
+        for key, clip in read_npz_clips(extra.npz, extra.fps, source=stem).items():
+            if _CMU_TEST_CLIP.search(key):
+                raise ValueError(f"{extra.npz}: clip {key!r} looks like CMU subject 5 or 7, "
+                                 "which are held out for testing; remove it")
+            out[f"{stem}/{key}"] = replace(clip, name=f"{stem}/{key}")
+    return out
 
 
 def validation_windows(clips: dict[str, Clip], exp: ExperimentConfig) -> EvalWindows:

@@ -25,7 +25,7 @@ import numpy as np
 
 from liftpose_ros.core.camera import unnormalize_screen
 from liftpose_ros.core.data.h36m import H36M_TEST_SUBJECTS, load_h36m, normalize_action
-from liftpose_ros.core.data.mocap import Clip, load_split, prepare_clips
+from liftpose_ros.core.data.mocap import Clip, load_split, prepare_clips, read_npz_clips
 from liftpose_ros.core.data.windows import make_eval_set
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.lifter.input import frame_input, windows_from_sequence
@@ -57,29 +57,6 @@ class EvaluationResult:
     per_group: dict[str, MetricSummary]
     overall: MetricSummary
     per_joint_mm: dict[str, float]
-
-
-def read_npz_clips(path: str | Path, fps: float) -> dict[str, Clip]:
-    """Clips of a file in the shared mocap layout: each key an array (T, 17, 3) of finite
-    millimetres, Y up, H36M-17 order, at `fps` frames per second. Plain arrays only."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"--npz file not found: {path}")
-    if not (np.isfinite(fps) and fps > 0):
-        raise ValueError(f"--fps must be > 0; got {fps}")
-    clips = {}
-    with np.load(path, allow_pickle=False) as data:
-        for name in data.files:
-            poses = np.asarray(data[name], dtype=np.float32)
-            if poses.ndim != 3 or poses.shape[1:] != (H36M17.num_joints, 3) or len(poses) < 1:
-                raise ValueError(f"{path}: clip {name!r} has shape {poses.shape}; expected "
-                                 f"(T, {H36M17.num_joints}, 3) in H36M-17 order")
-            if not np.all(np.isfinite(poses)):
-                raise ValueError(f"{path}: clip {name!r} holds NaN or inf")
-            clips[name] = Clip(name, "npz", float(fps), poses, subject="", content="")
-    if not clips:
-        raise ValueError(f"{path} holds no clip")
-    return clips
 
 
 def mocap_sequences(clips: dict[str, Clip], runner: LifterRunner, noisy: bool,
