@@ -141,7 +141,8 @@ class GraphPipeline:
             autostart=False, image_transport=s.image_transport))
         keypoint_params: dict[str, Any] = dict(backend=s.backend,
                                                backend_options=s.backend_options,
-                                               image_transport=s.image_transport)
+                                               image_transport=s.image_transport,
+                                               first_track_id=1)  # one run: short ids
         if s.max_frame_wait_s is not None:
             keypoint_params["max_frame_wait_s"] = float(s.max_frame_wait_s)
         self.keypoints = self._make(keypoint_node.KeypointNode, keypoint_params)

@@ -29,7 +29,8 @@ ids with PersonTracker (core/tracking.py), publish the people of confirmed track
 image's header and size, and optionally the annotated image. The detection and tracking steps
 are core/pipeline/keypoints.py, which `liftpose process` runs on recorded data too.
 
-Track ids are never reused. When the image stamps go backwards (a bag looping, a clock reset)
+Track ids are never reused within a run, and by default (first_track_id -1: the start time in
+milliseconds) not across restarts either. When the image stamps go backwards (a bag looping, a clock reset)
 or the image size changes (another camera), the tracker and the detector's own state are reset
 and people get new ids. Nothing is sent for the ids that ended: People2D has no field for them;
 the lifter forgets a track it has not seen for max_track_age_s of stamps (after a backwards
@@ -179,7 +180,9 @@ class KeypointNode(ManagedNode):
     # ------------------------------------------------------------------ lifecycle
     def _configure(self) -> None:
         tracker_config = self.params.tracker_config()
-        tracker_config.first_id = clock_first_id()  # ids unlike a previous run's
+        first = self.params.first_track_id
+        tracker_config.first_id = clock_first_id() if first < 0 else first  # -1: unlike any
+        # previous run's ids
         self.detector = detector_from_params(self.params)
         # the per-frame logic (continuity checks, detection, tracking) is shared with the
         # offline processor; the node adds transport, logging and counters around it

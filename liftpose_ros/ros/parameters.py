@@ -27,7 +27,7 @@ from liftpose_ros.samples import BUNDLED_VIDEO
 from liftpose_ros.weights import shipped_lifter
 from liftpose_ros.core.lifter.input import OUTPUT_MODES
 from liftpose_ros.core.detect.interface import DEFAULT_BACKEND, available_detectors
-from liftpose_ros.core.tracking import TrackerConfig
+from liftpose_ros.core.tracking import MAX_FIRST_ID, TrackerConfig
 from liftpose_ros.core.person import DEFAULT_MAX_PEOPLE, MAX_PEOPLE_LIMIT
 from liftpose_ros.core.rigid_transform import RigidTransform
 from liftpose_ros.core.separation import Target, targets_from_mapping
@@ -323,6 +323,7 @@ class KeypointParams:
     track_min_keypoint_score: float = _TRACKER_DEFAULTS.min_keypoint_score
     track_max_age_s: float = _TRACKER_DEFAULTS.max_age_s
     track_min_hits: int = _TRACKER_DEFAULTS.min_hits
+    first_track_id: int = -1
     max_people: int = DEFAULT_MAX_PEOPLE
     image_transport: str = "raw"
     publish_hri: bool = False
@@ -416,6 +417,12 @@ _KEYPOINT_DESCRIPTIONS: dict[str, dict[str, Any]] = {
                             "loses the track; coming back gives a new id.", minimum=1e-3),
     "track_min_hits": dict(description="Tracker: frames in a row before a new person is "
                            "published (1 = at once; more suppresses flicker).", minimum=0),
+    "first_track_id": dict(description="The first track id handed out. -1: the node's start "
+                           "time in milliseconds (13 digits), so a restarted node never "
+                           "reuses an id that the lifter may still hold a window for; N >= 0: "
+                           "ids N, N+1, ... (short, unique within this run only: for a "
+                           "one-off run, like the demo, or where nothing outlives a restart).",
+                           minimum=-1, maximum=MAX_FIRST_ID),
     "max_people": dict(description="Most people tracked and published per image: beyond it "
                        "only the nearest (tallest boxes) are kept and the rest counted "
                        "(extra_people on /diagnostics). A detector backend's own limit "

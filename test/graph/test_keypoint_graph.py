@@ -306,8 +306,12 @@ def test_the_transport_limit_matches_the_shipped_fastdds_profile():
     assert defaults["transport_max_image_bytes"] == LARGE_IMAGES_SEGMENT_BYTES
 
 
-def test_stamps_going_backwards_restart_tracking_with_new_ids(ros_graph, fixed_backend):
-    node, probe = start(ros_graph, backend=fixed_backend)
+@pytest.mark.parametrize("first_track_id", [-1, 1])
+def test_stamps_going_backwards_restart_tracking_with_new_ids(ros_graph, fixed_backend,
+                                                              first_track_id):
+    """Ids are never reused within a run: by default they start at the start time in ms
+    (unlike a previous run's), with first_track_id 1 they are short."""
+    node, probe = start(ros_graph, backend=fixed_backend, first_track_id=first_track_id)
     stamps = (T0_NS, T0_NS + 10**8, T0_NS - 10**9)  # the last: a bag loops
     for i, ns in enumerate(stamps):
         # a frame may be re-sent until answered, so answers are matched by stamp, not count
@@ -317,6 +321,10 @@ def test_stamps_going_backwards_restart_tracking_with_new_ids(ros_graph, fixed_b
              for m in probe.got("people")}
     ids = [id_at[ns] for ns in stamps]
     assert ids[0] == ids[1] and ids[2] not in ids[:2], ids  # ids are never reused
+    if first_track_id == 1:
+        assert ids == [1, 1, 2], ids
+    else:
+        assert min(ids) >= 1_600_000_000_000, ids  # milliseconds since 1970, after 2020
     assert node.stats.tracker_resets == 1
     answered = len(probe.stamps("people"))
     send_until(probe, image_msg(np.zeros((60, 80, 3), np.uint8), T0_NS), lambda:
@@ -338,6 +346,7 @@ def test_stamps_going_backwards_restart_tracking_with_new_ids(ros_graph, fixed_b
     (dict(backend_options="{device: cpu}", device="cpu"), r"'device' is set both"),
     (dict(track_min_hits=-1), r"parameter 'track_min_hits' must be >= 0; got -1"),
     (dict(max_people=0), r"parameter 'max_people' must be in \[1, 1000\]; got 0"),
+    (dict(first_track_id=-2), r"parameter 'first_track_id' must be in \[-1, "),
     (dict(max_image_pixels="many"), r"parameter 'max_image_pixels'"),
     (dict(publish_debug_image="yes"), r"parameter 'publish_debug_image'"),
 ])

@@ -115,6 +115,8 @@ def test_foreground_people_keep_their_track_ids(run):
     near, far = _near_far_ids(result)
     assert len(set(near)) == 1 and len(set(far)) == 1, (near, far)
     assert near[0] != far[0]
+    every = {int(t) for frame in result.people for t in frame.track_ids}
+    assert min(every) >= 1 and max(every) <= 50, every  # the demo's short ids (first_track_id 1)
 
 
 def test_2d_out_3d_out_metric_in_the_camera_frame(run):
