@@ -2,7 +2,9 @@
 
 For each run name and input (clean, noisy) it reads DIR/results.json and prints the overall
 MPJPE / P-MPJPE / median rotation, and the frame-weighted MPJPE of the walking and the dance
-clips of the CMU test subjects with their ratio (the issue's "dance within 1.3x of walking").
+clips of the CMU test subjects with their ratio (the goal: dance within 1.3x of walking).
+Where ROOT/<run>-unseen exists (an `--dataset npz` evaluation) a third table gives its overall
+MPJPE / P-MPJPE / median rotation.
 
 Run: .venv/bin/python scripts/ablation_table.py --root results/training/ablation \
          --runs base angles mix offsets all [--title TEXT]
@@ -48,6 +50,13 @@ def main() -> None:
         print("-" * len(header))
         for name in args.runs:
             print(row(name, args.root / f"{name}-{kind}"))
+    unseen = [n for n in args.runs if (args.root / f"{n}-unseen" / "results.json").exists()]
+    if unseen:
+        print("\nunseen motion (--dataset npz), clean 2D  [mm; rotation deg]")
+        print(f"{'run':<10} {'MPJPE':>7} {'P-MPJPE':>8} {'rot med':>8}")
+        for name in unseen:
+            o = json.loads((args.root / f"{name}-unseen" / "results.json").read_text())["overall"]
+            print(f"{name:<10} {o['mpjpe']:7.1f} {o['p_mpjpe']:8.1f} {o['rotation_median']:8.1f}")
 
 
 if __name__ == "__main__":
