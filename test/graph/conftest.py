@@ -109,6 +109,7 @@ class RosGraph:
         self.nodes: list = []
         self.errors: list[BaseException] = []
         self._thread: threading.Thread | None = None
+        self._closing = False
 
     def add(self, node):
         self.nodes.append(node)
@@ -126,6 +127,11 @@ class RosGraph:
             self.executor.spin()
         except ExternalShutdownException:
             pass
+        except RuntimeError as exc:
+            # rclpy's MultiThreadedExecutor can hand one last ready callback to its thread pool
+            # after shutdown() closed the pool: a race of the executor, not of the nodes
+            if not (self._closing and "after shutdown" in str(exc)):
+                self.errors.append(exc)
         except BaseException as exc:  # surfaced by close()
             self.errors.append(exc)
 
@@ -134,6 +140,7 @@ class RosGraph:
         down under a running spin thread can abort the process)."""
         import rclpy
 
+        self._closing = True
         self.executor.shutdown(timeout_sec=5.0)
         if self._thread is not None:
             self._thread.join(timeout=10.0)
