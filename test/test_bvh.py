@@ -46,6 +46,18 @@ def test_forward_kinematics_composes_rotations_in_channel_order():
     np.testing.assert_allclose(p[1, 2], [0, 0, 3], atol=1e-9)
 
 
+def test_each_axis_turns_right_handed():
+    """Rx(90) takes y to z, Ry(90) takes z to x, Rz(90) takes x to y."""
+    for channel, offset, expected in (("Xrotation", "0 1 0", [0, 0, 1]),
+                                      ("Yrotation", "0 0 1", [1, 0, 0]),
+                                      ("Zrotation", "1 0 0", [0, 1, 0])):
+        text = (f"HIERARCHY\nROOT R\n{{\nOFFSET 0 0 0\nCHANNELS 1 {channel}\n"
+                f"End Site\n{{\nOFFSET {offset}\n}}\n}}\nMOTION\nFrames: 1\n"
+                "Frame Time: 0.01\n90\n")
+        np.testing.assert_allclose(joint_positions(parse_bvh(text))[0, 1], expected,
+                                   atol=1e-9, err_msg=channel)
+
+
 @pytest.mark.parametrize("text, message", [
     ("HELLO", "HIERARCHY"),
     (CHAIN.replace("1 2 3 0 0 0 0 0 0\n", "1 2 3 0 0 0 0 0\n"), "motion values"),

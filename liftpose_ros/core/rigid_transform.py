@@ -26,6 +26,19 @@ def quaternion_to_matrix(q: tuple[float, float, float, float]) -> np.ndarray:
     ])
 
 
+def axis_angle_matrices(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """Rodrigues: unit axes (..., 3) and angles (...) in radians -> right-handed rotations
+    (..., 3, 3), vectorised over the leading axes."""
+    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
+    c, s = np.cos(angle), np.sin(angle)
+    C = 1.0 - c
+    return np.stack([
+        np.stack([c + x * x * C, x * y * C - z * s, x * z * C + y * s], -1),
+        np.stack([y * x * C + z * s, c + y * y * C, y * z * C - x * s], -1),
+        np.stack([z * x * C - y * s, z * y * C + x * s, c + z * z * C], -1),
+    ], -2)
+
+
 @dataclass(frozen=True)
 class RigidTransform:
     """p_target = rotation @ p_source + translation."""

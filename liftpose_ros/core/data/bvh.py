@@ -18,7 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..rigid_transform import axis_angle_matrices
+
 _AXES = {"X": 0, "Y": 1, "Z": 2}
+_UNIT_AXES = np.eye(3)  # row k: the unit vector of axis k
 
 
 @dataclass
@@ -130,17 +133,6 @@ def read_bvh(path: str | Path) -> BvhMotion:
     return parse_bvh(path.read_text(errors="replace"), source=str(path))
 
 
-def _axis_rotations(axis: int, degrees: np.ndarray) -> np.ndarray:
-    """(F,) angles -> (F, 3, 3) right-handed rotations about one coordinate axis."""
-    a = np.deg2rad(degrees)
-    c, s = np.cos(a), np.sin(a)
-    R = np.zeros(a.shape + (3, 3))
-    i, j = [k for k in range(3) if k != axis]
-    R[:, axis, axis] = 1.0
-    R[:, i, i], R[:, i, j], R[:, j, i], R[:, j, j] = c, -s, s, c
-    return R
-
-
 def joint_positions(motion: BvhMotion) -> np.ndarray:
     """(F, J, 3) world positions of every joint (and end site), in file units."""
     F, J = motion.values.shape[0], len(motion.names)
@@ -157,7 +149,7 @@ def joint_positions(motion: BvhMotion) -> np.ndarray:
             if name.endswith("position"):
                 translation[:, axis] = v
             else:
-                local_r = local_r @ _axis_rotations(axis, v)
+                local_r = local_r @ axis_angle_matrices(_UNIT_AXES[axis], np.deg2rad(v))
         p = motion.parents[j]
         if p < 0:
             pos[:, j] = translation + motion.offsets[j]

@@ -8,9 +8,9 @@ need their own mapping, given as a YAML file of the same shape.
 
 Checked on CMU take 01_01, converted here and as it is in the shared mocap (an independent
 retarget of the same capture; scripts/check_bvh_conversion.py): elbow flexion correlates at
-1.000 with means within 0.5 deg, knee flexion at 0.998-0.999 (the rigs put the knee and ankle
-at different points); the trunk-upper-arm angle only at 0.70-0.73 (shoulder placement differs
-between rigs).
+1.000 with means within 0.5 deg, knee flexion at 1.000 (means 1-5 deg apart: the rigs put the
+knee and ankle at different points), the trunk-upper-arm angle at 0.95-0.98 (shoulder
+placement differs between rigs).
 """
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..rigid_transform import axis_angle_matrices
 from ..skeleton import H36M17
 from .augment import bone_vectors, from_bone_vectors
 
@@ -45,24 +46,12 @@ ARM_BONES = tuple(_J(n) for n in ("left_elbow", "left_wrist", "right_elbow", "ri
 
 
 # ------------------------------------------------------------------ rotations
-def _axis_angle_matrices(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """Rodrigues: unit axes (..., 3) and angles (...) in radians -> rotations (..., 3, 3)."""
-    x, y, z = axis[..., 0], axis[..., 1], axis[..., 2]
-    c, s = np.cos(angle), np.sin(angle)
-    C = 1.0 - c
-    return np.stack([
-        np.stack([c + x * x * C, x * y * C - z * s, x * z * C + y * s], -1),
-        np.stack([y * x * C + z * s, c + y * y * C, y * z * C - x * s], -1),
-        np.stack([z * x * C - y * s, z * y * C + x * s, c + z * z * C], -1),
-    ], -2)
-
-
 def _random_rotations(rng: np.random.Generator, n: int, sigma_rad: float) -> np.ndarray:
     """(n, 3, 3) rotations about uniform random axes by N(0, sigma) angles clipped at 2.5 sigma."""
     axis = rng.standard_normal((n, 3))
     axis /= np.linalg.norm(axis, axis=-1, keepdims=True) + 1e-12
     angle = sigma_rad * np.clip(rng.standard_normal(n), -2.5, 2.5)
-    return _axis_angle_matrices(axis, angle)
+    return axis_angle_matrices(axis, angle)
 
 
 def _unit(v: np.ndarray, eps: float = 1e-9) -> np.ndarray:
@@ -110,7 +99,7 @@ def _flex(parent: np.ndarray, child: np.ndarray, scale: np.ndarray) -> np.ndarra
     bent = np.linalg.norm(normal, axis=-1) > 1e-3
     new = np.clip(angle * scale, 0.0, np.deg2rad(HINGE_MAX_DEG))
     turn = np.where(bent, new - angle, 0.0)
-    R = _axis_angle_matrices(_unit(normal), turn)  # (B, T, 3, 3)
+    R = axis_angle_matrices(_unit(normal), turn)  # (B, T, 3, 3)
     return np.einsum("btxy,bty->btx", R, child)
 
 
