@@ -15,6 +15,7 @@ Real ROS 2 graphs and real processes, in the private loopback namespace only:
 """
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import signal
@@ -439,7 +440,10 @@ def test_signals_stop_the_process_cleanly(which, sig, transport, tmp_path, monke
         wait_for(lambda: any(ready_text in line for line in lines) or proc.poll() is not None,
                  90.0, f"{which} start-up")
         assert proc.poll() is None, "".join(lines)
-        feed_until_answered(probe, which)
+        try:
+            feed_until_answered(probe, which)
+        except AssertionError as exc:  # what the process said is what tells why
+            raise AssertionError(f"{exc}; the {which} process printed:\n{''.join(lines)}") from None
         used = shm_files_of(proc.pid)
         proc.send_signal(sig)
         proc.wait(timeout=30)
@@ -498,18 +502,18 @@ def feed_until_answered(probe, which: str) -> None:
     """Send the process its input until it answers once (images for the keypoint node and the
     bring-up, People2D for the lifter)."""
     if which == "lifter":  # the shipped lifters take camera-normalised 2D: intrinsics too
-        discovered(probe.people_pub)
+        discovered(probe.people_pub, probe.info_pub)
         info = camera_info_msg()
+        sent = itertools.count()  # each try a new, later stamp, as a camera would send
 
         def publish() -> None:
-            frame = len(probe.got("skeletons"))
-            people = people_msg(frame, {1: 0.0})
+            people = people_msg(next(sent), {1: 0.0})
             info.header.stamp = people.header.stamp
             probe.info_pub.publish(info)
             probe.people_pub.publish(people)
 
         publish_until(publish, lambda: probe.got("skeletons"), "the lifter's first answer",
-                      timeout=30.0)
+                      timeout=60.0)
         return
     discovered(probe.image_pub)
     start = time.monotonic_ns()
