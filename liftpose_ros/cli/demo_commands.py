@@ -21,8 +21,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                                      "--in-namespace", *sys.argv[2:]])
         sys.stdout.flush()
         os.execvp(argv[0], argv)
-    run_graph_demo(video=args.video, out_dir=args.out, checkpoint=args.checkpoint,
-                   device=args.device, rate_hz=args.rate, scale=args.scale, mode=args.mode)
+    from liftpose_ros.nodes.keypoint_node import NODE_NAME
+    from liftpose_ros.ros.node_runner import route_native_logs_to
+
+    router = route_native_logs_to(NODE_NAME)  # after any exec: the pipe's reader dies with it
+    try:
+        run_graph_demo(video=args.video, out_dir=args.out, checkpoint=args.checkpoint,
+                       device=args.device, rate_hz=args.rate, scale=args.scale, mode=args.mode)
+    finally:
+        if router is not None:
+            router.close()
     return 0
 
 

@@ -52,12 +52,13 @@ def _cmd_detect(args: argparse.Namespace) -> int:
 
     from liftpose_ros.core.detect.draw import draw_people
     from liftpose_ros.core.detect.interface import create_detector
+    from liftpose_ros.core.native_log import native_logs_routed
 
     image = cv2.imread(args.image, cv2.IMREAD_COLOR)
     if image is None:
         raise FileNotFoundError(f"cannot read image {args.image}")
     options = {"checkpoint": args.checkpoint} if args.checkpoint else {}
-    with create_detector(args.backend, **options) as detector:
+    with native_logs_routed(), create_detector(args.backend, **options) as detector:
         people = detector.detect(image)
     for i, person in enumerate(people):
         box = ", ".join(f"{v:.1f}" for v in person.box)  # float32 -> no trailing noise

@@ -5,6 +5,7 @@ import argparse
 
 
 def _cmd_process(args: argparse.Namespace) -> int:
+    from liftpose_ros.core.native_log import native_logs_routed
     from liftpose_ros.offline.recorded import ProcessOptions, process_recording
 
     assumed = {} if args.fov_deg is None else {"fov_deg": args.fov_deg}
@@ -17,7 +18,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
         progress=not args.no_progress, fx=args.fx or 0.0, fy=args.fy or 0.0, cx=args.cx or 0.0,
         cy=args.cy or 0.0, camera_info_file=args.camera_info, depth_topic=args.depth_topic,
         depth_tolerance_s=args.depth_tolerance_s, **assumed)
-    process_recording(args.input, args.out, options)
+    with native_logs_routed():
+        process_recording(args.input, args.out, options)
     return 0
 
 

@@ -13,6 +13,8 @@ from rclpy.node import Node
 from rclpy.signals import uninstall_signal_handlers
 from rclpy.task import Future
 
+from liftpose_ros.core.native_log import NativeLogRouter, route_native_logs
+
 
 class StartupError(RuntimeError):
     """A node cannot start (bad parameter, unusable checkpoint or backend). Always one line,
@@ -42,6 +44,7 @@ def spin_nodes(factories: Sequence[Callable[[], Node]], name: str,
     """
     nodes: list[Node] = []
     executor: Executor | ExecutorPerNode | None = None
+    router = route_native_logs_to(name)
     try:
         # The executor exists before the nodes: a signal that arrives once a node has
         # announced itself can no longer interrupt the executor's own construction.
@@ -69,9 +72,23 @@ def spin_nodes(factories: Sequence[Callable[[], Node]], name: str,
             executor.shutdown()
         for node in reversed(nodes):
             node.destroy_node()
+        if router is not None:
+            router.close()
         rclpy.try_shutdown()
         _ignore_signals_until_exit()
     return 0
+
+
+def route_native_logs_to(name: str) -> NativeLogRouter | None:
+    """Route what native libraries (mediapipe's absl logging, TensorFlow Lite) print on fd 2 to
+    the ROS logger `<name>.native`, at their own severity, known harmless lines at debug (see
+    core/native_log.py); None when LIFTPOSE_NATIVE_LOGS=raw or already routed."""
+    logger = rclpy.logging.get_logger(name).get_child("native")
+
+    def handle(level: str, text: str) -> None:
+        getattr(logger, level)(text)
+
+    return route_native_logs(handle)
 
 
 class ExecutorPerNode:
