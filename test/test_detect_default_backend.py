@@ -176,8 +176,22 @@ def test_left_right_are_the_persons_own(detector):
         assert x[f"left_{part}"] > x[f"right_{part}"], part
 
 
-def test_no_network_access(monkeypatch):
-    """Building the backend and detecting must not open a socket (the models ship in the wheel)."""
+def _require_landmark_model(model: str) -> None:
+    from liftpose_ros.core.detect.mediapipe_backend import check_models_installed
+
+    try:
+        check_models_installed(model)
+    except RuntimeError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.mark.parametrize("model", ["full", "lite"])
+def test_no_network_access(model, monkeypatch):
+    """Building the backend and detecting must not open a socket (the full landmark model ships
+    in the wheel, the lite one is installed beforehand by scripts/fetch_pose_landmark_lite.sh;
+    mediapipe would download a missing one)."""
+    _require_landmark_model(model)
+
     def refuse(*args, **kwargs):
         raise AssertionError("network access attempted")
 
@@ -186,8 +200,29 @@ def test_no_network_access(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     image = test_media.read_image("basketball2")
-    with create_detector("mediapipe", max_people=2) as det:
+    with create_detector("mediapipe", max_people=2, landmark_model=model) as det:
         assert len(det.detect(image)) == 2
+
+
+def test_a_landmark_model_not_installed_is_refused_before_mediapipe_would_download_it(
+        monkeypatch, tmp_path):
+    import mediapipe
+
+    from liftpose_ros.core.detect.mediapipe_backend import (DETECTOR_MODEL, LANDMARK_MODELS,
+                                                            check_models_installed)
+
+    for path in (DETECTOR_MODEL, LANDMARK_MODELS["full"][1]):  # a wheel as shipped
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_bytes(b"model")
+    monkeypatch.setattr(mediapipe, "__file__", str(tmp_path / "__init__.py"))
+    check_models_installed("full")
+    with pytest.raises(RuntimeError, match="fetch_pose_landmark_lite.sh"):
+        check_models_installed("lite")
+    with pytest.raises(RuntimeError, match="reinstall mediapipe"):
+        (tmp_path / DETECTOR_MODEL).unlink()
+        check_models_installed("full")
+    with pytest.raises(ValueError, match="landmark_model must be one of full, lite"):
+        create_detector("mediapipe", landmark_model="heavy")
 
 
 # --- real videos -------------------------------------------------------------------------------
@@ -230,3 +265,20 @@ def test_reset_and_size_change_forget_tracks(detector):
     detector.detect(test_media.read_image("messi"))
     detector.reset()
     assert detector.num_tracks == 0
+
+
+def test_lite_landmark_model_on_the_real_videos():
+    """The cheaper landmark model (README "The 2D detector") passes the same bars as the
+    default on both videos: every foreground person in every frame, labelled joints within
+    tolerance."""
+    _require_landmark_model("lite")
+    with create_detector("mediapipe", landmark_model="lite") as det:
+        for name, media, expected in (("single_person_cam01", "single_person_video", 1),
+                                      ("multi_person_cam01", "multi_person_video", 2)):
+            det.reset()
+            labels = {f["frame"]: f["people"] for f in _labels(name)["frames"]}
+            for index, frame in test_media.read_video(media):
+                people = _foreground(det.detect(frame), frame.shape[0])
+                assert len(people) == expected, f"{name} frame {index}: {len(people)} people"
+                if index in labels:
+                    _assert_match_labels(people, labels[index], f"lite, {name} frame {index}")

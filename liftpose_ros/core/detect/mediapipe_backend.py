@@ -3,7 +3,11 @@
 Why BlazePose: the mediapipe 0.10.21 wheel ships its person detector (pose_detection.tflite) and
 its "full" landmark model (pose_landmark_full.tflite, `model_complexity=1`) inside the package, so
 nothing is downloaded at run time, and one landmark pass costs ~20 ms on a laptop-class core.
-The lite/heavy models (complexity 0/2) are NOT shipped and would be downloaded: never used here.
+The "lite" landmark model (`landmark_model: lite`, complexity 0) is cheaper and less accurate
+(README "The 2D detector"); the wheel lacks it and mediapipe would download it at run time, so it
+is used only once scripts/fetch_pose_landmark_lite.sh has put it where mediapipe looks (from the
+npm registry's @mediapipe/pose, checksummed), and refused with that advice otherwise. The heavy
+model (complexity 2) is never used.
 
 BlazePose itself is single-person: its graph keeps only the strongest detection. Design for many:
 
@@ -70,9 +74,12 @@ from liftpose_ros.core.detect.person_boxes import (box_iou, box_inside, clip_box
                                                    square_crop)
 from liftpose_ros.core.skeleton import COCO17
 
-MODEL_COMPLEXITY = 1  # the only landmark model inside the wheel
-SHIPPED_MODELS = ("modules/pose_detection/pose_detection.tflite",
-                  "modules/pose_landmark/pose_landmark_full.tflite")
+DETECTOR_MODEL = "modules/pose_detection/pose_detection.tflite"
+# landmark model name -> (mediapipe's model_complexity, its file inside the mediapipe package)
+LANDMARK_MODELS = {"full": (1, "modules/pose_landmark/pose_landmark_full.tflite"),
+                   "lite": (0, "modules/pose_landmark/pose_landmark_lite.tflite")}
+SHIPPED_LANDMARK_MODEL = "full"  # the only one inside the wheel
+LITE_FETCH_SCRIPT = "scripts/fetch_pose_landmark_lite.sh"
 # BlazePose landmark indices (mediapipe's PoseLandmark) used to draw a person's silhouette.
 _FACE = slice(0, 11)  # nose .. mouth
 _EARS = (7, 8)
@@ -91,16 +98,22 @@ def _mediapipe_pose():  # -> the mediapipe.python.solutions.pose module
     return pose
 
 
-def check_models_shipped() -> None:
-    """Refuse to run when the BlazePose models are not inside the installed wheel (they would be
-    downloaded otherwise, and nothing may be downloaded at run time)."""
+def check_models_installed(landmark_model: str = SHIPPED_LANDMARK_MODEL) -> None:
+    """Refuse to run when a BlazePose model is not inside the installed mediapipe package
+    (mediapipe would download it otherwise, and nothing may be downloaded at run time)."""
     import mediapipe
 
     root = Path(mediapipe.__file__).parent
-    missing = [m for m in SHIPPED_MODELS if not (root / m).is_file()]
-    if missing:
-        raise RuntimeError(f"mediapipe at {root} lacks its shipped models {missing}; "
-                           "reinstall mediapipe==0.10.21")
+    landmark_file = LANDMARK_MODELS[landmark_model][1]
+    missing = [m for m in (DETECTOR_MODEL, landmark_file) if not (root / m).is_file()]
+    if not missing:
+        return
+    if missing == [landmark_file] and landmark_model != SHIPPED_LANDMARK_MODEL:
+        raise RuntimeError(f"the '{landmark_model}' BlazePose landmark model is not installed "
+                           f"in mediapipe at {root}; run {LITE_FETCH_SCRIPT} (it fetches it "
+                           "from the npm registry, checksummed), or use landmark_model: full")
+    raise RuntimeError(f"mediapipe at {root} lacks its shipped models {missing}; "
+                       "reinstall mediapipe==0.10.21")
 
 
 def coco_landmark_indices() -> np.ndarray:
@@ -134,8 +147,12 @@ class MediaPipeConfig:
     max_missed_frames: int = 2  # frames a track may lose its pose before it is dropped
     box_padding: float = 0.05  # Person.box = landmarks' box grown by this fraction
     smooth_landmarks: bool = False  # BlazePose's own filter; off: it lags when a crop moves
+    landmark_model: str = "full"  # "full" (in the wheel) | "lite" (cheaper; fetched, see above)
 
     def __post_init__(self) -> None:
+        if self.landmark_model not in LANDMARK_MODELS:
+            raise ValueError(f"landmark_model must be one of {', '.join(LANDMARK_MODELS)}; "
+                             f"got {self.landmark_model!r}")
         if (self.max_people < 1 or self.redetect_every < 1 or self.max_missed_frames < 0
                 or self.workers < 1 or self.search_regions_per_frame < 1):
             raise ValueError("max_people, redetect_every, workers and search_regions_per_frame "
@@ -236,7 +253,7 @@ class MediaPipeDetector(KeypointDetector):
     def __init__(self, config: MediaPipeConfig | None = None) -> None:
         self.config = config or MediaPipeConfig()
         self._pose = _mediapipe_pose()
-        check_models_shipped()
+        check_models_installed(self.config.landmark_model)
         self._coco = coco_landmark_indices()  # (17,)
         self._connections = tuple(self._pose.POSE_CONNECTIONS)
         self._searcher = self._new_graph(static=True)
@@ -259,7 +276,8 @@ class MediaPipeDetector(KeypointDetector):
     # --- graphs -----------------------------------------------------------------------------
     def _new_graph(self, static: bool):
         c = self.config
-        return self._pose.Pose(static_image_mode=static, model_complexity=MODEL_COMPLEXITY,
+        complexity = LANDMARK_MODELS[c.landmark_model][0]
+        return self._pose.Pose(static_image_mode=static, model_complexity=complexity,
                                smooth_landmarks=c.smooth_landmarks, enable_segmentation=False,
                                min_detection_confidence=c.min_detection_score,
                                min_tracking_confidence=c.min_tracking_score)
