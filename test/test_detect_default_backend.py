@@ -267,12 +267,14 @@ def test_reset_and_size_change_forget_tracks(detector):
     assert detector.num_tracks == 0
 
 
-def test_lite_landmark_model_on_the_real_videos():
-    """The cheaper landmark model (README "The 2D detector") passes the same bars as the
-    default on both videos: every foreground person in every frame, labelled joints within
-    tolerance."""
-    _require_landmark_model("lite")
-    with create_detector("mediapipe", landmark_model="lite") as det:
+@pytest.mark.parametrize("options", [{"landmark_model": "lite"}, {"landmark_stride": 1}],
+                         ids=["lite", "every-frame"])
+def test_other_settings_on_the_real_videos(options):
+    """The cheaper landmark model and the every-frame passes (README "The 2D detector") pass the
+    same bars as the defaults on both videos: every foreground person in every frame, labelled
+    joints within tolerance."""
+    _require_landmark_model(options.get("landmark_model", "full"))
+    with create_detector("mediapipe", **options) as det:
         for name, media, expected in (("single_person_cam01", "single_person_video", 1),
                                       ("multi_person_cam01", "multi_person_video", 2)):
             det.reset()
@@ -281,4 +283,86 @@ def test_lite_landmark_model_on_the_real_videos():
                 people = _foreground(det.detect(frame), frame.shape[0])
                 assert len(people) == expected, f"{name} frame {index}: {len(people)} people"
                 if index in labels:
-                    _assert_match_labels(people, labels[index], f"lite, {name} frame {index}")
+                    _assert_match_labels(people, labels[index], f"{options}, {name} frame {index}")
+
+
+def test_stride_passes_alternate_and_extrapolate_near_the_every_frame_result(monkeypatch):
+    """With landmark_stride 2 each followed person gets a landmark pass every other frame,
+    people staggered, and the frames between carry an extrapolation that stays close to what
+    a pass on every frame gives (multi-person video at 30 fps: every other frame)."""
+    from liftpose_ros.core.detect import mediapipe_backend as backend
+
+    frames = [f for i, f in test_media.read_video("multi_person_video") if i % 2 == 0][:40]
+    every = []
+    with create_detector("mediapipe", landmark_stride=1) as det:
+        for frame in frames:
+            every.append(det.detect(frame))
+    passes: list[int] = []  # graphs run per frame, the search's excluded
+    tracked: list[int] = []  # people followed per frame
+    real_run = backend._run_graph
+    with create_detector("mediapipe", landmark_stride=2, background_search=False,
+                         redetect_every=1000) as det:
+        def counted(graph, rgb):
+            if graph is not det._searcher:
+                passes[-1] += 1
+            return real_run(graph, rgb)
+
+        monkeypatch.setattr(backend, "_run_graph", counted)
+        deviation = []
+        for frame, reference in zip(frames, every):
+            passes.append(0)
+            people = det.detect(frame)
+            tracked.append(det.num_tracks)
+            assert len(_foreground(people, frame.shape[0])) == 2
+            for ref in _foreground(reference, frame.shape[0]):
+                d = min((np.linalg.norm(p.keypoints[:, :2] - ref.keypoints[:, :2], axis=1)
+                         for p in people), key=np.mean)  # (17,) px; the nearest is the same one
+                deviation.extend(d / (ref.box[3] - ref.box[1]))
+    steady, people_followed = passes[4:], tracked[4:]  # after the tracks' first passes
+    assert min(people_followed) >= 2 and sum(steady) <= 0.6 * sum(people_followed), passes
+    assert all(n < k for n, k in zip(steady, people_followed)), (passes, tracked)
+    assert np.median(deviation) < 0.01 and np.percentile(deviation, 95) < 0.05
+
+
+def test_stride_extrapolates_at_the_velocity_between_the_last_two_passes():
+    from liftpose_ros.core.detect.mediapipe_backend import (MediaPipeConfig, MediaPipeDetector,
+                                                            _Track)
+
+    det = MediaPipeDetector(MediaPipeConfig(landmark_stride=2))
+    try:
+        start = np.zeros((33, 4), np.float32)
+        start[:, 0], start[:, 1], start[:, 2:] = np.arange(33) * 10.0, 100.0, 0.9
+        moved = start.copy()
+        moved[:, 0] += 8.0  # 8 px right in 2 frames
+        moved[:, 1] -= 4.0
+        track = _Track(0, None, (0, 0, 640, 480), start, np.zeros((17, 3), np.float32))
+        det._frame_index = 10
+        det._remember_pass(track, start)
+        assert track.velocity is None  # one pass: nothing to measure from, so the next is due
+        assert det._due(track)
+        det._frame_index = 12
+        det._remember_pass(track, moved)
+        np.testing.assert_allclose(track.velocity, np.tile([4.0, -2.0], (33, 1)))
+        det._frame_index = 13
+        assert not det._due(track)  # phase 0: passes on even frames
+        det._shape = (480, 640)
+        det._coast(track)
+        np.testing.assert_allclose(track.landmarks[:, :2], moved[:, :2] + [4.0, -2.0])
+        np.testing.assert_allclose(track.landmarks[:, 2:], 0.9)  # scores kept
+        det._shape = (480, 300)  # a narrow frame: 20 frames on, the rightmost ones leave it
+        det._frame_index = 32
+        det._coast(track)
+        left = moved[:, 0] + 4.0 * 20 > 299  # (33,)
+        assert left.any() and not left.all()
+        np.testing.assert_allclose(track.landmarks[left, 0], 299.0)  # stopped at the edge
+        np.testing.assert_allclose(track.landmarks[~left, 0], moved[~left, 0] + 80.0)
+        np.testing.assert_allclose(track.landmarks[:, 1], moved[:, 1] - 40.0)
+        np.testing.assert_allclose(track.landmarks[left, 2], 0.0)  # out of frame: not visible
+        np.testing.assert_allclose(track.landmarks[~left, 2], 0.9)
+        det._frame_index = 14
+        assert det._due(track)
+        track.missed = 1
+        det._frame_index = 15
+        assert det._due(track)  # a person who was missed runs every frame
+    finally:
+        det.close()

@@ -38,6 +38,14 @@ BlazePose itself is single-person: its graph keeps only the strongest detection.
    minimum share of the searched view (`min_person_size`): smaller finds were clutter.
 4. Clean-up. Two tracks on one person (same box or same skeleton) are merged by keeping the
    higher score; a track whose pose vanished for more than `max_missed_frames` frames is dropped.
+5. Stride (`landmark_stride` N, default 2; 1 = every frame). A tracked person's landmark pass
+   runs on every N-th frame only, each new person on the frames of the stride with the fewest
+   passes, so that each frame pays for about 1/N of them; on the frames between, the person's
+   landmarks are extrapolated at constant velocity from its last two passes (scores kept).
+   This trades a little 2D accuracy on moving limbs for half the CPU: on 2 cores, three people
+   every frame cannot keep up with a 30 Hz camera, and frames dropped whole are worse than
+   frames extrapolated (README "The 2D detector" has both sides measured). New, lost and
+   missed people run every frame.
 
 Parallelism: the graphs run in C++ and release the GIL, so the tracks' landmark passes run on
 `workers` threads at once, beside the search thread. Each thread touches only its own graph and
@@ -148,15 +156,17 @@ class MediaPipeConfig:
     box_padding: float = 0.05  # Person.box = landmarks' box grown by this fraction
     smooth_landmarks: bool = False  # BlazePose's own filter; off: it lags when a crop moves
     landmark_model: str = "full"  # "full" (in the wheel) | "lite" (cheaper; fetched, see above)
+    landmark_stride: int = 2  # a tracked person's landmark pass every this many frames (see 5.)
 
     def __post_init__(self) -> None:
         if self.landmark_model not in LANDMARK_MODELS:
             raise ValueError(f"landmark_model must be one of {', '.join(LANDMARK_MODELS)}; "
                              f"got {self.landmark_model!r}")
         if (self.max_people < 1 or self.redetect_every < 1 or self.max_missed_frames < 0
-                or self.workers < 1 or self.search_regions_per_frame < 1):
-            raise ValueError("max_people, redetect_every, workers and search_regions_per_frame "
-                             "must be >= 1, max_missed_frames >= 0")
+                or self.workers < 1 or self.search_regions_per_frame < 1
+                or self.landmark_stride < 1):
+            raise ValueError("max_people, redetect_every, workers, search_regions_per_frame and "
+                             "landmark_stride must be >= 1, max_missed_frames >= 0")
         for name in ("min_detection_score", "min_tracking_score", "min_person_score",
                      "recrop_iou", "duplicate_iou", "min_person_size"):
             if not 0.0 <= getattr(self, name) <= 1.0:
@@ -181,6 +191,10 @@ class _Track:
     missed: int = 0
     stateless: bool = True  # the graph holds no landmarks: its next frame runs its detector
     fixed_view: bool = False  # fallback: the search region that found the person, never moved
+    phase: int = 0  # with landmark_stride N: its passes run on frames where index % N == phase
+    pass_xy: np.ndarray | None = None  # (33, 2) px: landmarks of the last landmark pass
+    pass_frame: int = -1  # frame index of that pass
+    velocity: np.ndarray | None = None  # (33, 2) px per frame between the last two passes
 
     @property
     def box(self) -> np.ndarray:
@@ -333,7 +347,9 @@ class MediaPipeDetector(KeypointDetector):
         # Each phase reads only what the phase before wrote, so passes on parallel threads give
         # the same result whichever finishes first (same input, same output).
         lost = [t for t in self._tracks if t.stateless]
-        tasks = [partial(self._step, t, image, []) for t in self._tracks if not t.stateless]
+        coasting = [t for t in self._tracks if not t.stateless and not self._due(t)]
+        tasks = [partial(self._step, t, image, []) for t in self._tracks
+                 if not t.stateless and self._due(t)]
         search_now = bool(regions) and not (tracking and self._search_pool is not None)
         if search_now:  # nobody followed (or no search thread): this frame waits for it
             tasks.append(partial(self._look, image, regions, seen, room))
@@ -343,6 +359,8 @@ class MediaPipeDetector(KeypointDetector):
         elif regions:  # the previous search is still running: these regions come next
             self._sweep = regions + self._sweep
         results = self._run(tasks)
+        for track in coasting:
+            self._coast(track)
         self._run([partial(self._step, t, image, [o.landmarks for o in self._tracks if o is not t])
                    for t in lost])  # the arguments are built before any of them runs
         self._end_lost_tracks()
@@ -391,11 +409,13 @@ class MediaPipeDetector(KeypointDetector):
         if norm is None:
             track.missed += 1
             track.stateless = True
+            track.pass_xy = track.velocity = None
             return False
         landmarks = norm.copy()
         landmarks[:, 0] = x0 + norm[:, 0] * (x1 - x0)
         landmarks[:, 1] = y0 + norm[:, 1] * (y1 - y0)
         self._set_landmarks(track, landmarks)
+        self._remember_pass(track, landmarks)
         track.stateless = False
         track.missed = 0 if track.score >= self.config.min_person_score else track.missed + 1
         if track.fixed_view:  # a fixed view: the graph's remembered region stays valid
@@ -405,6 +425,34 @@ class MediaPipeDetector(KeypointDetector):
         if not box_inside(track.box, track.crop, w, h) or fit < self.config.recrop_iou:
             track.crop = ideal
         return True
+
+    def _due(self, track: _Track) -> bool:
+        """Whether a followed person's landmark pass runs on this frame (see 5. Stride)."""
+        stride = self.config.landmark_stride
+        return (stride == 1 or track.missed > 0 or track.velocity is None
+                or self._frame_index % stride == track.phase)
+
+    def _coast(self, track: _Track) -> None:
+        """This frame's landmarks of a person whose pass is not due: its last pass moved on at
+        the velocity between its last two passes. A landmark carried out of the frame stops at
+        its edge and is marked not visible, as a pass reports a landmark outside the image."""
+        landmarks = track.landmarks.copy()  # (33, 4)
+        frames = self._frame_index - track.pass_frame
+        xy = track.pass_xy + track.velocity * frames  # (33, 2) px
+        h, w = self._shape
+        inside = np.clip(xy, 0.0, [w - 1.0, h - 1.0])
+        landmarks[:, :2] = inside
+        landmarks[(inside != xy).any(axis=1), 2] = 0.0  # visibility
+        self._set_landmarks(track, landmarks)
+
+    def _remember_pass(self, track: _Track, landmarks: np.ndarray) -> None:
+        """Keep a pass's landmarks and the velocity since the previous one (for `_coast`)."""
+        xy = landmarks[:, :2].copy()  # (33, 2)
+        gap = self._frame_index - track.pass_frame
+        track.velocity = ((xy - track.pass_xy) / gap
+                          if track.pass_xy is not None and 0 < gap <= self.config.landmark_stride
+                          else None)  # None: no recent pass to measure from
+        track.pass_xy, track.pass_frame = xy, self._frame_index
 
     def _set_landmarks(self, track: _Track, landmarks: np.ndarray) -> None:
         track.landmarks = landmarks  # (33, 4)
@@ -545,6 +593,8 @@ class MediaPipeDetector(KeypointDetector):
             self._release(track)
             return
         self._next_id += 1
+        load = [sum(t.phase == p for t in self._tracks) for p in range(self.config.landmark_stride)]
+        track.phase = load.index(min(load))  # the least busy frames of the stride
         self._tracks.append(track)
 
     # --- output -----------------------------------------------------------------------------
