@@ -27,7 +27,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     overrides = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
                  "batch_size": args.batch_size, "device": args.device, "seed": args.seed,
                  "num_threads": args.threads, "loader_workers": args.workers,
-                 "precision": args.precision}
+                 "precision": args.precision, "compile": args.compile}
     for key, value in overrides.items():
         if value is not None:
             setattr(exp.train, key, value)
@@ -107,6 +107,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="processes drawing training batches (0: on the training thread)")
     p.add_argument("--precision", choices=PRECISIONS,
                    help="training step arithmetic (tf32 and bf16 are for GPUs)")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction,
+                   help="torch.compile the training step (slow first steps; needs a C++ "
+                        "compiler on the CPU, triton on CUDA)")
     p.add_argument("--mocap-dir", help="folder with the mocap npz files")
     p.set_defaults(func=_cmd_train)
 

@@ -66,11 +66,14 @@ class TrainConfig:
     num_threads: int = 0  # CPU threads for torch; 0 keeps torch's default
     loader_workers: int = 0  # processes drawing batches (core/train/batch_stream.py); 0 = inline
     precision: str = "fp32"  # fp32 | tf32 | bf16 (core/train/precision.py)
+    compile: bool = False  # torch.compile the training step (core/train/compilation.py)
 
     def __post_init__(self) -> None:
         check_precision(self.precision)
         if self.loader_workers < 0:
             raise ValueError(f"loader_workers must be >= 0; got {self.loader_workers}")
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"compile must be true or false; got {self.compile!r}")
 
 
 # The training windows' geometry is the model's: window field <- lifter field. A YAML file sets

@@ -29,6 +29,7 @@ from liftpose_ros.core.lifter.model import PoseLifter, count_parameters
 from liftpose_ros.core.metrics import mpjpe
 from liftpose_ros.core.train import distributed
 from liftpose_ros.core.train.batch_stream import epoch_batches
+from liftpose_ros.core.train.compilation import check_can_compile, compiled_for_training
 from liftpose_ros.core.train.precision import configure_matmul, step_context
 from liftpose_ros.core.train.config import ExperimentConfig
 from liftpose_ros.core.train.datasets import EvalWindows, mocap_splits, validation_windows
@@ -95,7 +96,10 @@ def train(exp: ExperimentConfig, out_dir: str | Path, resume: bool = False,
     if exp.train.num_threads > 0:
         torch.set_num_threads(exp.train.num_threads)
     configure_matmul(exp.train.precision)
-    device = distributed.start(ranks, select_device(exp.train.device))
+    device = select_device(exp.train.device)
+    if exp.train.compile:
+        check_can_compile(device)
+    device = distributed.start(ranks, device)
     try:
         return _train(exp, out, resume, log, ranks, device)
     finally:
@@ -119,13 +123,16 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
     stepped = (torch.nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == "cuda" else None)
         if ranks.distributed else model)  # forward/backward here; `model` is what is saved
+    if exp.train.compile:
+        stepped = compiled_for_training(stepped)
     if ranks.main:
         exp.to_yaml(out / "config.yaml")
     history_path = out / "history.json"
     history: list[dict[str, Any]] = (json.loads(history_path.read_text())
                                      if resume and history_path.exists() else [])
     log(f"training {count_parameters(model) / 1e6:.3f}M parameters on {device} "
-        f"({exp.train.precision}, {exp.train.loader_workers or 'no'} loader workers)"
+        f"({exp.train.precision}, {exp.train.loader_workers or 'no'} loader workers"
+        f"{', compiled step' if exp.train.compile else ''})"
         + (f" x {ranks.world_size} processes (global batch "
            f"{ranks.world_size * exp.train.batch_size})" if ranks.distributed else "")
         + f"; {sum(len(c.poses) for c in splits[exp.data.train_split].values())} train "
