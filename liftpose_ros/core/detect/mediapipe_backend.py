@@ -347,9 +347,10 @@ class MediaPipeDetector(KeypointDetector):
         # Each phase reads only what the phase before wrote, so passes on parallel threads give
         # the same result whichever finishes first (same input, same output).
         lost = [t for t in self._tracks if t.stateless]
-        coasting = [t for t in self._tracks if not t.stateless and not self._due(t)]
-        tasks = [partial(self._step, t, image, []) for t in self._tracks
-                 if not t.stateless and self._due(t)]
+        followed = [t for t in self._tracks if not t.stateless]
+        due = [self._due(t) for t in followed]
+        coasting = [t for t, d in zip(followed, due) if not d]
+        tasks = [partial(self._step, t, image, []) for t, d in zip(followed, due) if d]
         search_now = bool(regions) and not (tracking and self._search_pool is not None)
         if search_now:  # nobody followed (or no search thread): this frame waits for it
             tasks.append(partial(self._look, image, regions, seen, room))
@@ -428,9 +429,8 @@ class MediaPipeDetector(KeypointDetector):
 
     def _due(self, track: _Track) -> bool:
         """Whether a followed person's landmark pass runs on this frame (see 5. Stride)."""
-        stride = self.config.landmark_stride
-        return (stride == 1 or track.missed > 0 or track.velocity is None
-                or self._frame_index % stride == track.phase)
+        return (track.missed > 0 or track.velocity is None
+                or self._frame_index % self.config.landmark_stride == track.phase)
 
     def _coast(self, track: _Track) -> None:
         """This frame's landmarks of a person whose pass is not due: its last pass moved on at

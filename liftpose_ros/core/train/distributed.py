@@ -58,8 +58,8 @@ def stop(ranks: Ranks) -> None:
 
     The DistributedDataParallel wrapper sits in reference cycles; left to the collector it
     is freed during interpreter shutdown, after the group is gone, and gloo then aborts the
-    process (SIGABRT, "terminate called without an active exception") in about one run of
-    three. Collecting it here, while the group still exists, frees it in order.
+    process (SIGABRT, "terminate called without an active exception") in about one run in
+    four. Collecting it here, while the group still exists, frees it in order.
     """
     if ranks.distributed and dist.is_initialized():
         gc.collect()
