@@ -21,10 +21,10 @@ Per People2D message: validate it, convert each tracked person's COCO-17 keypoin
 lifter's H36M-17 input, append them to the track buffers, resample every track of the
 message onto the model's 30 fps grid, run ONE batched lifter call, place the poses in the
 camera frame when intrinsics are known (by the depth image where one matches and agrees:
-DEPTH_METRIC, else by the lifted body size: CAMERA_METRIC), publish, then forget tracks that
-ended and delete their markers. A malformed message is logged (throttled), counted and
-dropped; the node keeps running. A checkpoint or parameter the node cannot run with stops
-start-up with one line.
+DEPTH_METRIC, else by the lifted body size: CAMERA_METRIC), publish the skeletons, then the
+markers (with DELETEs for the tracks that ended), separations and TF built from them. A
+malformed message is logged (throttled), counted and dropped; the node keeps running. A
+checkpoint or parameter the node cannot run with stops start-up with one line.
 
 The node only translates; the per-message steps are ros/lifter_step.py (which `liftpose
 process` runs on recorded data too) over core/pipeline/lifting.py.
@@ -280,7 +280,9 @@ class LifterNode(ManagedNode):
 
     # ------------------------------------------------------------------ publishing
     def _publish(self, out: LifterOutput) -> None:
-        """Send what one People2D produced; count and log what it left out."""
+        """Send what one People2D produced, the skeletons first (the messages derived from
+        them are built after: LifterOutput); count and log what it left out (before sending,
+        so that whoever sees the skeletons sees them counted)."""
         self._count(out)
         self.skeleton_pub.publish(out.skeletons)
         self.stats.lifted += 1
