@@ -3,7 +3,8 @@
 deploys it: camera stamp -> Skeletons3D received, p50/p95, and the 2D / 3D halves.
 
     scripts/in_private_network.sh .venv/bin/python scripts/bench_pipeline_processes.py \
-        [--duration-s 20] [--json results/pipeline/bench_processes.json]
+        [--duration-s 20] [--backend-options YAML] [--lifter-params YAML]
+        [--json results/pipeline/bench_processes.json]
 
 Processes: this one (the video publisher, spun in its own thread like a camera driver, and the
 recorder), `python -m liftpose_ros.nodes.keypoint_node` and `python -m
@@ -33,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -53,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration-s", type=float, default=20.0, help="play this long (looping)")
     p.add_argument("--warmup-s", type=float, default=3.0)
     p.add_argument("--backend-options", default="", help="keypoint backend options (YAML)")
+    p.add_argument("--lifter-params", default="",
+                   help="lifter node parameters as a YAML mapping, e.g. '{torch_threads: 2}' "
+                   "(default: the node's defaults, with device cpu)")
     p.add_argument("--max-frame-wait-s", type=float, default=None,
                    help="keypoint node parameter (default: the node's default)")
     p.add_argument("--transport", choices=("profile", "shm", "udp"), default="profile",
@@ -98,6 +103,17 @@ def shm_files_held_here() -> set[str]:
         if target.parent == Path("/dev/shm"):
             held.add(target.name)
     return held
+
+
+def lifter_params(text: str) -> dict[str, object]:
+    """--lifter-params as node parameters; SystemExit naming the problem for anything but a
+    mapping of names to scalars."""
+    value = yaml.safe_load(text) if text.strip() else {}
+    if not isinstance(value, dict) or not all(
+            isinstance(v, (bool, int, float, str)) for v in value.values()):
+        raise SystemExit("--lifter-params must be a YAML mapping of names to scalars; "
+                         f"got {text!r}")
+    return {str(k): v for k, v in value.items()}
 
 
 def node_process(module: str, params: dict[str, object], env: dict[str, str]) -> subprocess.Popen:
@@ -175,7 +191,8 @@ def run(args: argparse.Namespace) -> dict:
     if args.backend_options:  # quoted: the YAML text must reach the node as a string
         keypoint_params["backend_options"] = f"'{args.backend_options}'"
     keypoints = node_process("liftpose_ros.nodes.keypoint_node", keypoint_params, {})
-    lifter = node_process("liftpose_ros.nodes.lifter_node", {"mode": args.mode, "device": "cpu"},
+    lifter = node_process("liftpose_ros.nodes.lifter_node",
+                          {"mode": args.mode, "device": "cpu", **lifter_params(args.lifter_params)},
                           {})
     processes = [keypoints, lifter]
     try:
@@ -226,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nthree processes on {os.cpu_count()} cores (camera + recorder, keypoint node, "
           f"lifter node), load average {out['load_average'][0]:.2f} before / "
           f"{out['load_average'][1]:.2f} after, CPU check {out['cpu_check_ms'][0]:.0f} / "
-          f"{out['cpu_check_ms'][1]:.0f} ms; {args.mode} lifter on cpu with 1 torch thread, "
+          f"{out['cpu_check_ms'][1]:.0f} ms; {args.mode} lifter on cpu with "
+          f"{args.lifter_params or 'its default parameters (1 torch thread)'}, "
           f"bundled clip scaled {args.scale:g} at {args.rate_hz:g} Hz for {args.duration_s:g} s, "
           f"Fast DDS transport {args.transport}; shared-memory files the node processes left: "
           f"{out['shm_left_behind'] or 'none'}")
