@@ -366,3 +366,39 @@ def test_stride_extrapolates_at_the_velocity_between_the_last_two_passes():
         assert det._due(track)  # a person who was missed runs every frame
     finally:
         det.close()
+
+
+def test_warm_graphs_are_set_up_at_start_and_serve_the_first_people(monkeypatch):
+    """warm_graphs: tracking graphs made and run on a blank frame at construction; the first
+    people found take them instead of making their own, and are detected exactly as with
+    graphs made on the spot (multi-person video, every other frame)."""
+    from liftpose_ros.core.detect import mediapipe_backend as backend
+
+    frames = [f for i, f in test_media.read_video("multi_person_video") if i % 2 == 0][:8]
+    made: list[bool] = []  # static (the search graph) or not, in order
+    real_new_graph = backend.MediaPipeDetector._new_graph
+
+    def counted(self, static):
+        made.append(static)
+        return real_new_graph(self, static)
+
+    monkeypatch.setattr(backend.MediaPipeDetector, "_new_graph", counted)
+    results, made_on_frames = {}, {}
+    for warm in (0, 2):
+        made.clear()
+        with create_detector("mediapipe", warm_graphs=warm, background_search=False) as det:
+            assert made == [True] + [False] * warm and len(det._idle) == warm
+            results[warm] = [det.detect(frame) for frame in frames]
+            made_on_frames[warm] = len(made) - 1 - warm
+            tracks = det.num_tracks
+    assert tracks >= 2 and made_on_frames[0] >= tracks
+    assert made_on_frames[2] == made_on_frames[0] - 2  # two people took the warm ones
+    for cold, warm in zip(results[0], results[2]):
+        assert [p.track_id for p in cold] == [p.track_id for p in warm]
+        for a, b in zip(cold, warm):
+            np.testing.assert_allclose(a.keypoints, b.keypoints, atol=1e-3)
+
+
+def test_warm_graphs_beyond_max_people_are_refused():
+    with pytest.raises(ValueError, match=r"warm_graphs must lie in \[0, max_people=2\]"):
+        create_detector("mediapipe", max_people=2, warm_graphs=3)

@@ -47,6 +47,13 @@ BlazePose itself is single-person: its graph keeps only the strongest detection.
    frames extrapolated (README "The 2D detector" has both sides measured). New, lost and
    missed people run every frame.
 
+Graphs: a BlazePose graph's first frame costs 0.1-0.3 s more than the next ones (mediapipe
+sets up its models then), and each graph holds ~115 MB. A track's graph goes back to an idle
+pool when the track ends and is given to the next new person, and `warm_graphs` graphs
+(default 1) are made and run once on a blank frame at start-up, the search graph too: so the
+first person to step in is not kept waiting by that set-up, on the very frame that finds
+them. More people at once than ever before still pay it, once each.
+
 Parallelism: the graphs run in C++ and release the GIL, so the tracks' landmark passes run on
 `workers` threads at once, beside the search thread. Each thread touches only its own graph and
 track; the search erases people where they were when it started (a silhouette is generous
@@ -93,6 +100,7 @@ _FACE = slice(0, 11)  # nose .. mouth
 _EARS = (7, 8)
 _SHOULDERS = (11, 12)
 _HIPS = (23, 24)
+_BLANK = np.zeros((32, 32, 3), dtype=np.uint8)  # no one in it: a graph run on it finds nobody
 
 
 def _mediapipe_pose():  # -> the mediapipe.python.solutions.pose module
@@ -157,6 +165,7 @@ class MediaPipeConfig:
     smooth_landmarks: bool = False  # BlazePose's own filter; off: it lags when a crop moves
     landmark_model: str = "full"  # "full" (in the wheel) | "lite" (cheaper; fetched, see above)
     landmark_stride: int = 2  # a tracked person's landmark pass every this many frames (see 5.)
+    warm_graphs: int = 1  # tracking graphs set up at start-up, ready for new people (Graphs)
 
     def __post_init__(self) -> None:
         if self.landmark_model not in LANDMARK_MODELS:
@@ -167,6 +176,9 @@ class MediaPipeConfig:
                 or self.landmark_stride < 1):
             raise ValueError("max_people, redetect_every, workers, search_regions_per_frame and "
                              "landmark_stride must be >= 1, max_missed_frames >= 0")
+        if not 0 <= self.warm_graphs <= self.max_people:
+            raise ValueError(f"warm_graphs must lie in [0, max_people={self.max_people}], "
+                             f"got {self.warm_graphs}")
         for name in ("min_detection_score", "min_tracking_score", "min_person_score",
                      "recrop_iou", "duplicate_iou", "min_person_size"):
             if not 0.0 <= getattr(self, name) <= 1.0:
@@ -271,7 +283,7 @@ class MediaPipeDetector(KeypointDetector):
         self._coco = coco_landmark_indices()  # (17,)
         self._connections = tuple(self._pose.POSE_CONNECTIONS)
         self._searcher = self._new_graph(static=True)
-        self._idle: list[object] = []  # graphs of ended tracks: a graph's first frame costs ~0.3 s
+        self._idle: list[object] = []  # set-up graphs for new people (see Graphs)
         self._tracks: list[_Track] = []
         self._frame_index = 0
         self._next_id = 0
@@ -286,6 +298,7 @@ class MediaPipeDetector(KeypointDetector):
                                                 initargs=(self.config.search_nice,))
                              if self.config.background_search else None)
         self._search: Future | None = None  # the background search in flight
+        self._warm_up()
 
     # --- graphs -----------------------------------------------------------------------------
     def _new_graph(self, static: bool):
@@ -296,13 +309,20 @@ class MediaPipeDetector(KeypointDetector):
                                min_detection_confidence=c.min_detection_score,
                                min_tracking_confidence=c.min_tracking_score)
 
+    def _warm_up(self) -> None:
+        """Set up the search graph and `warm_graphs` tracking graphs now, on a blank frame (on
+        the worker threads), rather than on the frame where someone is first found."""
+        graphs = [self._new_graph(static=False) for _ in range(self.config.warm_graphs)]
+        self._run([partial(_run_graph, graph, _BLANK) for graph in [self._searcher, *graphs]])
+        self._idle.extend(graphs)  # a blank frame leaves them as a released track's graph
+
     def _acquire_graph(self):
         return self._idle.pop() if self._idle else self._new_graph(static=False)
 
     def _release(self, track: _Track) -> None:
         """Return a track's graph to the idle pool, wiped of its tracking state."""
         if not track.stateless:  # a blank frame makes the graph lose the pose and forget it
-            _run_graph(track.graph, np.zeros((32, 32, 3), dtype=np.uint8))
+            _run_graph(track.graph, _BLANK)
         if len(self._idle) < self.config.max_people:
             self._idle.append(track.graph)
         else:
