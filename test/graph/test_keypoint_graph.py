@@ -189,20 +189,25 @@ def test_a_burst_is_answered_with_the_newest_frame_not_a_backlog(ros_graph, fixe
     for i in range(frames):  # 20 frames in ~0.1 s: the node can do one every 0.15 s
         probe.image_pub.publish(image_msg(small_frame(), T0_NS + i * 5_000_000))
         time.sleep(0.005)
-    wait_for(lambda: idle(node) and probe.stamps("people") and probe.stamps("people")[-1] == put_stamps[-1],
+    wait_for(lambda: (idle(node) and probe.stamps("people")
+                      and probe.stamps("people")[-1] == put_stamps[-1]),
              10.0, "the answer to the newest frame")
     s = node.stats
-    assert s.received == len(put_stamps) and s.received >= frames // 2
+    # Best-effort images: how many of the burst DDS delivers depends on how busy the machine
+    # is (alone 19-20 of 20, after the real-video test in the same process as few as 9).
+    # The burst is real when frames overtook each other in the mailbox: a stale drop.
+    assert s.received == len(put_stamps)
     assert s.dropped_stale >= 1 and s.processed < s.received, s
-    assert probe.stamps("people") == sorted(probe.stamps("people")) and len(probe.stamps("people")) == s.processed
+    answered = probe.stamps("people")
+    assert answered == sorted(answered) and len(answered) == s.processed
     # Every frame is either answered or counted as stale: nothing waits in a queue, so the
     # newest frame is never behind a backlog (latency itself is measured by
     # scripts/bench_pipeline.py, not asserted here: timings on a loaded machine are noise).
     assert s.processed + s.dropped_stale == s.received, s
     if os.environ.get("LIFTPOSE_TEST_VERBOSE"):
         print(f"\nburst: {s}")
-    wait_for(lambda: probe.values(KEYPOINT_STATUS).get("dropped_stale") == str(s.dropped_stale), 3.0,
-             "diagnostics counting the stale drops")
+    wait_for(lambda: probe.values(KEYPOINT_STATUS).get("dropped_stale") == str(s.dropped_stale),
+             3.0, "diagnostics counting the stale drops")
 
 
 # ------------------------------------------------------------------ bad input
