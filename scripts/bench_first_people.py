@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """How long the default detector keeps people waiting when they first step in.
 
-A BlazePose graph's first frame costs ~0.3 s; the default backend sets up `warm_graphs`
-tracking graphs (and its search graph) at start-up instead (core/detect/mediapipe_backend.py,
-"Graphs"). This measures, for each --warm value, in a fresh process each time (mediapipe sets
-up some of its state once per process):
+A BlazePose graph's first frame costs 0.1-0.3 s more than its next ones; the default backend
+sets up `warm_graphs` tracking graphs (and its search graph) at start-up instead
+(core/detect/mediapipe_backend.py, "Graphs"). This measures, for each --warm value, in a
+fresh process each time (mediapipe sets up some of its state once per process):
 
   start-up       constructing the detector
   first empty    detect() on the first frame, with nobody in it (an empty cell)
