@@ -36,10 +36,22 @@ class DataConfig:
     val_cameras: int = 1  # virtual cameras per validation clip
     val_max_windows: int = 4096  # validation subsample per epoch (speed on 2 cores)
     extra_motion: list[ExtraMotion] = field(default_factory=list)  # added to the train split
+    # Share of the training windows drawn from each named source ('bandai', 'cmu', or an
+    # extra_motion file's stem); sources left out split the rest by their frames. Empty: every
+    # frame is equally likely, which leaves CMU's varied motion ~2 % of the windows.
+    source_shares: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:  # YAML gives mappings
         self.extra_motion = [e if isinstance(e, ExtraMotion) else build_section(
             ExtraMotion, e, "data.extra_motion") for e in self.extra_motion]
+        if not isinstance(self.source_shares, dict):
+            raise ValueError("data.source_shares must map source names to shares, e.g. "
+                             f"{{cmu: 0.5}}; got {self.source_shares!r}")
+        self.source_shares = {str(k): float(v) for k, v in self.source_shares.items()}
+        bad = {k: v for k, v in self.source_shares.items() if not 0.0 <= v <= 1.0}
+        if bad or sum(self.source_shares.values()) > 1.0 + 1e-9:
+            raise ValueError("data.source_shares must lie in [0, 1] and sum to at most 1; "
+                             f"got {self.source_shares}")
 
 
 @dataclass

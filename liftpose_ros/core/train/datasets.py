@@ -53,6 +53,42 @@ def extra_motion_clips(data: DataConfig) -> dict[str, Clip]:
     return out
 
 
+def source_clip_weights(clips: dict[str, Clip], shares: dict[str, float]) -> dict[str, float]:
+    """Per-clip weights for WindowSampler (multipliers of a clip's length) that draw `shares`
+    of the windows from the named sources; the sources not named split the rest by frames.
+
+    Why: the sampler draws every frame equally, so a small source of varied motion (CMU's
+    climbing, swordplay, basketball: ~2 % of the training frames) is nearly never seen."""
+    frames: dict[str, int] = {}
+    for clip in clips.values():
+        frames[clip.source] = frames.get(clip.source, 0) + clip.num_frames
+    unknown = sorted(set(shares) - set(frames))
+    if unknown:
+        raise ValueError(f"data.source_shares names sources with no training clips: {unknown}; "
+                         f"the train split holds {sorted(frames)}")
+    rest = 1.0 - sum(shares.values())
+    others = sum(n for s, n in frames.items() if s not in shares)
+    if not others and abs(rest) > 1e-6:
+        raise ValueError(f"data.source_shares names every source, so it must sum to 1; "
+                         f"got {sum(shares.values()):g}")
+    per_frame = {s: shares[s] / n if s in shares else rest / others for s, n in frames.items()}
+    return {name: per_frame[clip.source] for name, clip in clips.items()}
+
+
+def source_summary(clips: dict[str, Clip], weights: dict[str, float] | None) -> str:
+    """'bandai 383,210 frames 50 %, cmu 9,870 frames 50 %': each source's frames and share of
+    the windows drawn (for the training log)."""
+    frames: dict[str, int] = {}
+    mass: dict[str, float] = {}
+    for name, clip in clips.items():
+        frames[clip.source] = frames.get(clip.source, 0) + clip.num_frames
+        w = 1.0 if weights is None else weights[name]
+        mass[clip.source] = mass.get(clip.source, 0.0) + w * clip.num_frames
+    total = sum(mass.values())
+    return ", ".join(f"{s} {frames[s]:,} frames {100 * mass[s] / total:.0f} %"
+                     for s in sorted(frames))
+
+
 def validation_windows(clips: dict[str, Clip], exp: ExperimentConfig) -> EvalWindows:
     """A seeded subsample of clean validation windows (same every epoch and every run), through
     the training rig's cameras, of frames that show their person (`EvalClip.scored`)."""

@@ -32,7 +32,8 @@ from liftpose_ros.core.train.batch_stream import epoch_batches
 from liftpose_ros.core.train.compilation import check_can_compile, compiled_for_training
 from liftpose_ros.core.train.precision import configure_matmul, step_context
 from liftpose_ros.core.train.config import ExperimentConfig
-from liftpose_ros.core.train.datasets import EvalWindows, mocap_splits, validation_windows
+from liftpose_ros.core.train.datasets import (EvalWindows, mocap_splits, source_clip_weights,
+                                              source_summary, validation_windows)
 
 
 def mpjpe_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -111,7 +112,10 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
     rng = _seed_everything(exp.train.seed, ranks)
 
     splits = mocap_splits(exp.data, exp.lifter.fps)
-    sampler = WindowSampler(splits[exp.data.train_split], exp.window)
+    train_clips = splits[exp.data.train_split]
+    weights = (source_clip_weights(train_clips, exp.data.source_shares)
+               if exp.data.source_shares else None)
+    sampler = WindowSampler(train_clips, exp.window, clip_weights=weights)
     val = validation_windows(splits[exp.data.val_split], exp)
     model = PoseLifter(exp.lifter).to(device)
     opt, sched = _build_optimiser(model, exp)
@@ -135,8 +139,8 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
         f"{', compiled step' if exp.train.compile else ''})"
         + (f" x {ranks.world_size} processes (global batch "
            f"{ranks.world_size * exp.train.batch_size})" if ranks.distributed else "")
-        + f"; {sum(len(c.poses) for c in splits[exp.data.train_split].values())} train "
-        f"frames, {len(val.inputs)} validation windows")
+        + f"; train windows from {source_summary(train_clips, weights)}; "
+        f"{len(val.inputs)} validation windows")
 
     for epoch in range(state.epoch, exp.train.epochs):
         t0 = time.perf_counter()
