@@ -1,0 +1,57 @@
+"""scripts/real_video_checks.py: the calibrated vertical and the lean measured against it."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import real_video_checks as rv  # noqa: E402
+
+from liftpose_ros.core.skeleton import H36M17  # noqa: E402
+
+QCA = """<calibration><cameras>
+<camera serial="cam01"><transform r11="1" r12="0" r13="0" r21="0" r22="{c}" r23="{s}"
+ r31="0" r32="{ms}" r33="{c}" x="0" y="0" z="1500"/></camera>
+</cameras></calibration>"""
+
+
+def _qca(tmp_path: Path, tilt_deg: float) -> Path:
+    t = np.radians(tilt_deg)
+    path = tmp_path / "calib.qca.txt"
+    path.write_text(QCA.format(c=np.cos(t), s=np.sin(t), ms=-np.sin(t)))
+    return path
+
+
+def test_calibrated_up_is_the_third_column_with_y_and_z_negated(tmp_path):
+    up = rv.calibrated_up(_qca(tmp_path, 30.0))
+    np.testing.assert_allclose(up, [0.0, -np.sin(np.radians(30.0)), -np.cos(np.radians(30.0))])
+
+
+def _standing(up: np.ndarray, lean_deg: float, frames: int = 40) -> np.ndarray:
+    """(frames, 17, 3) skeletons whose pelvis -> thorax direction is `lean_deg` from `up`."""
+    side = np.cross(up, [1.0, 0.0, 0.0])
+    side /= np.linalg.norm(side)
+    a = np.radians(lean_deg)
+    spine = np.cos(a) * up + np.sin(a) * side
+    pos = np.zeros((frames, 17, 3))
+    pos[:, :, 2] = 4.0  # 4 m in front of the camera
+    pos[:, H36M17.index("thorax")] += 0.5 * spine
+    pos[:, H36M17.index("head_top")] += 0.8 * spine
+    pos[:, H36M17.index("left_ankle")] -= 0.9 * up
+    pos[:, H36M17.index("right_ankle")] -= 0.9 * up
+    return pos
+
+
+@pytest.mark.parametrize("lean", [0.0, 20.0])
+def test_lean_is_measured_from_the_calibrated_vertical(tmp_path, lean):
+    up = rv.calibrated_up(_qca(tmp_path, 25.0))
+    pos = _standing(up, lean)
+    npz = tmp_path / "results.npz"
+    np.savez(npz, skeleton_positions=pos, skeleton_metric=np.ones(len(pos), bool),
+             skeleton_track_id=np.zeros(len(pos), np.int64))
+    result = rv.checks(npz, up)
+    assert result["lean_calibrated_deg_median"] == pytest.approx(lean, abs=0.1)
+    assert result["lean_calibrated_deg_p90"] == pytest.approx(lean, abs=0.1)
