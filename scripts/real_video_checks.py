@@ -110,6 +110,12 @@ def fit_floor(points: np.ndarray, up_hint: np.ndarray, rounds: int = 4,
     return normal, float(normal @ centre), float(spread[1] / spread[0])
 
 
+def angle_deg(vectors: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    """(N, 3) vectors, (3,) unit direction -> (N,) angles between them in degrees."""
+    cosine = vectors @ direction / np.linalg.norm(vectors, axis=-1)
+    return np.degrees(np.arccos(np.clip(cosine, -1, 1)))
+
+
 def checks(npz: Path, up: np.ndarray) -> dict:
     """Truth-free figures of one processed video; `up`: the calibrated vertical (3,)."""
     z = np.load(npz)
@@ -123,10 +129,8 @@ def checks(npz: Path, up: np.ndarray) -> dict:
     normal, d, span = fit_floor(ankles, up_hint)
     floor = span >= MIN_FLOOR_SPAN
     spine = pos[:, J("thorax")] - pos[:, J("pelvis")]
-    lean = np.degrees(np.arccos(np.clip(spine @ normal / np.linalg.norm(spine, axis=-1),
-                                        -1, 1)))
-    upright = np.degrees(np.arccos(np.clip(spine @ up / np.linalg.norm(spine, axis=-1),
-                                           -1, 1)))  # (N,) from the calibrated vertical
+    lean = angle_deg(spine, normal)  # (N,) from the fitted floor's normal
+    upright = angle_deg(spine, up)  # (N,) from the calibrated vertical
     lower = np.minimum(pos[:, J("left_ankle")] @ normal, pos[:, J("right_ankle")] @ normal) - d
     steadiness = [float(np.std(height[tracks == t]) / np.median(height[tracks == t]))
                   for t in np.unique(tracks) if np.sum(tracks == t) >= 10]

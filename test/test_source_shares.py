@@ -7,7 +7,8 @@ import pytest
 from liftpose_ros.core.data.mocap import Clip
 from liftpose_ros.core.data.windows import WindowConfig, WindowSampler
 from liftpose_ros.core.train.config import DataConfig, ExperimentConfig
-from liftpose_ros.core.train.datasets import source_clip_weights, source_summary
+from liftpose_ros.core.train.datasets import (source_clip_weights, source_frames,
+                                              source_summary)
 
 
 def _clip(name: str, source: str, frames: int) -> Clip:
@@ -22,9 +23,7 @@ CLIPS = {"big_a": _clip("big_a", "bandai", 900), "big_b": _clip("big_b", "bandai
 
 
 def _shares(weights: dict[str, float]) -> dict[str, float]:
-    mass: dict[str, float] = {}
-    for name, clip in CLIPS.items():
-        mass[clip.source] = mass.get(clip.source, 0.0) + weights[name] * clip.num_frames
+    mass = source_frames(CLIPS, weights)
     total = sum(mass.values())
     return {s: m / total for s, m in mass.items()}
 
@@ -71,6 +70,12 @@ def test_the_sampler_draws_windows_in_those_shares():
     _, clip, _, _ = plain._draw_windows(np.random.default_rng(0), 20000)
     assert np.mean(np.asarray(plain.clip_names)[clip] == "small") == pytest.approx(
         40 / 1100, abs=0.01)
+
+
+def test_frames_per_source_count_each_clip_by_its_weight():
+    assert source_frames(CLIPS) == {"bandai": 1000, "cmu": 40, "mine": 60}
+    weights = {"big_a": 2.0, "big_b": 0.0, "small": 1.0, "mine": 0.5}
+    assert source_frames(CLIPS, weights) == {"bandai": 1800, "cmu": 40, "mine": 30}
 
 
 def test_the_training_log_names_each_source_with_its_frames_and_share():

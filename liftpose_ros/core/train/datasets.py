@@ -53,15 +53,23 @@ def extra_motion_clips(data: DataConfig) -> dict[str, Clip]:
     return out
 
 
+def source_frames(clips: dict[str, Clip],
+                  weights: dict[str, float] | None = None) -> dict[str, float]:
+    """Frames per source, each clip's counted `weights[name]` times (once without weights)."""
+    out: dict[str, float] = {}
+    for name, clip in clips.items():
+        w = 1.0 if weights is None else weights[name]
+        out[clip.source] = out.get(clip.source, 0.0) + w * clip.num_frames
+    return out
+
+
 def source_clip_weights(clips: dict[str, Clip], shares: dict[str, float]) -> dict[str, float]:
     """Per-clip weights for WindowSampler (multipliers of a clip's length) that draw `shares`
     of the windows from the named sources; the sources not named split the rest by frames.
 
     Why: the sampler draws every frame equally, so a small source of varied motion (CMU's
     climbing, swordplay, basketball: ~2 % of the training frames) is nearly never seen."""
-    frames: dict[str, int] = {}
-    for clip in clips.values():
-        frames[clip.source] = frames.get(clip.source, 0) + clip.num_frames
+    frames = source_frames(clips)
     unknown = sorted(set(shares) - set(frames))
     if unknown:
         raise ValueError(f"data.source_shares names sources with no training clips: {unknown}; "
@@ -78,14 +86,10 @@ def source_clip_weights(clips: dict[str, Clip], shares: dict[str, float]) -> dic
 def source_summary(clips: dict[str, Clip], weights: dict[str, float] | None) -> str:
     """'bandai 383,210 frames 50 %, cmu 9,870 frames 50 %': each source's frames and share of
     the windows drawn (for the training log)."""
-    frames: dict[str, int] = {}
-    mass: dict[str, float] = {}
-    for name, clip in clips.items():
-        frames[clip.source] = frames.get(clip.source, 0) + clip.num_frames
-        w = 1.0 if weights is None else weights[name]
-        mass[clip.source] = mass.get(clip.source, 0.0) + w * clip.num_frames
+    frames = source_frames(clips)
+    mass = source_frames(clips, weights)
     total = sum(mass.values())
-    return ", ".join(f"{s} {frames[s]:,} frames {100 * mass[s] / total:.0f} %"
+    return ", ".join(f"{s} {frames[s]:,.0f} frames {100 * mass[s] / total:.0f} %"
                      for s in sorted(frames))
 
 
