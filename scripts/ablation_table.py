@@ -2,7 +2,9 @@
 
 For each run name and input (clean, noisy) it reads DIR/results.json and prints the overall
 MPJPE / P-MPJPE / median rotation, and the frame-weighted MPJPE of the walking and the dance
-clips of the CMU test subjects with their ratio (the goal: dance within 1.3x of walking).
+clips of the CMU test subjects with their ratio (the goal: dance within 1.3x of walking): the
+evaluation's own figures by kind of motion where results.json has them, else the same figures
+pooled here from its per-clip groups with the same rule (`core.data.mocap.motion_kind`).
 Where ROOT/<run>-unseen exists (an `--dataset npz` evaluation) a third table gives its overall
 MPJPE / P-MPJPE / median rotation.
 
@@ -16,21 +18,26 @@ import argparse
 import json
 from pathlib import Path
 
+from liftpose_ros.core.data.mocap import motion_kind
 
-def group_mpjpe(per_group: dict[str, dict], word: str) -> float:
-    """Frame-weighted MPJPE (mm) over the groups whose description contains `word`."""
-    rows = [g for name, g in per_group.items() if word in name]
+
+def kind_mpjpe(result: dict, kind: str) -> float:
+    """Frame-weighted MPJPE (mm) of the clips of one kind of motion ('walk', 'dance')."""
+    if "per_kind" in result:
+        return result["per_kind"][kind]["mpjpe"] if kind in result["per_kind"] else float("nan")
+    rows = [g for name, g in result["per_group"].items()
+            if motion_kind(name.split(" ", 1)[-1]) == kind]
     frames = sum(g["frames"] for g in rows)
     return sum(g["mpjpe"] * g["frames"] for g in rows) / frames if frames else float("nan")
 
 
-def row(name: str, folder: Path) -> str:
+def row(name: str, folder: Path, width: int) -> str:
     if not (folder / "results.json").exists():
-        return f"{name:<10} (missing: {folder})"
+        return f"{name:<{width}} (missing: {folder})"
     result = json.loads((folder / "results.json").read_text())
-    o, groups = result["overall"], result["per_group"]
-    walk, dance = group_mpjpe(groups, "walk"), group_mpjpe(groups, "dance")
-    return (f"{name:<10} {o['mpjpe']:7.1f} {o['p_mpjpe']:8.1f} {o['rotation_median']:8.1f} "
+    o = result["overall"]
+    walk, dance = kind_mpjpe(result, "walk"), kind_mpjpe(result, "dance")
+    return (f"{name:<{width}} {o['mpjpe']:7.1f} {o['p_mpjpe']:8.1f} {o['rotation_median']:8.1f} "
             f"{walk:7.1f} {dance:7.1f} {dance / walk:6.2f}")
 
 
@@ -42,21 +49,23 @@ def main() -> None:
     args = parser.parse_args()
     if args.title:
         print(args.title)
-    header = (f"{'run':<10} {'MPJPE':>7} {'P-MPJPE':>8} {'rot med':>8} {'walk':>7} "
+    width = max(10, *(len(n) for n in args.runs))  # the run-name column
+    header = (f"{'run':<{width}} {'MPJPE':>7} {'P-MPJPE':>8} {'rot med':>8} {'walk':>7} "
               f"{'dance':>7} {'ratio':>6}")
     for kind in ("clean", "noisy"):
         print(f"\n{kind} 2D  [mm; rotation deg; walk/dance = frame-weighted MPJPE of those clips]")
         print(header)
         print("-" * len(header))
         for name in args.runs:
-            print(row(name, args.root / f"{name}-{kind}"))
+            print(row(name, args.root / f"{name}-{kind}", width))
     unseen = [n for n in args.runs if (args.root / f"{n}-unseen" / "results.json").exists()]
     if unseen:
         print("\nunseen motion (--dataset npz), clean 2D  [mm; rotation deg]")
-        print(f"{'run':<10} {'MPJPE':>7} {'P-MPJPE':>8} {'rot med':>8}")
+        print(f"{'run':<{width}} {'MPJPE':>7} {'P-MPJPE':>8} {'rot med':>8}")
         for name in unseen:
             o = json.loads((args.root / f"{name}-unseen" / "results.json").read_text())["overall"]
-            print(f"{name:<10} {o['mpjpe']:7.1f} {o['p_mpjpe']:8.1f} {o['rotation_median']:8.1f}")
+            print(f"{name:<{width}} {o['mpjpe']:7.1f} {o['p_mpjpe']:8.1f} "
+                  f"{o['rotation_median']:8.1f}")
 
 
 if __name__ == "__main__":

@@ -259,6 +259,25 @@ def test_splits_are_disjoint_and_hold_out_whole_contents(real_clips):
     assert len(names["train"]) + len(names["val"]) + len(names["test"]) == len(real_clips)
 
 
+def test_motion_kind_reads_the_description():
+    assert mocap.motion_kind("walk") == "walk"
+    assert mocap.motion_kind("Brisk Walk") == "walk"
+    assert mocap.motion_kind("dance - small jetes, pirouette") == "dance"
+    assert mocap.motion_kind("dance - walking steps") == "dance"  # the first kind named
+    assert mocap.motion_kind("playground - climbing") is None
+    assert mocap.motion_kind("") is None
+
+
+def test_every_held_out_cmu_clip_is_walk_or_dance(real_clips):
+    """Subject 7 walks and subject 5 dances (its first take is a walk): the per-kind figures
+    of `evaluate --dataset cmu-test` cover every test clip."""
+    test = split_clips(real_clips)["test"]
+    kinds = {name: mocap.motion_kind(c.content) for name, c in test.items()}
+    assert set(kinds.values()) == {"walk", "dance"}
+    assert all(kinds[n] == "walk" for n, c in test.items() if int(c.subject) == 7)
+    assert sum(kinds[n] == "dance" for n in test) >= 15
+
+
 def test_real_clip_metadata_and_rig_constants(real_clips):
     cmu = [c for c in real_clips.values() if c.source == "cmu"]
     bandai = [c for c in real_clips.values() if c.source == "bandai"]

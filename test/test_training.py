@@ -80,6 +80,12 @@ def test_evaluate_prints_tables_and_writes_outputs(tiny_mocap_dir, trained_run, 
     # the two held-out CMU clips of the tiny folder, each seen by 2 cameras
     assert sorted(g.split()[0] for g in result.per_group) == ["005_04", "007_01"]
     assert "007_01 walk" in result.per_group  # clip name + the CMU motion description
+    # by kind of motion: here one clip each, so each kind's figures are that clip's
+    assert sorted(result.per_kind) == ["dance", "walk"]
+    assert result.per_kind["walk"].mpjpe == pytest.approx(result.per_group["007_01 walk"].mpjpe)
+    dance = next(g for name, g in result.per_group.items() if name.startswith("005_04"))
+    assert result.per_kind["dance"].frames == dance.frames
+    assert result.dance_walk_ratio() == pytest.approx(dance.mpjpe / result.per_kind["walk"].mpjpe)
     # frames that show the person (6+ joints in the image) are scored: most of them
     assert 0.6 * 2 * (150 + 78) < result.overall.frames <= 2 * (150 + 78)
     assert 0 < result.overall.p_mpjpe <= result.overall.mpjpe + 1e-6
@@ -89,6 +95,8 @@ def test_evaluate_prints_tables_and_writes_outputs(tiny_mocap_dir, trained_run, 
     assert "MPJPE" in text and "rot med" in text and "cells cameras" in text
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["overall"]["mpjpe"] == pytest.approx(result.overall.mpjpe)
+    assert saved["per_kind"]["dance"]["mpjpe"] == pytest.approx(result.per_kind["dance"].mpjpe)
+    assert f"dance / walk MPJPE: {result.dance_walk_ratio():.2f}" in text
     assert (tmp_path / "predictions.png").stat().st_size > 10_000
 
 
@@ -111,6 +119,7 @@ def test_evaluate_any_npz_through_both_rigs(trained_run, tmp_path):
     # resampled to the model's 30 fps: 45 + 20 frames per camera, of which most are scored
     assert 0.5 * 2 * 65 < result.overall.frames <= 2 * 65
     assert sorted(g.split()[0] for g in result.per_group) == ["still", "walk"]
+    assert result.per_kind == {}  # npz clips carry no description, so no kind of motion
     assert "motion.npz, cells cameras" in lines[0] and "raw skeleton" in lines[0]
     assert json.loads((out / "results.json").read_text())["overall"]["mpjpe"] > 0
     classic = run_evaluation(str(trained_run / "best.pt"), dataset="npz",

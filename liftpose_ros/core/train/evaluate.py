@@ -18,14 +18,15 @@ world's vertical as the camera sees it.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from liftpose_ros.core.camera import unnormalize_screen
 from liftpose_ros.core.data.h36m import H36M_TEST_SUBJECTS, load_h36m, normalize_action
-from liftpose_ros.core.data.mocap import Clip, load_split, prepare_clips, read_npz_clips
+from liftpose_ros.core.data.mocap import (Clip, load_split, motion_kind, prepare_clips,
+                                          read_npz_clips)
 from liftpose_ros.core.data.windows import make_eval_set
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.lifter.input import frame_input, windows_from_sequence
@@ -50,6 +51,7 @@ class Sequence:
     targets: np.ndarray  # (N, 17, 3) metres, root-relative, camera frame
     scored: np.ndarray | None = None  # (N,) bool: frames that count (None: all)
     up: np.ndarray | None = None  # (3,) the world's vertical in the camera frame
+    kind: str | None = None  # kind of motion ('walk', 'dance') its description names
 
 
 @dataclass
@@ -57,6 +59,13 @@ class EvaluationResult:
     per_group: dict[str, MetricSummary]
     overall: MetricSummary
     per_joint_mm: dict[str, float]
+    per_kind: dict[str, MetricSummary] = field(default_factory=dict)  # 'walk', 'dance'
+
+    def dance_walk_ratio(self) -> float | None:
+        """MPJPE of the dance clips over that of the walking clips (goal: <= 1.3)."""
+        if "walk" not in self.per_kind or "dance" not in self.per_kind:
+            return None
+        return self.per_kind["dance"].mpjpe / self.per_kind["walk"].mpjpe
 
 
 def mocap_sequences(clips: dict[str, Clip], runner: LifterRunner, noisy: bool,
@@ -73,7 +82,7 @@ def mocap_sequences(clips: dict[str, Clip], runner: LifterRunner, noisy: bool,
     for key, ec in sets.items():
         label = f"{ec.clip} {chosen[ec.clip].content[:28]}".strip()
         out.append(Sequence(key, label, ec.keypoints, ec.targets, ec.scored,
-                            ec.camera.R @ WORLD_UP))
+                            ec.camera.R @ WORLD_UP, motion_kind(chosen[ec.clip].content)))
     return out
 
 
@@ -103,12 +112,15 @@ def evaluate_sequences(runner: LifterRunner, sequences: list[Sequence]
     scored = {s.name: s.scored for s in sequences if s.scored is not None}
     ups = {s.name: s.up for s in sequences if s.up is not None}
     _, per_group, overall = summarize_clips(pairs, groups=groups, scored=scored, ups=ups)
+    kinds = {s.name: s.kind for s in sequences if s.kind is not None}
+    per_kind = (summarize_clips(pairs, groups=kinds, scored=scored, ups=ups)[1]
+                if kinds else {})
     keep = [(p[m], t[m]) for name, (p, t) in pairs.items()
             for m in [scored.get(name, np.ones(len(p), bool))]]
     joints = per_joint_mpjpe(np.concatenate([p for p, _ in keep]),
                              np.concatenate([t for _, t in keep]))
     return (EvaluationResult(per_group, overall,
-                             dict(zip(H36M17.joints, map(float, joints)))), preds)
+                             dict(zip(H36M17.joints, map(float, joints))), per_kind), preds)
 
 
 def run_evaluation(checkpoint: str, dataset: str = "cmu-test", noisy: bool = False,
@@ -144,6 +156,11 @@ def run_evaluation(checkpoint: str, dataset: str = "cmu-test", noisy: bool = Fal
              f"{cfg.output}, {cfg.input_mode} input{', flip TTA' if flip_tta else ''}"
              f"{', raw skeleton' if raw_skeleton else ''} ({Path(checkpoint).name})")
     log(format_table(result.per_group, title=title))
+    if result.per_kind:
+        log(format_table(result.per_kind, title="by kind of motion (frame-weighted)"))
+    ratio = result.dance_walk_ratio()
+    if ratio is not None:
+        log(f"dance / walk MPJPE: {ratio:.2f}")
     log(format_table({"ALL": result.overall}, title="headline"))
     log(format_per_joint(np.array(list(result.per_joint_mm.values())), H36M17.joints))
     if out_dir:
@@ -157,6 +174,7 @@ def _write_outputs(out: Path, result: EvaluationResult, title: str, seq: Sequenc
     out.mkdir(parents=True, exist_ok=True)
     payload = {"title": title, "overall": asdict(result.overall),
                "per_group": {k: asdict(v) for k, v in result.per_group.items()},
+               "per_kind": {k: asdict(v) for k, v in result.per_kind.items()},
                "per_joint_mm": result.per_joint_mm}
     (out / "results.json").write_text(json.dumps(payload, indent=1))
     rows = np.flatnonzero(seq.scored) if seq.scored is not None else np.arange(len(pred))
