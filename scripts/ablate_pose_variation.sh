@@ -10,7 +10,6 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 L=.venv/bin/liftpose
 OUT=results/training/ablation
-UNSEEN=build/registry_motion/cmu_registry.npz
 ALL=(base angles mix offsets all)
 VARIANTS=("$@")
 [ ${#VARIANTS[@]} -eq 0 ] && VARIANTS=("${ALL[@]}")
@@ -18,15 +17,7 @@ mkdir -p "$OUT"
 for v in "${VARIANTS[@]}"; do
   $L train --config "config/training/ablation/$v.yaml" --out "runs/ablation/$v" --threads 2 \
     2>&1 | tr '\r' '\n' | grep -av '^epoch [0-9]*: ' | tee "$OUT/$v-train.log"
-  for input in clean noisy; do
-    flag=(); [ "$input" = noisy ] && flag=(--noisy)
-    $L evaluate --checkpoint "runs/ablation/$v/best.pt" --dataset cmu-test --rig cells \
-      --cameras 2 "${flag[@]}" --out "$OUT/$v-$input" > "$OUT/$v-$input.txt"
-  done
-  if [ -f "$UNSEEN" ]; then
-    $L evaluate --checkpoint "runs/ablation/$v/best.pt" --dataset npz --npz "$UNSEEN" --fps 120 \
-      --cameras 2 --out "$OUT/$v-unseen" > "$OUT/$v-unseen.txt"
-  fi
+  bash scripts/score_lifter.sh "runs/ablation/$v/best.pt" "$OUT/$v" cells 2
 done
 .venv/bin/python scripts/ablation_table.py --root "$OUT" --runs "${ALL[@]}" \
   --title "Pose-variation ablation: causal T=27 compact lifter, 4 x 125 x 128 windows each, CMU 5+7, cells cameras (2 per clip)" \

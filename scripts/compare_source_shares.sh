@@ -8,9 +8,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-L=.venv/bin/liftpose
 OUT=results/training/source_shares
-UNSEEN=build/registry_motion/cmu_registry.npz
 [ $# -gt 0 ] || { echo "usage: $0 NAME=CHECKPOINT ..." >&2; exit 2; }
 mkdir -p "$OUT"
 NAMES=()
@@ -18,15 +16,7 @@ for pair in "$@"; do
   name=${pair%%=*}; ckpt=${pair#*=}
   [ -f "$ckpt" ] || { echo "$ckpt: no such checkpoint" >&2; exit 2; }
   NAMES+=("$name")
-  for input in clean noisy; do
-    flag=(); [ "$input" = noisy ] && flag=(--noisy)
-    $L evaluate --checkpoint "$ckpt" --dataset cmu-test --rig cells "${flag[@]}" \
-      --out "$OUT/$name-$input" > "$OUT/$name-$input.txt"
-  done
-  if [ -f "$UNSEEN" ]; then
-    $L evaluate --checkpoint "$ckpt" --dataset npz --npz "$UNSEEN" --fps 120 --cameras 2 \
-      --out "$OUT/$name-unseen" > "$OUT/$name-unseen.txt"
-  fi
+  bash scripts/score_lifter.sh "$ckpt" "$OUT/$name" cells 4
 done
 .venv/bin/python scripts/ablation_table.py --root "$OUT" --runs "${NAMES[@]}" \
   --title "Source shares: causal T=27 compact lifter, 12 x 125 x 128 windows each, CMU 5+7, cells cameras (4 per clip)" \
