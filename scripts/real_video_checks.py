@@ -134,9 +134,12 @@ def checks(npz: Path, up: np.ndarray) -> dict:
     lower = np.minimum(pos[:, J("left_ankle")] @ normal, pos[:, J("right_ankle")] @ normal) - d
     steadiness = [float(np.std(height[tracks == t]) / np.median(height[tracks == t]))
                   for t in np.unique(tracks) if np.sum(tracks == t) >= 10]
+    # Per person too: a video's lean mixes people who bend, people who stand, and detections
+    # that are no person at all.
     people = [{"track": int(t), "skeletons": int(np.sum(tracks == t)),
                "height_m_median": round(float(np.median(height[tracks == t])), 3),
-               "pelvis_depth_m_median": round(float(np.median(pos[tracks == t, 0, 2])), 2)}
+               "pelvis_depth_m_median": round(float(np.median(pos[tracks == t, 0, 2])), 2),
+               "lean_calibrated_deg_median": round(float(np.median(upright[tracks == t])), 1)}
               for t in np.unique(tracks) if np.sum(tracks == t) >= MIN_TRACK_SKELETONS]
     return {
         "skeletons": int(len(pos)), "tracks": int(len(np.unique(tracks))),
@@ -204,11 +207,12 @@ def main() -> int:
                      f"{_cell(r['lower_ankle_to_floor_m_p90_abs']):>7}"
                      f"{r['lean_calibrated_deg_median']:>11}{r['lean_calibrated_deg_p90']:>7}")
     lines.append("people (tracks lifted in 30+ frames): track, skeletons, median height m, "
-                 "median pelvis depth m")
+                 "median pelvis depth m, median lean from the calibrated vertical deg")
     for name, r in results.items():
         lines.append(f"  {name}: " + "; ".join(
             f"{p['track']}: {p['skeletons']}, {p['height_m_median']}, "
-            f"{p['pelvis_depth_m_median']}" for p in r.get("people", [])))
+            f"{p['pelvis_depth_m_median']}, {p['lean_calibrated_deg_median']}"
+            for p in r.get("people", [])))
     (out / "checks.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

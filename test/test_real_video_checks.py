@@ -55,3 +55,18 @@ def test_lean_is_measured_from_the_calibrated_vertical(tmp_path, lean):
     result = rv.checks(npz, up)
     assert result["lean_calibrated_deg_median"] == pytest.approx(lean, abs=0.1)
     assert result["lean_calibrated_deg_p90"] == pytest.approx(lean, abs=0.1)
+
+
+def test_lean_is_given_per_person(tmp_path):
+    """One upright person and one leaning 40 deg: the video's median mixes them, each
+    person's entry does not."""
+    up = rv.calibrated_up(_qca(tmp_path, 25.0))
+    pos = np.concatenate([_standing(up, 0.0, frames=40), _standing(up, 40.0, frames=30)])
+    tracks = np.array([1] * 40 + [2] * 30)
+    npz = tmp_path / "results.npz"
+    np.savez(npz, skeleton_positions=pos, skeleton_metric=np.ones(len(pos), bool),
+             skeleton_track_id=tracks)
+    people = {p["track"]: p for p in rv.checks(npz, up)["people"]}
+    assert people[1]["lean_calibrated_deg_median"] == pytest.approx(0.0, abs=0.1)
+    assert people[2]["lean_calibrated_deg_median"] == pytest.approx(40.0, abs=0.1)
+    assert people[1]["skeletons"] == 40 and people[2]["skeletons"] == 30
