@@ -21,7 +21,8 @@ truth is reserved for independent checks and is not read here. Per video and lif
   only, never the people's 3D.
 
 Run: .venv/bin/python scripts/real_video_checks.py [--checkpoint NAME=PATH ...] [--out DIR]
-Writes DIR/checks.json and DIR/checks.txt (default results/real_video).
+Writes DIR/checks.json, DIR/checks.txt (default results/real_video) and, per video,
+DIR/<video>_tracks.jpg: frames with the tracked boxes and ids, to see who each person row is.
 """
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ VIDEOS = {"single person": "single_person_video", "multi person": "multi_person_
 QCA_SUBPIXELS = 64  # Qualisys stores intrinsics in 1/64 pixel
 J = H36M17.index
 MIN_TRACK_SKELETONS = 30  # tracks lifted this often are listed one by one
+SHEET_FRAMES = (5, 60, 95)  # frames of each video drawn with the tracked boxes
 MIN_FLOOR_SPAN = 0.2  # feet must cover an area, not a line, for the floor's tilt to be known
 
 
@@ -161,6 +163,39 @@ def checks(npz: Path, up: np.ndarray) -> dict:
     }
 
 
+def track_sheet(video: Path, npz: Path, out_png: Path,
+                frames: tuple[int, ...] = SHEET_FRAMES) -> None:
+    """Some frames of a video side by side with each tracked person's box and track id, so
+    that the per-person rows can be matched to who is in the picture. The tracks are the 2D
+    stage's, the same for every lifter; boxes are scaled from the processed image size."""
+    import cv2  # only this picture needs OpenCV
+
+    z = np.load(npz)
+    capture = cv2.VideoCapture(str(video))
+    tiles = []
+    for index in range(max(frames) + 1):
+        ok, image = capture.read()
+        if not ok:
+            break
+        rows = np.flatnonzero(z["frame_index"] == index)
+        if index not in frames or not len(rows):
+            continue
+        scale = image.shape[1] / float(z["frame_image_size"][rows[0]][0])
+        here = z["people_frame"] == index
+        for track, box in zip(z["people_track_id"][here], z["people_box"][here]):
+            x0, y0, x1, y1 = (np.asarray(box[:4]) * scale).astype(int)
+            cv2.rectangle(image, (x0, y0), (x1, y1), (0, 255, 0), 4)
+            cv2.putText(image, str(int(track)), (x0 + 8, y0 + 60), cv2.FONT_HERSHEY_SIMPLEX, 2.0,
+                        (0, 0, 255), 5)
+        cv2.putText(image, f"frame {index}", (20, 60), cv2.FONT_HERSHEY_SIMPLEX, 2.0,
+                    (255, 255, 255), 5)
+        tiles.append(cv2.resize(image, (image.shape[1] // 3, image.shape[0] // 3)))
+    capture.release()
+    if not tiles:
+        raise ValueError(f"{video}: none of the frames {frames} could be read")
+    cv2.imwrite(str(out_png), np.hstack(tiles))
+
+
 def _cell(value) -> str:
     return "n/a" if value is None else str(value)
 
@@ -193,6 +228,8 @@ def main() -> int:
                 results[f"{video_name} / {lifter}"] = {
                     "video": medium, "checkpoint": path,
                     "intrinsics": summary["intrinsics"], **checks(run / "results.npz", up)}
+            track_sheet(media_files.media_path(medium), run / "results.npz",
+                        out / f"{medium}_tracks.jpg")
     (out / "checks.json").write_text(json.dumps(results, indent=1))
     lines = [f"{'video / lifter':<34}{'skel':>6}{'depth m':>9}{'height m':>10}{'p10-p90':>13}"
              f"{'spread':>8}{'lean°':>7}{'lean p90':>9}{'foot-floor m':>14}{'p90':>7}"

@@ -70,3 +70,28 @@ def test_lean_is_given_per_person(tmp_path):
     assert people[1]["lean_calibrated_deg_median"] == pytest.approx(0.0, abs=0.1)
     assert people[2]["lean_calibrated_deg_median"] == pytest.approx(40.0, abs=0.1)
     assert people[1]["skeletons"] == 40 and people[2]["skeletons"] == 30
+
+
+def test_track_sheet_draws_the_tracked_boxes(tmp_path):
+    """A grey 12-frame video processed at half size: the sheet holds the chosen frames at a
+    third of full size, with the box of frame 5's person drawn in green at full-size scale."""
+    cv2 = pytest.importorskip("cv2")
+    video = tmp_path / "grey.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (300, 600))
+    for _ in range(12):
+        writer.write(np.full((600, 300, 3), 128, np.uint8))
+    writer.release()
+    npz = tmp_path / "results.npz"
+    np.savez(npz, frame_index=np.arange(12), frame_image_size=np.tile([150, 300], (12, 1)),
+             people_frame=np.array([5]), people_track_id=np.array([7]),
+             people_box=np.array([[30.0, 60.0, 120.0, 240.0]]))
+    out = tmp_path / "sheet.png"
+    rv.track_sheet(video, npz, out, frames=(5, 10))
+    sheet = cv2.imread(str(out))
+    assert sheet.shape == (200, 200, 3)  # two 100 x 200 tiles
+    left = sheet[:, :100].astype(int)
+    # the box (60, 120)-(240, 480) at full size is (20, 40)-(80, 160) in the tile
+    assert left[100, 20, 1] > 200 and left[100, 20, 0] < 80  # its green left edge
+    assert abs(left[100, 50] - 128).max() < 20  # grey inside it
+    right = sheet[:, 100:].astype(int)
+    assert abs(right[100, 20] - 128).max() < 20  # frame 10 has nobody
