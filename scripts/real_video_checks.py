@@ -137,12 +137,17 @@ def checks(npz: Path, up: np.ndarray) -> dict:
     steadiness = [float(np.std(height[tracks == t]) / np.median(height[tracks == t]))
                   for t in np.unique(tracks) if np.sum(tracks == t) >= 10]
     # Per person too: a video's lean mixes people who bend, people who stand, and detections
-    # that are no person at all.
-    people = [{"track": int(t), "skeletons": int(np.sum(tracks == t)),
-               "height_m_median": round(float(np.median(height[tracks == t])), 3),
-               "pelvis_depth_m_median": round(float(np.median(pos[tracks == t, 0, 2])), 2),
-               "lean_calibrated_deg_median": round(float(np.median(upright[tracks == t])), 1)}
-              for t in np.unique(tracks) if np.sum(tracks == t) >= MIN_TRACK_SKELETONS]
+    # that are no person at all (the frames and detector scores help to tell them apart).
+    frames, scores = z["skeleton_frame"][metric], z["people_score"]
+    people = [{"track": int(t), "skeletons": int(np.sum(mine)),
+               "frames": [int(frames[mine].min()), int(frames[mine].max())],
+               "detection_score_min_max": [round(float(v), 2) for v in np.percentile(
+                   scores[z["people_track_id"] == t], [0, 100])],
+               "height_m_median": round(float(np.median(height[mine])), 3),
+               "pelvis_depth_m_median": round(float(np.median(pos[mine, 0, 2])), 2),
+               "lean_calibrated_deg_median": round(float(np.median(upright[mine])), 1)}
+              for t in np.unique(tracks) for mine in [tracks == t]
+              if np.sum(mine) >= MIN_TRACK_SKELETONS]
     return {
         "skeletons": int(len(pos)), "tracks": int(len(np.unique(tracks))),
         "pelvis_depth_m_median": round(float(np.median(pos[:, 0, 2])), 2),
@@ -177,8 +182,10 @@ def track_sheet(video: Path, npz: Path, out_png: Path,
         ok, image = capture.read()
         if not ok:
             break
+        if index not in frames:
+            continue
         rows = np.flatnonzero(z["frame_index"] == index)
-        if index not in frames or not len(rows):
+        if not len(rows):
             continue
         scale = image.shape[1] / float(z["frame_image_size"][rows[0]][0])
         here = z["people_frame"] == index
@@ -243,13 +250,15 @@ def main() -> int:
                      f"{_cell(r['lower_ankle_to_floor_m_median_abs']):>14}"
                      f"{_cell(r['lower_ankle_to_floor_m_p90_abs']):>7}"
                      f"{r['lean_calibrated_deg_median']:>11}{r['lean_calibrated_deg_p90']:>7}")
-    lines.append("people (tracks lifted in 30+ frames): track, skeletons, median height m, "
-                 "median pelvis depth m, median lean from the calibrated vertical deg")
+    lines.append("people (tracks lifted in 30+ frames): track, skeletons, frames, detector "
+                 "score min-max, median height m, median pelvis depth m, median lean from the "
+                 "calibrated vertical deg")
     for name, r in results.items():
         lines.append(f"  {name}: " + "; ".join(
-            f"{p['track']}: {p['skeletons']}, {p['height_m_median']}, "
-            f"{p['pelvis_depth_m_median']}, {p['lean_calibrated_deg_median']}"
-            for p in r.get("people", [])))
+            f"{p['track']}: {p['skeletons']}, {p['frames'][0]}-{p['frames'][1]}, "
+            f"{p['detection_score_min_max'][0]}-{p['detection_score_min_max'][1]}, "
+            f"{p['height_m_median']}, {p['pelvis_depth_m_median']}, "
+            f"{p['lean_calibrated_deg_median']}" for p in r.get("people", [])))
     (out / "checks.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -51,7 +51,8 @@ def test_lean_is_measured_from_the_calibrated_vertical(tmp_path, lean):
     pos = _standing(up, lean)
     npz = tmp_path / "results.npz"
     np.savez(npz, skeleton_positions=pos, skeleton_metric=np.ones(len(pos), bool),
-             skeleton_track_id=np.zeros(len(pos), np.int64))
+             skeleton_track_id=np.zeros(len(pos), np.int64), skeleton_frame=np.arange(len(pos)),
+             people_track_id=np.zeros(len(pos), np.int64), people_score=np.full(len(pos), 0.9))
     result = rv.checks(npz, up)
     assert result["lean_calibrated_deg_median"] == pytest.approx(lean, abs=0.1)
     assert result["lean_calibrated_deg_p90"] == pytest.approx(lean, abs=0.1)
@@ -64,12 +65,16 @@ def test_lean_is_given_per_person(tmp_path):
     pos = np.concatenate([_standing(up, 0.0, frames=40), _standing(up, 40.0, frames=30)])
     tracks = np.array([1] * 40 + [2] * 30)
     npz = tmp_path / "results.npz"
+    frames = np.concatenate([np.arange(40), np.arange(10, 40)])
     np.savez(npz, skeleton_positions=pos, skeleton_metric=np.ones(len(pos), bool),
-             skeleton_track_id=tracks)
+             skeleton_track_id=tracks, skeleton_frame=frames, people_track_id=tracks,
+             people_score=np.concatenate([np.full(40, 0.95), np.linspace(0.8, 0.9, 30)]))
     people = {p["track"]: p for p in rv.checks(npz, up)["people"]}
     assert people[1]["lean_calibrated_deg_median"] == pytest.approx(0.0, abs=0.1)
     assert people[2]["lean_calibrated_deg_median"] == pytest.approx(40.0, abs=0.1)
     assert people[1]["skeletons"] == 40 and people[2]["skeletons"] == 30
+    assert people[1]["frames"] == [0, 39] and people[2]["frames"] == [10, 39]
+    assert people[2]["detection_score_min_max"] == [0.8, 0.9]
 
 
 def test_track_sheet_draws_the_tracked_boxes(tmp_path):
