@@ -60,6 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    "(default: the node's defaults, with device cpu)")
     p.add_argument("--max-frame-wait-s", type=float, default=None,
                    help="keypoint node parameter (default: the node's default)")
+    p.add_argument("--max-rate-hz", type=float, default=None,
+                   help="keypoint node parameter: processing-rate cap (default: the node's "
+                   "default)")
     p.add_argument("--transport", choices=("profile", "shm", "udp"), default="profile",
                    help="Fast DDS transports: profile = config/fastdds_large_images.xml (shared "
                    "memory with segments that hold whole images, the recommended set-up), shm = "
@@ -188,6 +191,8 @@ def run(args: argparse.Namespace) -> dict:
     keypoint_params: dict[str, object] = {"backend": "mediapipe"}
     if args.max_frame_wait_s is not None:
         keypoint_params["max_frame_wait_s"] = float(args.max_frame_wait_s)
+    if args.max_rate_hz is not None:
+        keypoint_params["max_rate_hz"] = float(args.max_rate_hz)
     if args.backend_options:  # quoted: the YAML text must reach the node as a string
         keypoint_params["backend_options"] = f"'{args.backend_options}'"
     keypoints = node_process("liftpose_ros.nodes.keypoint_node", keypoint_params, {})
@@ -213,6 +218,8 @@ def run(args: argparse.Namespace) -> dict:
         codes = [stop(p) for p in processes]
         for executor in executors:
             executor.shutdown(timeout_sec=5.0)
+        for thread in threads:  # no node is destroyed while its executor thread still runs
+            thread.join(timeout=5.0)
         video.destroy_node()
         recorder.destroy_node()
         rclpy.try_shutdown(context=context)
@@ -246,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{out['cpu_check_ms'][1]:.0f} ms; {args.mode} lifter on cpu with "
           f"{args.lifter_params or 'its default parameters (1 torch thread)'}, "
           f"bundled clip scaled {args.scale:g} at {args.rate_hz:g} Hz for {args.duration_s:g} s, "
-          f"Fast DDS transport {args.transport}; shared-memory files the node processes left: "
+          f"keypoint node max_rate_hz {kp.get('max_rate_hz', '?')}"
+          + (f", backend options {args.backend_options}" if args.backend_options else "")
+          + f", Fast DDS transport {args.transport}; shared-memory files the node processes left: "
           f"{out['shm_left_behind'] or 'none'}")
     print(f"frames after the {args.warmup_s:g} s warm-up: {out['frames_published']} published, "
           f"{out['frames_in_table']} answered in 3D; {out['people_per_frame']:.2f} people per "

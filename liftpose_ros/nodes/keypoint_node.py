@@ -22,19 +22,23 @@ when it becomes free. Because the callback never waits for the detector, the nod
 the newest frame, and skipped frames are counted instead of vanishing inside DDS queues.
 A frame that already waited more than `max_frame_wait_s` when the worker gets free is traded
 for the next image if one arrives soon (see `_fresher`): answering it would only add its wait.
+With `max_rate_hz` the worker takes evenly spread images at no more than that rate and skips
+(and counts) the others (core/rate_limit.py), leaving CPU to the processes after it.
 
 Per processed frame: convert and validate the image (ros/image_conversion.py; a bad or
-undecodable image is logged, counted and dropped), run the detector backend (core/detect/interface.py), give track
-ids with PersonTracker (core/tracking.py), publish the people of confirmed tracks with the
-image's header and size, and optionally the annotated image. The detection and tracking steps
-are core/pipeline/keypoints.py, which `liftpose process` runs on recorded data too.
+undecodable image is logged, counted and dropped), run the detector backend
+(core/detect/interface.py), give track ids with PersonTracker (core/tracking.py), publish the
+people of confirmed tracks with the image's header and size, and optionally the annotated image.
+The detection and tracking steps are core/pipeline/keypoints.py, which `liftpose process` runs
+on recorded data too.
 
 Track ids are never reused within a run, and by default (first_track_id -1: the start time in
-milliseconds) not across restarts either. When the image stamps go backwards (a bag looping, a clock reset)
-or the image size changes (another camera), the tracker and the detector's own state are reset
-and people get new ids. Nothing is sent for the ids that ended: People2D has no field for them;
-the lifter forgets a track it has not seen for max_track_age_s of stamps (after a backwards
-jump only once the stamps pass the old ones again; their markers vanish after their lifetime).
+milliseconds) not across restarts either. When the image stamps go backwards (a bag looping, a
+clock reset) or the image size changes (another camera), the tracker and the detector's own
+state are reset and people get new ids. Nothing is sent for the ids that ended: People2D has no
+field for them; the lifter forgets a track it has not seen for max_track_age_s of stamps (after
+a backwards jump only once the stamps pass the old ones again; their markers vanish after their
+lifetime).
 
 Run: `liftpose-keypoint-node --ros-args --params-file config/keypoint.yaml
 -r image:=/camera/image_raw` (or `python -m liftpose_ros.nodes.keypoint_node`).
@@ -54,6 +58,7 @@ from liftpose_ros.core.detect.draw import DrawStyle, draw_people
 from liftpose_ros.core.detect.interface import KeypointDetector
 from liftpose_ros.core.person import Person
 from liftpose_ros.core.pipeline.keypoints import KeypointPipeline, TrackedFrame
+from liftpose_ros.core.rate_limit import RateLimit
 from liftpose_ros.core.tracking import clock_first_id
 from liftpose_ros.msg import People2D
 from liftpose_ros.ros import topics
@@ -83,6 +88,7 @@ class KeypointStats:
     processed: int = 0  # frames that produced a People2D
     people: int = 0  # people published
     dropped_stale: int = 0  # overwritten by a newer image before the worker took them
+    skipped_rate: int = 0  # left out to keep within max_rate_hz
     dropped_bad: int = 0  # unusable images (encoding, step, size, data length)
     failed: int = 0  # frames the detector or the tracker failed on
     invalid_people: int = 0  # detections with NaN/inf values, left out of their frame
@@ -198,6 +204,7 @@ class KeypointNode(ManagedNode):
         self.hri = HriBodies(self, self.params.hri_prefix) if self.params.publish_hri else None
         self.diagnostics = DiagnosticsPublisher(self, self._diagnostics)
         self._latest = LatestFrame()
+        self._rate_limit = RateLimit(self.params.max_rate_hz)
         self._worker = threading.Thread(target=self._work, name=f"{NODE_NAME}_worker",
                                         daemon=True)
         self._worker.start()
@@ -292,6 +299,10 @@ class KeypointNode(ManagedNode):
             if frame is None:
                 continue
             frame = self._fresher(frame)
+            if not self._rate_limit.admit(int(frame.received_s * 1e9)):
+                with self._stats_lock:
+                    self.stats.skipped_rate += 1
+                continue
             try:
                 self._process(frame)
             except Exception as exc:  # keep running whatever one frame provokes
@@ -435,7 +446,8 @@ class KeypointNode(ManagedNode):
             "latency_ms_max": f"{1e3 * p.latency_max_s:.1f}",
             "active_tracks": self.tracker.num_tracks,
             "received": s.received, "processed": s.processed, "people": s.people,
-            "dropped_stale": s.dropped_stale, "dropped_bad": s.dropped_bad,
+            "dropped_stale": s.dropped_stale, "skipped_rate": s.skipped_rate,
+            "max_rate_hz": self.params.max_rate_hz, "dropped_bad": s.dropped_bad,
             "failed": s.failed, "invalid_people": s.invalid_people,
             "extra_people": s.extra_people, "tracker_resets": s.tracker_resets,
             "last_drop_reason": s.last_drop_reason,

@@ -319,6 +319,7 @@ class KeypointParams:
     max_image_pixels: int = DEFAULT_MAX_PIXELS
     transport_max_image_bytes: int = LARGE_IMAGES_SEGMENT_BYTES
     max_frame_wait_s: float = 0.005
+    max_rate_hz: float = 0.0
     track_min_similarity: float = _TRACKER_DEFAULTS.min_similarity
     track_min_keypoint_score: float = _TRACKER_DEFAULTS.min_keypoint_score
     track_max_age_s: float = _TRACKER_DEFAULTS.max_age_s
@@ -409,6 +410,12 @@ _KEYPOINT_DESCRIPTIONS: dict[str, dict[str, Any]] = {
                              "detector takes the next one as it arrives (lower latency, fewer "
                              "frames answered when the detector is slower than the camera); "
                              "0 = answer the newest image whatever its wait.", minimum=0.0),
+    "max_rate_hz": dict(description="Process at most this many images per second, evenly "
+                        "spread (a 30 Hz camera capped at 20 gets 2 of every 3 images); the "
+                        "others are skipped and counted (skipped_rate on /diagnostics). On a "
+                        "machine the detector saturates this leaves CPU for the lifter and "
+                        "shortens the latency's tail; 0 = no cap.", minimum=0.0,
+                        maximum=1000.0),
     "track_min_similarity": dict(description="Tracker: least keypoint/box similarity for a "
                                  "detection to continue a track.", minimum=1e-3, maximum=1.0),
     "track_min_keypoint_score": dict(description="Tracker (and debug drawing): a joint counts "

@@ -24,6 +24,7 @@ from rclpy.parameter import Parameter
 from liftpose_ros.core.detect import interface
 from liftpose_ros.core.detect.interface import KeypointDetector, register_detector
 from liftpose_ros.core.person import Person
+from liftpose_ros.core.rate_limit import EARLY_TOLERANCE
 from liftpose_ros.nodes.keypoint_node import KeypointNode, StartupError
 from liftpose_ros.ros.conversions import ns_to_stamp, stamp_to_ns
 from liftpose_ros.ros.image_conversion import bgr_to_image
@@ -93,8 +94,8 @@ def record_received(node: KeypointNode) -> list[int]:
 def idle(node: KeypointNode) -> bool:
     """Every image the node received is processed or counted as dropped."""
     s = node.stats
-    return s.received > 0 and s.received == (s.processed + s.dropped_stale + s.dropped_bad
-                                             + s.failed)
+    return s.received > 0 and s.received == (s.processed + s.dropped_stale + s.skipped_rate
+                                             + s.dropped_bad + s.failed)
 
 
 def send_until(probe, msg, done, timeout: float, what: str, every_s: float = 0.5
@@ -208,6 +209,31 @@ def test_a_burst_is_answered_with_the_newest_frame_not_a_backlog(ros_graph, fixe
         print(f"\nburst: {s}")
     wait_for(lambda: probe.values(KEYPOINT_STATUS).get("dropped_stale") == str(s.dropped_stale),
              3.0, "diagnostics counting the stale drops")
+
+
+def test_a_rate_cap_skips_and_counts_evenly_spread_frames(ros_graph, fixed_backend):
+    cap_hz = 10.0
+    node, probe = start(ros_graph, backend=fixed_backend, max_rate_hz=cap_hz)
+    put_stamps = record_received(node)
+    taken_s: list[float] = []
+    real_admit = node._rate_limit.admit
+    node._rate_limit.admit = lambda t: real_admit(t) and (taken_s.append(t / 1e9) or True)
+    for i in range(30):  # one second of a 30 Hz camera
+        probe.image_pub.publish(image_msg(small_frame(), T0_NS + i * 33_333_333))
+        time.sleep(1 / 30)
+    wait_for(lambda: idle(node) and len(probe.stamps("people")) == node.stats.processed,
+             10.0, "every received image answered, skipped or dropped")
+    s = node.stats
+    assert s.received == len(put_stamps)
+    assert s.skipped_rate >= 1 and s.processed == len(taken_s), s
+    # The cap holds on the arrival times the node saw, whatever DDS did to them: after the
+    # first, each taken image is due a period later and may come at most EARLY_TOLERANCE of a
+    # period early (30 images in a second would be taken without the cap).
+    span_s = taken_s[-1] - taken_s[0]
+    assert len(taken_s) - 1 <= span_s * cap_hz + EARLY_TOLERANCE, taken_s
+    wait_for(lambda: probe.values(KEYPOINT_STATUS).get("skipped_rate") == str(s.skipped_rate),
+             3.0, "diagnostics counting the skipped images")
+    assert probe.values(KEYPOINT_STATUS).get("max_rate_hz") == str(cap_hz)
 
 
 # ------------------------------------------------------------------ bad input
@@ -355,6 +381,7 @@ def test_stamps_going_backwards_restart_tracking_with_new_ids(ros_graph, fixed_b
     (dict(max_people=0), r"parameter 'max_people' must be in \[1, 1000\]; got 0"),
     (dict(first_track_id=-2), r"parameter 'first_track_id' must be in \[-1, "),
     (dict(max_image_pixels="many"), r"parameter 'max_image_pixels'"),
+    (dict(max_rate_hz=-1.0), r"parameter 'max_rate_hz' must be in \[0(\.0)?, 1000(\.0)?\]"),
     (dict(publish_debug_image="yes"), r"parameter 'publish_debug_image'"),
 ])
 def test_bad_parameters_stop_startup_with_one_clear_line(ros_graph, params, match):
