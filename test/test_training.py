@@ -71,6 +71,26 @@ def test_resume_continues_exactly(tiny_mocap_dir, trained_run, tmp_path):
     assert [h["epoch"] for h in history] == [1, 2, 3]
 
 
+def test_a_spent_time_budget_stops_after_an_epoch_with_checkpoints(tiny_mocap_dir, tmp_path):
+    exp = tiny_experiment(tiny_mocap_dir, epochs=3)
+    exp.train.max_minutes = 1e-9  # spent as soon as the first epoch has run
+    lines: list[str] = []
+    train(exp, tmp_path, log=lines.append)
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1]
+    assert (tmp_path / "best.pt").exists() and (tmp_path / "last.pt").exists()
+    assert any("stopped after epoch 1 of 3" in line for line in lines), lines
+    # the budget is per run: a resumed run without one finishes the epochs
+    exp.train.max_minutes = 0.0
+    train(exp, tmp_path, resume=True, log=_quiet)
+    assert [h["epoch"] for h in json.loads((tmp_path / "history.json").read_text())] == [1, 2, 3]
+
+
+def test_a_negative_time_budget_is_refused():
+    with pytest.raises(ValueError, match="max_minutes must be >= 0"):
+        TrainConfig(max_minutes=-1.0)
+
+
 def test_evaluate_prints_tables_and_writes_outputs(tiny_mocap_dir, trained_run, tmp_path):
     lines: list[str] = []
     result = run_evaluation(str(trained_run / "best.pt"), dataset="cmu-test", noisy=True,
@@ -212,3 +232,13 @@ def test_two_processes_train_one_model_with_identical_weights(tiny_mocap_dir, tm
     assert "resumed from" in resumed.stdout + resumed.stderr
     assert [h["epoch"] for h in json.loads((tmp_path / "run" / "history.json").read_text())] \
         == [1, 2, 3]
+
+
+def test_the_gpu_config_is_the_shipped_causal_one_at_the_papers_width():
+    paper = ExperimentConfig.from_yaml(REPO / "config/training/paper_causal_t27.yaml")
+    shipped = ExperimentConfig.from_yaml(REPO / "config/training/causal_t27.yaml")
+    assert (paper.lifter.embed_dim, paper.lifter.num_heads) == (32, 8)
+    assert paper.lifter == LifterConfig(**{**vars(shipped.lifter), "embed_dim": 32,
+                                           "num_heads": 8})
+    assert paper.data == shipped.data and paper.window == shipped.window
+    assert (paper.train.device, paper.train.precision) == ("cuda", "bf16")

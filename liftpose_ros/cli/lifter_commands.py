@@ -27,7 +27,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     overrides = {"epochs": args.epochs, "steps_per_epoch": args.steps_per_epoch,
                  "batch_size": args.batch_size, "device": args.device, "seed": args.seed,
                  "num_threads": args.threads, "loader_workers": args.workers,
-                 "precision": args.precision, "compile": args.compile}
+                 "precision": args.precision, "compile": args.compile,
+                 "max_minutes": args.max_minutes}
     for key, value in overrides.items():
         if value is not None:
             setattr(exp.train, key, value)
@@ -110,6 +111,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compile", action=argparse.BooleanOptionalAction,
                    help="torch.compile the training step (slow first steps; needs a C++ "
                         "compiler on the CPU, triton on CUDA)")
+    p.add_argument("--max-minutes", type=float,
+                   help="wall-clock budget: no epoch starts after this many minutes; the run "
+                        "ends with its checkpoints written (0: none)")
     p.add_argument("--mocap-dir", help="folder with the mocap npz files")
     p.set_defaults(func=_cmd_train)
 

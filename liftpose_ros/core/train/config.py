@@ -79,9 +79,14 @@ class TrainConfig:
     loader_workers: int = 0  # processes drawing batches (core/train/batch_stream.py); 0 = inline
     precision: str = "fp32"  # fp32 | tf32 | bf16 (core/train/precision.py)
     compile: bool = False  # torch.compile the training step (core/train/compilation.py)
+    # Wall-clock budget: no epoch starts once the epochs have run this many minutes (0 =
+    # none), so a run on a machine lent for a fixed time ends with its checkpoints written.
+    max_minutes: float = 0.0
 
     def __post_init__(self) -> None:
         check_precision(self.precision)
+        if not self.max_minutes >= 0.0:
+            raise ValueError(f"max_minutes must be >= 0 (0 = no budget); got {self.max_minutes}")
         if self.loader_workers < 0:
             raise ValueError(f"loader_workers must be >= 0; got {self.loader_workers}")
         if not isinstance(self.compile, bool):

@@ -142,7 +142,12 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
         + f"; train windows from {source_summary(train_clips, weights)}; "
         f"{len(val.inputs)} validation windows")
 
+    started, first_epoch = time.perf_counter(), state.epoch
     for epoch in range(state.epoch, exp.train.epochs):
+        if epoch > first_epoch and _out_of_time(started, exp.train.max_minutes, ranks, device):
+            log(f"time budget of {exp.train.max_minutes:g} min spent: stopped after epoch "
+                f"{state.epoch} of {exp.train.epochs} (--resume continues)")
+            break
         t0 = time.perf_counter()
         loss_mm = distributed.mean_over_ranks(
             _train_epoch(stepped, sampler, opt, exp, rng, device, epoch, ranks),
@@ -178,6 +183,16 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
         checked = distributed.check_identical_weights(model, ranks)
         log(f"all {checked} ranks end with identical weights")
     return best
+
+
+def _out_of_time(started: float, max_minutes: float, ranks: distributed.Ranks,
+                 device: torch.device) -> bool:
+    """Whether the wall-clock budget is spent; every rank decides on the ranks' mean elapsed
+    time, so all of them stop after the same epoch (one alone would hang the others)."""
+    if max_minutes <= 0:
+        return False
+    elapsed_s = distributed.mean_over_ranks(time.perf_counter() - started, ranks, device)
+    return elapsed_s >= 60.0 * max_minutes
 
 
 def _train_epoch(model: torch.nn.Module, sampler: WindowSampler, opt: torch.optim.Optimizer,
