@@ -218,8 +218,12 @@ def test_a_rate_cap_skips_and_counts_evenly_spread_frames(ros_graph, fixed_backe
     taken_s: list[float] = []
     real_admit = node._rate_limit.admit
     node._rate_limit.admit = lambda t: real_admit(t) and (taken_s.append(t / 1e9) or True)
-    for i in range(30):  # one second of a 30 Hz camera
+    deadline, i = time.monotonic() + 15.0, 0
+    # a 30 Hz camera until the cap has both taken and skipped images (best effort: on a busy
+    # machine DDS may lose some, so the count is not fixed in advance)
+    while (node.stats.skipped_rate < 3 or node.stats.processed < 3) and time.monotonic() < deadline:
         probe.image_pub.publish(image_msg(small_frame(), T0_NS + i * 33_333_333))
+        i += 1
         time.sleep(1 / 30)
     wait_for(lambda: idle(node) and len(probe.stamps("people")) == node.stats.processed,
              10.0, "every received image answered, skipped or dropped")
@@ -228,7 +232,7 @@ def test_a_rate_cap_skips_and_counts_evenly_spread_frames(ros_graph, fixed_backe
     assert s.skipped_rate >= 1 and s.processed == len(taken_s), s
     # The cap holds on the arrival times the node saw, whatever DDS did to them: after the
     # first, each taken image is due a period later and may come at most EARLY_TOLERANCE of a
-    # period early (30 images in a second would be taken without the cap).
+    # period early (every image would be taken without the cap).
     span_s = taken_s[-1] - taken_s[0]
     assert len(taken_s) - 1 <= span_s * cap_hz + EARLY_TOLERANCE, taken_s
     wait_for(lambda: probe.values(KEYPOINT_STATUS).get("skipped_rate") == str(s.skipped_rate),
