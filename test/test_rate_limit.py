@@ -75,9 +75,3 @@ def test_a_bad_rate_is_refused(bad):
     with pytest.raises(ValueError, match="max_rate_hz must be >= 0"):
         RateLimit(bad)
 
-
-def test_reset_takes_the_next_frame():
-    limit = RateLimit(1)
-    assert limit.admit(0) and not limit.admit(NS // 10)
-    limit.reset()
-    assert limit.admit(NS // 5)

@@ -48,7 +48,3 @@ class RateLimit:
             return False
         self._due_ns += self.period_ns
         return True
-
-    def reset(self) -> None:
-        """Forget the schedule: the next frame is taken."""
-        self._due_ns = self._last_ns = None
