@@ -27,6 +27,7 @@ from .conftest import (
     make_probe,
     people_msg,
     person_3d,
+    publish_until,
     run_node_process,
     stamp_ns,
     startup_failure_line,
@@ -281,9 +282,12 @@ def test_depth_places_skeletons_and_every_fallback_is_counted(ros_graph, causal_
               metres_to_depth_image(scene, "16UC1", header(2)),
               metres_to_depth_image(scene[::2, ::2], "32FC1", header(3)),  # not aligned
               mono8]  # frame 5: none
-    for msg in depths:  # best effort: sent again until each one is kept
-        wait_for(lambda: (depth_pub.publish(msg) or stamp_to_ns(msg.header.stamp) in
-                          [r.stamp_ns for r in lifter.depth._recent]), 5.0, "a depth image")
+    kept = lambda: {r.stamp_ns for r in lifter.depth._recent}  # noqa: E731
+    for msg in depths:  # best effort: sent again every 0.5 s until it is kept (sending it
+        # every poll would queue copies that push the earlier images out of the kept few)
+        publish_until(lambda: depth_pub.publish(msg),
+                      lambda: stamp_to_ns(msg.header.stamp) in kept(), "a depth image")
+    assert {stamp_to_ns(m.header.stamp) for m in depths} <= kept()  # all five at once
     warnings: list[str] = []
     logger = lifter.get_logger()
     real_warning = logger.warning
