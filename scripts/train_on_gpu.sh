@@ -39,8 +39,8 @@ if [ -z "$MOCAP" ]; then
     done
 fi
 [ -f "$MOCAP/bandai_h36m17.npz" ] || { echo "no mocap folder found (give MOCAP_DIR)"; exit 2; }
-if "$PY" -c 'import sys, numpy; sys.exit(0 if "__format__" in numpy.load(sys.argv[1]).files else 1)' \
-        "$MOCAP/bandai_h36m17.npz"; then
+if "$PY" -c 'import sys; from liftpose_ros.core.data.mocap_pack import is_packed
+sys.exit(0 if is_packed(sys.argv[1]) else 1)' "$MOCAP/bandai_h36m17.npz"; then
     UNPACKED=$(mktemp -d)
     trap 'rm -rf "$UNPACKED"' EXIT
     "$PY" scripts/pack_mocap.py unpack "$MOCAP" "$UNPACKED"

@@ -55,11 +55,17 @@ def pack_file(src: Path, dst: Path) -> None:
     np.savez_compressed(dst, **arrays)
 
 
+def is_packed(path: str | Path) -> bool:
+    """Whether an npz file was written by pack_file."""
+    with np.load(path, allow_pickle=False) as z:
+        return FORMAT_KEY in z.files and str(z[FORMAT_KEY]) == FORMAT
+
+
 def unpack_file(src: Path, dst: Path) -> None:
     """A packed file -> the shared layout (uncompressed float32 npz, as the original)."""
+    if not is_packed(src):
+        raise ValueError(f"{src} is not a packed mocap file ({FORMAT})")
     with np.load(src, allow_pickle=False) as z:
-        if FORMAT_KEY not in z.files or str(z[FORMAT_KEY]) != FORMAT:
-            raise ValueError(f"{src} is not a packed mocap file ({FORMAT})")
         names = [k[:-len(".first")] for k in z.files if k.endswith(".first")]  # file order
         clips = {name: unpack_clip(z[f"{name}.first"], z[f"{name}.delta"]) for name in names}
     np.savez(dst, **clips)
