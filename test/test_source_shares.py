@@ -83,3 +83,30 @@ def test_the_training_log_names_each_source_with_its_frames_and_share():
     assert source_summary(CLIPS, weights) == ("bandai 1,000 frames 47 %, cmu 40 frames 50 %, "
                                               "mine 60 frames 3 %")
     assert source_summary(CLIPS, None).startswith("bandai 1,000 frames 91 %, cmu 40 frames 4 %")
+
+
+def test_a_clip_name_prefix_makes_a_group_of_its_own():
+    """"bandai/big_b" takes big_b out of bandai; the narrower key wins over "bandai"."""
+    shares = {"bandai/big_b": 0.3, "cmu": 0.2}
+    weights = source_clip_weights(CLIPS, shares)
+    mass = source_frames(CLIPS, weights, shares)
+    total = sum(mass.values())
+    assert {k: v / total for k, v in mass.items()} == pytest.approx(
+        {"bandai/big_b": 0.3, "cmu": 0.2, "bandai": 0.5 * 900 / 960, "mine": 0.5 * 60 / 960})
+    both = {"bandai": 0.4, "bandai/big": 0.1, "cmu": 0.25, "mine": 0.25}
+    assert source_frames(CLIPS, keys=both) == {"bandai/big": 1000, "cmu": 40, "mine": 60}
+    with pytest.raises(ValueError, match=r"no training clips: \['bandai'\]"):
+        source_clip_weights(CLIPS, both)  # nothing of bandai is left outside "bandai/big"
+    assert source_summary(CLIPS, weights, shares) == (
+        "bandai 900 frames 47 %, bandai/big_b 100 frames 30 %, cmu 40 frames 20 %, "
+        "mine 60 frames 3 %")
+
+
+def test_an_extra_motion_clip_is_grouped_by_its_own_key():
+    """extra_motion clips are named "<stem>/<key>"; "mine/walk" selects keys starting "walk"."""
+    clips = {"mine/walk_1": _clip("mine/walk_1", "mine", 30),
+             "mine/jump_1": _clip("mine/jump_1", "mine", 30), "small": CLIPS["small"]}
+    assert source_frames(clips, keys={"mine/walk": 0.5}) == {"mine/walk": 30, "mine": 30,
+                                                             "cmu": 40}
+    with pytest.raises(ValueError, match="no training clips"):
+        source_clip_weights(clips, {"mine/mine": 0.5})

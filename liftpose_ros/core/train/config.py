@@ -37,8 +37,9 @@ class DataConfig:
     val_max_windows: int = 4096  # validation subsample per epoch (speed on 2 cores)
     extra_motion: list[ExtraMotion] = field(default_factory=list)  # added to the train split
     # Share of the training windows drawn from each named source ('bandai', 'cmu', or an
-    # extra_motion file's stem); sources left out split the rest by their frames. Empty: every
-    # frame is equally likely, which leaves CMU's varied motion ~2 % of the windows.
+    # extra_motion file's stem) or group '<source>/<clip-name prefix>' ('bandai/dataset-1');
+    # clips left out split the rest by their frames. Empty: every frame is equally likely,
+    # which leaves CMU's varied motion ~2 % of the windows.
     source_shares: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:  # YAML gives mappings

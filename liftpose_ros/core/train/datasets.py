@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -53,41 +54,64 @@ def extra_motion_clips(data: DataConfig) -> dict[str, Clip]:
     return out
 
 
-def source_frames(clips: dict[str, Clip],
-                  weights: dict[str, float] | None = None) -> dict[str, float]:
-    """Frames per source, each clip's counted `weights[name]` times (once without weights)."""
+def share_group(clip: Clip, keys: Iterable[str] = ()) -> str:
+    """The `data.source_shares` key a clip's windows count towards: the longest matching key
+    of the form "<source>" or "<source>/<clip-name prefix>" ("bandai/dataset-1": Bandai's
+    varied first set); the clip's source when no key names it.
+
+    Why prefixes: a source can hold a small set of varied motion beside much of one kind
+    (Bandai: 28k frames of kicks, punches, dance and dashes beside 310k of walking and
+    waving), and that set needs a share of its own to be seen."""
+    name = clip.name.removeprefix(f"{clip.source}/")  # an extra_motion clip's "<stem>/<key>"
+    best = clip.source
+    for key in keys:
+        source, _, prefix = key.partition("/")
+        if source == clip.source and name.startswith(prefix) and len(key) > len(best):
+            best = key  # a longer key is a narrower group of the same source
+    return best
+
+
+def source_frames(clips: dict[str, Clip], weights: dict[str, float] | None = None,
+                  keys: Iterable[str] = ()) -> dict[str, float]:
+    """Frames per share group (`share_group`; per source without `keys`), each clip's counted
+    `weights[name]` times (once without weights)."""
+    keys = tuple(keys)
     out: dict[str, float] = {}
     for name, clip in clips.items():
         w = 1.0 if weights is None else weights[name]
-        out[clip.source] = out.get(clip.source, 0.0) + w * clip.num_frames
+        group = share_group(clip, keys)
+        out[group] = out.get(group, 0.0) + w * clip.num_frames
     return out
 
 
 def source_clip_weights(clips: dict[str, Clip], shares: dict[str, float]) -> dict[str, float]:
     """Per-clip weights for WindowSampler (multipliers of a clip's length) that draw `shares`
-    of the windows from the named sources; the sources not named split the rest by frames.
+    of the windows from the named sources or clip groups (`share_group`); the clips not named
+    split the rest by frames.
 
     Why: the sampler draws every frame equally, so a small source of varied motion (CMU's
     climbing, swordplay, basketball: ~2 % of the training frames) is nearly never seen."""
-    frames = source_frames(clips)
+    frames = source_frames(clips, keys=shares)
     unknown = sorted(set(shares) - set(frames))
     if unknown:
         raise ValueError(f"data.source_shares names sources with no training clips: {unknown}; "
-                         f"the train split holds {sorted(frames)}")
+                         f"the train split holds {sorted(source_frames(clips))} (a key may "
+                         "also be '<source>/<clip-name prefix>')")
     rest = 1.0 - sum(shares.values())
     others = sum(n for s, n in frames.items() if s not in shares)
     if not others and abs(rest) > 1e-6:
         raise ValueError(f"data.source_shares names every source, so it must sum to 1; "
                          f"got {sum(shares.values()):g}")
     per_frame = {s: shares[s] / n if s in shares else rest / others for s, n in frames.items()}
-    return {name: per_frame[clip.source] for name, clip in clips.items()}
+    return {name: per_frame[share_group(clip, shares)] for name, clip in clips.items()}
 
 
-def source_summary(clips: dict[str, Clip], weights: dict[str, float] | None) -> str:
-    """'bandai 383,210 frames 50 %, cmu 9,870 frames 50 %': each source's frames and share of
-    the windows drawn (for the training log)."""
-    frames = source_frames(clips)
-    mass = source_frames(clips, weights)
+def source_summary(clips: dict[str, Clip], weights: dict[str, float] | None,
+                   keys: Iterable[str] = ()) -> str:
+    """'bandai 383,210 frames 50 %, cmu 9,870 frames 50 %': each share group's frames and
+    share of the windows drawn (for the training log)."""
+    frames = source_frames(clips, keys=keys)
+    mass = source_frames(clips, weights, keys)
     total = sum(mass.values())
     return ", ".join(f"{s} {frames[s]:,.0f} frames {100 * mass[s] / total:.0f} %"
                      for s in sorted(frames))

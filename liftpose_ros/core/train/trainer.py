@@ -139,7 +139,8 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
         f"{', compiled step' if exp.train.compile else ''})"
         + (f" x {ranks.world_size} processes (global batch "
            f"{ranks.world_size * exp.train.batch_size})" if ranks.distributed else "")
-        + f"; train windows from {source_summary(train_clips, weights)}; "
+        + f"; train windows from "
+        f"{source_summary(train_clips, weights, exp.data.source_shares)}; "
         f"{len(val.inputs)} validation windows")
 
     started, first_epoch = time.perf_counter(), state.epoch
