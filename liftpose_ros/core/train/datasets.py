@@ -60,7 +60,7 @@ def share_group(clip: Clip, keys: Iterable[str] = ()) -> str:
     varied first set); the clip's source when no key names it.
 
     Why prefixes: a source can hold a small set of varied motion beside much of one kind
-    (Bandai: 28k frames of kicks, punches, dance and dashes beside 310k of walking and
+    (Bandai: 30k training frames of kicks, punches, dance and dashes beside 305k of walking and
     waving), and that set needs a share of its own to be seen."""
     name = clip.name.removeprefix(f"{clip.source}/")  # an extra_motion clip's "<stem>/<key>"
     best = clip.source
