@@ -8,8 +8,12 @@ pooled here from its per-clip groups with the same rule (`core.data.mocap.motion
 Where ROOT/<run>-unseen exists (an `--dataset npz` evaluation) a third table gives its overall
 MPJPE / P-MPJPE / median rotation.
 
+With --clips-against BASE a last table counts, per run and kind of motion, the clips (clean
+2D) that run lifts with a lower MPJPE than BASE: whether a change moves a kind as a whole or
+a few clips of it.
+
 Run: .venv/bin/python scripts/ablation_table.py --root results/training/ablation \
-         --runs base angles mix offsets all [--title TEXT]
+         --runs base angles mix offsets all [--title TEXT] [--clips-against base]
 (folders ROOT/<run>-clean and ROOT/<run>-noisy).
 """
 from __future__ import annotations
@@ -31,6 +35,18 @@ def kind_mpjpe(result: dict, kind: str) -> float:
     return sum(g["mpjpe"] * g["frames"] for g in rows) / frames if frames else float("nan")
 
 
+def clip_kinds(result: dict) -> dict[str, str]:
+    """Per-clip group name -> its kind of motion ('walk', 'dance', ...)."""
+    return {name: motion_kind(name.split(" ", 1)[-1]) for name in result["per_group"]}
+
+
+def lower_clips(result: dict, base: dict, kind: str) -> tuple[int, int]:
+    """(clips of `kind` that `result` lifts with a lower MPJPE than `base`, clips of it)."""
+    names = [n for n, k in clip_kinds(base).items() if k == kind]
+    lower = sum(result["per_group"][n]["mpjpe"] < base["per_group"][n]["mpjpe"] for n in names)
+    return lower, len(names)
+
+
 def row(name: str, folder: Path, width: int) -> str:
     if not (folder / "results.json").exists():
         return f"{name:<{width}} (missing: {folder})"
@@ -46,6 +62,8 @@ def main() -> None:
     parser.add_argument("--root", required=True, type=Path)
     parser.add_argument("--runs", nargs="+", required=True)
     parser.add_argument("--title", default="")
+    parser.add_argument("--clips-against", metavar="BASE",
+                        help="count the clips each run lifts better than this run (clean 2D)")
     args = parser.parse_args()
     if args.title:
         print(args.title)
@@ -66,6 +84,17 @@ def main() -> None:
             o = json.loads((args.root / f"{name}-unseen" / "results.json").read_text())["overall"]
             print(f"{name:<{width}} {o['mpjpe']:7.1f} {o['p_mpjpe']:8.1f} "
                   f"{o['rotation_median']:8.1f}")
+    if args.clips_against:
+        def read(run: str) -> dict:
+            return json.loads((args.root / f"{run}-clean" / "results.json").read_text())
+
+        base = read(args.clips_against)
+        print(f"\nclips lifted better than {args.clips_against}, clean 2D  [lower / all]")
+        print(f"{'run':<{width}} {'walk':>7} {'dance':>7}")
+        for name in args.runs:
+            if name != args.clips_against:
+                counts = [lower_clips(read(name), base, k) for k in ("walk", "dance")]
+                print(f"{name:<{width}} " + " ".join(f"{f'{a}/{b}':>7}" for a, b in counts))
 
 
 if __name__ == "__main__":
