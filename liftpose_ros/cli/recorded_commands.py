@@ -11,7 +11,8 @@ def _cmd_process(args: argparse.Namespace) -> int:
     assumed = {} if args.fov_deg is None else {"fov_deg": args.fov_deg}
     options = ProcessOptions(
         image_topic=args.image_topic, camera_info_topic=args.camera_info_topic,
-        mode=args.mode, checkpoint=args.checkpoint, device=args.device, backend=args.backend,
+        mode=args.mode, checkpoint=args.checkpoint, device=args.device, engine=args.engine,
+        backend=args.backend,
         backend_options=args.backend_options, max_frames=args.max_frames, scale=args.scale,
         write_bag=args.bag, storage=args.storage, namespace=args.namespace,
         write_npz=args.npz, write_csv=args.csv, write_video=args.video,
@@ -25,6 +26,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     from liftpose_ros.core.detect.interface import DEFAULT_BACKEND, available_detectors
+    from liftpose_ros.core.lifter.engine_choice import ENGINES, LIVE_ENGINE
 
     p = sub.add_parser(
         "process", help="run a rosbag2 (sqlite3/MCAP) or a video through the keypoint and "
@@ -55,6 +57,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="lifter output mode (the checkpoint must match)")
     p.add_argument("--checkpoint", help="lifter checkpoint (default: shipped, per --mode)")
     p.add_argument("--device", default="auto", help="lifter device: auto | cpu | cuda | cuda:N")
+    p.add_argument("--engine", default=LIVE_ENGINE, choices=ENGINES,
+                   help="lifter engine: auto = onnxruntime on a CPU, torchscript on CUDA")
     p.add_argument("--backend", default=DEFAULT_BACKEND, choices=available_detectors(),
                    help="2D keypoint backend")
     p.add_argument("--backend-options", default="",

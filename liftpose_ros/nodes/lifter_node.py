@@ -158,7 +158,8 @@ class LifterNode(ManagedNode):
         self.diagnostics = DiagnosticsPublisher(self, self._diagnostics)
         self._startup_note = (
             f"lifting with {self.params.checkpoint_path.name} on {self.runner.device} "
-            f"(T={cfg.num_frames}, {cfg.fps:g} fps, {cfg.output}, {cfg.input_mode} input); "
+            f"({self.runner.engine.name}, T={cfg.num_frames}, {cfg.fps:g} fps, {cfg.output}, "
+            f"{cfg.input_mode} input); "
             "camera info: "
             f"{self.camera_info.describe() if self.camera_info else 'ignored'}; depth: "
             f"{self.depth.describe() if self.depth else 'unused'}; output frame: "
@@ -182,6 +183,10 @@ class LifterNode(ManagedNode):
         self.people_sub = self.create_subscription(People2D, topics.PEOPLE_2D, self._on_people,
                                                    pose_qos(self.params.queue_depth))
         self.get_logger().info(self._startup_note)
+        if self.runner.engine.note:  # the engine asked for cannot run here: say which does
+            log = (self.get_logger().info if self.params.engine == "auto"
+                   else self.get_logger().warning)
+            log(f"parameter 'engine' is '{self.params.engine}': {self.runner.engine.note}")
 
     def _deactivate(self) -> None:
         """Stop taking People2D; the tracks' windows are kept for the next activation."""
@@ -358,7 +363,7 @@ class LifterNode(ManagedNode):
                 "masked_joints": s.masked_joints, "restarts": s.restarts,
                 "bad_camera_info": s.bad_camera_info,
                 "waiting_for_camera_info": s.waiting_for_camera_info,
-                "input_mode": self.runner.config.input_mode,
+                "input_mode": self.runner.config.input_mode, "engine": self.runner.engine.name,
                 "active_tracks": len(self.windows), "mean_callback_ms": f"{busy_ms:.2f}",
                 **(self.camera_info.diagnostic_values() if self.camera_info
                    else {"camera_info_sync": "unused"}),

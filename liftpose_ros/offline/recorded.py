@@ -84,6 +84,7 @@ class ProcessOptions:
     mode: str = "causal"
     checkpoint: str | None = None  # None = the shipped lifter of `mode`
     device: str = "auto"
+    engine: str = LifterParams.engine  # lifter engine (core/lifter/engine_choice.py)
     backend: str = DEFAULT_BACKEND
     backend_options: str = ""
     max_frames: int | None = None
@@ -435,7 +436,7 @@ class RecordedPipeline:
         kp = KeypointParams(backend=options.backend, backend_options=offline_backend_options(
             options.backend, options.backend_options))
         lp = LifterParams(checkpoint=options.checkpoint or "", mode=options.mode,
-                          device=options.device)
+                          device=options.device, engine=options.engine)
         self.runner = lifter_from_params(lp)  # StartupError (one line) for a bad file or mode
         self.detector = detector_from_params(kp)
         self.keypoints = KeypointPipeline(self.detector, kp.tracker_config(),
@@ -640,7 +641,8 @@ def summarize(source, pipeline: RecordedPipeline, wall_s: float, written: dict[s
         "lifter": {"checkpoint": str(LifterParams(checkpoint=options.checkpoint or "",
                                                   mode=options.mode).checkpoint_path),
                    "window": cfg.num_frames, "mode": cfg.output, "fps": cfg.fps,
-                   "input_mode": cfg.input_mode, "device": str(pipeline.runner.device)},
+                   "input_mode": cfg.input_mode, "device": str(pipeline.runner.device),
+                   "engine": pipeline.runner.engine.name},
         "intrinsics": _intrinsics_summary(source),
         "backend": options.backend, "wall_s": round(wall_s, 2),
         "frames_per_s": round(s.frames_read / wall_s, 2) if wall_s > 0 else None,

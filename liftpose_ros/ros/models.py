@@ -15,7 +15,7 @@ def lifter_from_params(params: LifterParams) -> LifterRunner:
     """The lifter of `params`, or StartupError saying what is wrong with which file."""
     path = params.checkpoint_path
     try:
-        runner = LifterRunner.from_checkpoint(path, device=params.device)
+        runner = LifterRunner.from_checkpoint(path, device=params.device, engine=params.engine)
     except ValueError as exc:  # select_device: CUDA requested but absent
         raise StartupError(f"parameter 'device': {exc}") from exc
     except Exception as exc:  # CheckpointError, and anything a corrupt file provokes

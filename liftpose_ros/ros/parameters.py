@@ -25,6 +25,7 @@ from rclpy.parameter import Parameter
 
 from liftpose_ros.samples import BUNDLED_VIDEO
 from liftpose_ros.weights import shipped_lifter
+from liftpose_ros.core.lifter.engine_choice import ENGINES, LIVE_ENGINE
 from liftpose_ros.core.lifter.input import OUTPUT_MODES
 from liftpose_ros.core.detect.interface import DEFAULT_BACKEND, available_detectors
 from liftpose_ros.core.tracking import MAX_FIRST_ID, TrackerConfig
@@ -146,6 +147,7 @@ class LifterParams:
 
     checkpoint: str = ""
     device: str = "auto"
+    engine: str = LIVE_ENGINE
     mode: str = "causal"
     frame_id_override: str = ""
     target_frame: str = ""
@@ -215,6 +217,12 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
     "device": dict(description="Torch device for the lifter; 'auto' = CUDA when available.",
                    choices=("auto", "cpu", "cuda"), pattern=r"cuda:\d+",
                    pattern_help="cuda:N"),
+    "engine": dict(description="How the lifter's forward pass runs: 'auto' = onnxruntime on "
+                   "a CPU, torchscript on CUDA; 'onnxruntime' (ONNX Runtime, CPU only; the "
+                   "fastest on a CPU for a few people); 'torchscript' (a traced, frozen copy); "
+                   "'eager'. Checked against eager mode at start; one that cannot run or "
+                   "differs falls back (onnxruntime -> torchscript -> eager), logged with "
+                   "the reason.", choices=ENGINES),
     "mode": dict(description="Which frame of the window the output describes: 'causal' = the "
                  "newest (live use), 'centre' = the middle one (T//2 frames of latency). Must "
                  "be the mode the checkpoint was trained for.", choices=OUTPUT_MODES),

@@ -142,8 +142,10 @@ def test_camera_mode_waits_for_camera_info_then_lifts(ros_graph, camera_checkpoi
     wait_for(lambda: probe.values("liftpose_lifter: lifter").get("waiting_for_camera_info")
              == "3", 3.0, "diagnostics counting them")
     status = probe.status("liftpose_lifter: lifter")
-    assert "camera_info" in status.message and probe.values(
-        "liftpose_lifter: lifter")["input_mode"] == "camera"
+    values = probe.values("liftpose_lifter: lifter")
+    assert "camera_info" in status.message and values["input_mode"] == "camera"
+    on_cpu = lifter.runner.device.type == "cpu"  # the default engine 'auto' follows it
+    assert values["engine"] == ("onnxruntime" if on_cpu else "torchscript")
     wait_for(lambda: (probe.info_pub.publish(camera_info_msg()) or
                       lifter.camera_info.latest is not None), 5.0, "camera info at the lifter")
     publish(probe, range(3, 5), {1: 0.0})
@@ -203,6 +205,8 @@ def test_bad_messages_are_dropped_counted_and_the_node_keeps_lifting(ros_graph,
     (dict(mode="sideways"), r"parameter 'mode' must be one of: causal, centre; got 'sideways'"),
     (dict(mode="centre"), r"trained for 'causal' output"),
     (dict(device="gpu"), r"parameter 'device'"),
+    (dict(engine="tensorrt"), r"parameter 'engine' must be one of: auto, torchscript, "
+                              r"onnxruntime, eager; got 'tensorrt'"),
     (dict(min_frames="three"), r"parameter 'min_frames'"),
     (dict(checkpoint="/nonexistent/lifter.pt"), r"checkpoint not found: /nonexistent/lifter.pt"),
     (dict(checkpoint="TRUNCATED"), r"truncated or not a torch file"),

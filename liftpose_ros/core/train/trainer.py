@@ -80,7 +80,7 @@ def _resume(path: Path, model: PoseLifter, opt: torch.optim.Optimizer,
 
 def validate(model: PoseLifter, windows: EvalWindows, device: torch.device) -> float:
     """Validation MPJPE in mm over a fixed set of windows."""
-    runner = LifterRunner(model, device, batch_size=1024, trace=False)  # weights change
+    runner = LifterRunner(model, device, batch_size=1024, engine="eager")  # weights change
     pred = runner.predict(windows.inputs)
     model.train()
     return float(mpjpe(pred * 1000.0, windows.targets * 1000.0).mean())
