@@ -11,6 +11,10 @@
 # Needs python3 with torch (CUDA), numpy, PyYAML, tqdm and matplotlib; no virtual environment,
 # no network. $PYTHON overrides the interpreter. SMOKE=1 DEVICE=cpu runs every step at a
 # token size, to check the script on a machine without a GPU before a GPU's time is spent.
+# SPLIT_MB=N also writes the exported lifter (about 20 MB at the paper's width) in parts of at
+# most N MB with its sha256, for runners that return only smaller files; join them with
+#   cat OUT_DIR/lifter_paper_causal_t27.pt.part-* > lifter_paper_causal_t27.pt
+# and check it with sha256sum -c OUT_DIR/lifter_paper_causal_t27.pt.sha256 (in that folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:?usage: bash scripts/train_on_gpu.sh OUT_DIR [MINUTES] [MOCAP_DIR]}
@@ -65,6 +69,11 @@ echo "== $(date -u +%FT%TZ) training for at most $MINUTES min"
     --device "$DEVICE" "${TRAIN[@]}"
 "$PY" -m liftpose_ros.cli export --checkpoint "$OUT/run/best.pt" \
     --out "$OUT/lifter_paper_causal_t27.pt"
+if [ "${SPLIT_MB:-0}" -gt 0 ]; then
+    (cd "$OUT" && sha256sum lifter_paper_causal_t27.pt > lifter_paper_causal_t27.pt.sha256 &&
+     split -b "${SPLIT_MB}m" -d lifter_paper_causal_t27.pt lifter_paper_causal_t27.pt.part-)
+    ls -l "$OUT"/lifter_paper_causal_t27.pt.part-*
+fi
 
 echo "== $(date -u +%FT%TZ) CMU 5+7, cells cameras, clean and noisy 2D"
 "$PY" -m liftpose_ros.cli evaluate --checkpoint "$OUT/lifter_paper_causal_t27.pt" \
