@@ -3,7 +3,7 @@
 deploys it: camera stamp -> Skeletons3D received, p50/p95, and the 2D / 3D halves.
 
     scripts/in_private_network.sh .venv/bin/python scripts/bench_pipeline_processes.py \
-        [--duration-s 20] [--backend-options YAML] [--lifter-params YAML]
+        [--duration-s 20] [--backend-options YAML] [--lifter-params YAML] [--bounce]
         [--json results/pipeline/bench_processes.json]
 
 Processes: this one (the video publisher, spun in its own thread like a camera driver, and the
@@ -19,7 +19,12 @@ are read from the recorder's receive times (one system clock) and the nodes' /di
                             predict, placement, transport)
 
 Frames stamped in the first --warmup-s seconds are left out: the nodes build their models
-(mediapipe makes a graph per person, ~0.3 s) on their first frames.
+(mediapipe makes a graph per person, ~0.3 s) on their first frames. The bundled clip lasts
+1.7 s at 30 Hz: looped, it restarts, so every 1.7 s the three people jump back to where they
+started and the detector loses and finds them again, as if they all entered at once; with
+--bounce it plays forwards and backwards instead, a steady stream like a camera's. Below the
+table, the slowest tenth of the frames: which stage they lost their time in, how many queued
+behind the lifter, how many came within 10 frames of a restart.
 """
 from __future__ import annotations
 
@@ -67,6 +72,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="Fast DDS transports: profile = config/fastdds_large_images.xml (shared "
                    "memory with segments that hold whole images, the recommended set-up), shm = "
                    "Fast DDS's default transports, udp = UDPv4 only")
+    p.add_argument("--bounce", action="store_true",
+                   help="play the looped clip forwards then backwards (people move on "
+                        "steadily) instead of restarting it, where all three people jump back "
+                        "to where they started every 1.7 s and are found again")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return p.parse_args(argv)
 
@@ -164,6 +173,58 @@ def stage_samples(people: list, skeletons: list, t0_ns: int) -> dict[str, list[f
     return out
 
 
+def frames_since_loop_start(published) -> dict[int, int]:
+    """stamp -> how many frames were published since the looped clip last started again
+    ((stamp, clip frame index) pairs in publishing order; the index drops at a restart)."""
+    out, count, last = {}, 0, None
+    for stamp, index in published:
+        count = 0 if last is None or index < last else count + 1
+        out[stamp], last = count, index
+    return out
+
+
+def slowest_frames(people: list, skeletons: list, t0_ns: int, loop_index: dict[int, int],
+                   share: float = 0.1) -> dict:
+    """Where the slowest `share` of the frames (end to end) lost their time: mean ms of each
+    stage over them against all frames; how many of them had their People2D reach the
+    recorder before the previous frame's skeletons did, i.e. were most likely queued behind
+    the lifter's previous message; and how many lie within the first 10 frames after the
+    looped clip jumps back to its start (`loop_index`: stamp -> frames since then), where the
+    people jump and the detector loses and finds them again."""
+    people_rx = {f.stamp_ns: f.receive_ns for f in people}
+    frames = sorted((f for f in skeletons if f.image_stamp_ns >= t0_ns
+                     and f.image_stamp_ns in people_rx), key=lambda f: f.image_stamp_ns)
+    if len(frames) < 10:
+        return {}
+    e2e = np.array([f.latency_s for f in frames]) * 1e3  # (N,) ms
+    to_2d = np.array([people_rx[f.image_stamp_ns] - f.image_stamp_ns for f in frames]) * 1e-6
+    queued = np.array([False] + [people_rx[b.image_stamp_ns] < a.receive_ns
+                                 for a, b in zip(frames, frames[1:])])
+    slow = e2e >= np.quantile(e2e, 1.0 - share)
+    index = np.array([loop_index.get(f.image_stamp_ns, -1) for f in frames])  # -1: unknown
+    after_jump = (index >= 0) & (index < 10)
+    return {"frames": int(slow.sum()), "share": share,
+            "after_loop_jump": [int(after_jump[slow].sum()), int(after_jump.sum())],
+            "camera_to_2d_ms": [float(to_2d[slow].mean()), float(to_2d.mean())],
+            "2d_to_3d_ms": [float((e2e - to_2d)[slow].mean()), float((e2e - to_2d).mean())],
+            "queued_behind_lifter": [int(queued[slow].sum()), int(queued.sum())],
+            "all_frames": len(frames)}
+
+
+def slowest_frames_text(tail: dict) -> str:
+    if not tail:
+        return "slowest frames: too few frames to say"
+    return (f"slowest {tail['share']:.0%} of frames ({tail['frames']}), mean ms against all "
+            f"frames: camera -> 2D {tail['camera_to_2d_ms'][0]:.1f} vs "
+            f"{tail['camera_to_2d_ms'][1]:.1f}, 2D -> 3D {tail['2d_to_3d_ms'][0]:.1f} vs "
+            f"{tail['2d_to_3d_ms'][1]:.1f}; People2D there before the previous frame's "
+            f"skeletons (queued behind the lifter): {tail['queued_behind_lifter'][0]} of them, "
+            f"{tail['queued_behind_lifter'][1]} of all {tail['all_frames']}"
+            + (f"; within 10 frames after the clip jumps back to its start: "
+               f"{tail['after_loop_jump'][0]} of them, {tail['after_loop_jump'][1]} of all"
+               if tail["after_loop_jump"][1] else ""))
+
+
 def run(args: argparse.Namespace) -> dict:
     import rclpy
     from rclpy.context import Context
@@ -178,7 +239,8 @@ def run(args: argparse.Namespace) -> dict:
     rclpy.init(context=context, args=[])
     video = VideoPublisher(context=context, parameter_overrides=[
         Parameter("rate_hz", value=float(args.rate_hz)), Parameter("scale", value=args.scale),
-        Parameter("loop", value=True), Parameter("preload", value=True),
+        Parameter("loop", value=True), Parameter("bounce", value=args.bounce),
+        Parameter("preload", value=True),
         Parameter("autostart", value=False)])
     recorder = PoseRecorder(context=context)
     executors, threads = [], []
@@ -223,10 +285,14 @@ def run(args: argparse.Namespace) -> dict:
         video.destroy_node()
         recorder.destroy_node()
         rclpy.try_shutdown(context=context)
-    samples = stage_samples(people, skeletons, start_ns + int(args.warmup_s * 1e9))
+    t0_ns = start_ns + int(args.warmup_s * 1e9)
+    samples = stage_samples(people, skeletons, t0_ns)
     text, figures = table(samples)
-    published = [s for s, _ in video.published if s >= start_ns + int(args.warmup_s * 1e9)]
+    published = [s for s, _ in video.published if s >= t0_ns]
     return {"text": text, "figures_ms": figures, "diagnostics": diagnostics,
+            "slowest_frames": slowest_frames(  # bouncing: no restart to count from
+                people, skeletons, t0_ns,
+                {} if args.bounce else frames_since_loop_start(video.published)),
             "frames_published": len(published), "frames_in_table": len(samples["end to end"]),
             "people_per_frame": float(np.mean([len(f.track_ids) for f in skeletons]))
             if skeletons else 0.0,
@@ -252,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{out['load_average'][1]:.2f} after, CPU check {out['cpu_check_ms'][0]:.0f} / "
           f"{out['cpu_check_ms'][1]:.0f} ms; {args.mode} lifter on cpu with "
           f"{args.lifter_params or 'its default parameters (1 torch thread)'}, "
-          f"bundled clip scaled {args.scale:g} at {args.rate_hz:g} Hz for {args.duration_s:g} s, "
+          f"bundled clip scaled {args.scale:g} at {args.rate_hz:g} Hz for {args.duration_s:g} s "
+          f"({'bouncing' if args.bounce else 'restarting'} at its ends), "
           f"keypoint node max_rate_hz {kp.get('max_rate_hz', '?')}"
           + (f", backend options {args.backend_options}" if args.backend_options else "")
           + f", Fast DDS transport {args.transport}; shared-memory files the node processes left: "
@@ -261,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{out['frames_in_table']} answered in 3D; {out['people_per_frame']:.2f} people per "
           f"3D message; node exit codes {out['exit_codes']}\n")
     print(out["text"])
+    print(slowest_frames_text(out["slowest_frames"]))
     print(f"\nnodes' own /diagnostics (last 1 s period): keypoint detector mean "
           f"{kp.get('detector_latency_ms_mean', '?')} ms, max "
           f"{kp.get('detector_latency_ms_max', '?')} ms, processed "

@@ -4,7 +4,8 @@ Publishes   image (sensor_msgs/Image bgr8, sensor-data QoS), or with image_trans
             image/compressed (sensor_msgs/CompressedImage, JPEG; encoded once per frame when
             preloaded, as a camera's encoder would), camera_info (sensor_msgs/CameraInfo,
             same stamp and frame_id), video_done (std_msgs/Empty, reliable + transient local,
-            once the file has been played; never with loop).
+            once the file has been played; never with loop). With loop and bounce the file
+            plays forwards, then backwards, ..., so people never jump back to the start.
 
 Why it exists: the demo and the benchmark need a camera that behaves like one, so frames go
 out in real time at `rate_hz` (frames of a faster file are skipped, e.g. every second frame of a
@@ -76,6 +77,11 @@ class VideoPublisher(Node):
         # (a file that does not say its frame count is streamed: what to keep is unknown)
         self.preloaded = preloaded = (p.preload and info.frame_count > 0
                                       and self.source.preload(self._indices_to_show()))
+        if p.bounce and not (p.loop and preloaded):
+            raise StartupError("parameter 'bounce' needs loop:=true and preload:=true (and a "
+                               "clip whose shown frames fit in memory)")
+        # file frame per tick of one forwards-and-backwards pass; None: play once / restart
+        self._bounce = self._bounce_order() if p.bounce else None
         self._encoded: dict[int, object] = {}  # frame index -> JPEG bytes (preloaded)
         self.done = Future()  # completes once the whole file has been played (never with loop)
         self.published: deque[tuple[int, int]] = deque(maxlen=PUBLISHED_HISTORY)
@@ -109,6 +115,20 @@ class VideoPublisher(Node):
         return {i for i in (frame_index(t, self.params.rate_hz, self.fps) for t in range(ticks))
                 if i < count}
 
+    def _bounce_order(self) -> list[int]:
+        """File frames shown tick after tick when bouncing: those of one forward pass, then the
+        same backwards, leaving out both ends the second time (no frame shows twice in a row,
+        unless the file is slower than rate_hz). Raises StartupError for a clip too short."""
+        count = self.source.info.frame_count
+        ticks = int(math.ceil(count * self.params.rate_hz / self.fps)) + 1
+        forward = [i for i in (frame_index(t, self.params.rate_hz, self.fps)
+                               for t in range(ticks)) if i < count
+                   and self.source.read(i) is not None]  # preloaded: a lookup
+        if len(forward) < 2:
+            raise StartupError(f"parameter 'bounce': {self.params.video_path.name} has fewer "
+                               "than 2 frames to show")
+        return forward + forward[-2:0:-1]
+
     def start(self) -> None:
         """Start playing (for autostart=false); the first frame goes out at the next tick."""
         self.timer.reset()
@@ -128,7 +148,8 @@ class VideoPublisher(Node):
             return  # an early tick: never show a frame twice
         self.ticks_skipped += tick - self._tick - 1
         self._tick = tick
-        index = frame_index(tick, self.params.rate_hz, self.fps)
+        index = (self._bounce[tick % len(self._bounce)] if self._bounce is not None
+                 else frame_index(tick, self.params.rate_hz, self.fps))
         frame = self.source.read(index)
         if frame is None:
             self._end_of_file()

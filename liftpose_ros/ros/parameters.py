@@ -497,6 +497,7 @@ class VideoParams:
     cy: float = 0.0
     scale: float = 1.0
     loop: bool = False
+    bounce: bool = False
     preload: bool = False
     autostart: bool = True
     image_transport: str = "raw"
@@ -527,6 +528,9 @@ VIDEO_PARAMETERS: tuple[ParamSpec, ...] = (
               "height); the intrinsics scale with it.", minimum=0.01, maximum=1.0),
     ParamSpec("loop", False, "Start again at the end of the file (stamps keep increasing; "
               "video_done is never sent)."),
+    ParamSpec("bounce", False, "With loop: play the file forwards, then backwards, and so on, "
+              "so that the people in it move on instead of jumping back to where they started "
+              "(a steady stream, as from a camera). Needs preload."),
     ParamSpec("preload", False, "Decode the frames to be shown at start-up (if they fit in "
               "1 GiB) so playback costs no decoding CPU; otherwise decode while playing."),
     ParamSpec("autostart", True, "Start playing at once; false = wait for start() (used by "
