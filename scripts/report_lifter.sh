@@ -23,10 +23,10 @@ for rig in cells classic; do
     --rig "$rig" --noisy --flip --out "$OUT/causal_t27-$rig-noisy-flip" \
     | tee "$OUT/causal_t27-$rig-noisy-flip.txt"
 done
-# causal_t27_e12: the causal run at 12 epochs, the others' budget (committed outputs; weights in
-# the history), for comparisons at equal budget
+# causal_t27_e12, centre_t27_e12: the causal and centre runs at 12 epochs, the baseline's budget
+# (committed outputs; weights in the history), for comparisons at equal budget
 .venv/bin/python scripts/ablation_table.py --root "$OUT" \
-  --runs {causal_t27,causal_t27_e12,centre_t27,poseformer_causal_t27}-{cells,classic} \
-  --title "Shipped lifters (causal: 40 epochs; causal_t27_e12: the same run at 12 epochs, the budget of the others), CMU 5+7 (4 cameras per clip), take 01_03 (2 cameras)" \
+  --runs {causal_t27,causal_t27_e12,centre_t27,centre_t27_e12,poseformer_causal_t27}-{cells,classic} \
+  --title "Shipped lifters (causal and centre: 40 epochs; *_e12: the same runs at 12 epochs, the budget of the baseline), CMU 5+7 (4 cameras per clip), take 01_03 (2 cameras)" \
   | tee "$OUT/walk_dance.txt"
 $L bench --checkpoint liftpose_ros/weights/lifter_causal_t27.pt --threads 2 | tee "$OUT/bench.txt"
