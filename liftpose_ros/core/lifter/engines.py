@@ -6,7 +6,8 @@ arithmetic, and the way they are dispatched decides the latency:
 
 - eager: every op dispatched from Python, holding the interpreter lock between them. Beside a
   busy Python thread (a detector in the same process) one call of 12 ms takes about 1 s.
-- torchscript: a traced, frozen copy; the graph runs without the lock (the default).
+- torchscript: a traced, frozen copy; the graph runs without the lock (LifterRunner's
+  default, for batch work: evaluation, `lift-sample`).
 - onnxruntime: the model exported to ONNX in memory and run by ONNX Runtime on the CPU, which
   fuses the layer norms, GELUs and attention arithmetic: the fastest on CPU for a few people
   (`scripts/bench_lifter_engines.py`), not for hundreds. CPU only.

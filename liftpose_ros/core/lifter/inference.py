@@ -44,7 +44,8 @@ class LifterRunner:
 
     def __init__(self, model: PoseLifter, device: torch.device, flip_tta: bool = False,
                  batch_size: int = 1024, engine: str = DEFAULT_ENGINE) -> None:
-        """engine: how the forward pass runs (`engines.ENGINES`; see core/lifter/engines.py).
+        """engine: how the forward pass runs (`engine_choice.ENGINES`; see
+        core/lifter/engines.py).
         The one that runs, and why when it is not `engine`, is `self.engine`."""
         self.model = model.to(device).eval()
         self.config: LifterConfig = model.config
