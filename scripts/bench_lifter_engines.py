@@ -4,12 +4,14 @@ Python thread (as in a process that also runs the detector): which one the nodes
 (core/lifter/engines.py).
 
     .venv/bin/python scripts/bench_lifter_engines.py [--people 3] [--repeats 200] [--threads 1]
+        [--alone-only]
 
 The shipped causal lifter on random windows of --people tracks; each figure is the time of one
 predict() call (windows in, poses out, as the lifter node calls it) over --repeats calls, in
 milliseconds. Engines are timed in turns, round after round, so that a change in the machine's
 speed during the run falls on all of them alike. Eager mode beside the busy thread takes about
-1 s a call, so it gets --repeats // 20 calls there.
+1 s a call, so it gets --repeats // 20 calls there. --alone-only leaves the busy thread out
+(for many people a call, as evaluation lifts them).
 """
 from __future__ import annotations
 
@@ -83,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--people", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1, help="torch / ONNX Runtime threads")
+    ap.add_argument("--alone-only", action="store_true", help="no runs beside a busy thread")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     path = shipped_lifter("causal")
@@ -97,14 +100,19 @@ def main(argv: list[str] | None = None) -> int:
         0, 1, (args.people, cfg.num_frames, cfg.num_joints, 3)).astype(np.float32)
     reference = runners["eager"].predict(windows)
     alone = timed(runners, windows, args.repeats, busy=False)
-    with BusyPythonThread():
-        busy = timed(runners, windows, args.repeats, busy=True)
+    busy = alone
+    if not args.alone_only:
+        with BusyPythonThread():
+            busy = timed(runners, windows, args.repeats, busy=True)
     print(f"{path.name}, {args.people} people, {args.threads} thread(s), one predict() call, ms "
           f"({args.repeats} calls each alone, in {ROUNDS} interleaved rounds)")
-    print(f"{'engine':12}{'alone p50':>9}{'p95':>9}{'busy p50':>12}{'p95':>9}{'calls':>8}"
-          "   (busy: beside a busy Python thread)")
+    if args.alone_only:
+        print(f"{'engine':12}{'alone p50':>9}{'p95':>9}")
+    else:
+        print(f"{'engine':12}{'alone p50':>9}{'p95':>9}{'busy p50':>12}{'p95':>9}{'calls':>8}"
+              "   (busy: beside a busy Python thread)")
     for name in runners:
-        print(row(name, alone[name], busy[name]))
+        print(row(name, alone[name], busy[name])[:30 if args.alone_only else None])
     for name, runner in runners.items():
         error = np.abs(runner.predict(windows) - reference).max()
         print(f"{name}: largest difference from eager mode {1e3 * error:.4f} mm")

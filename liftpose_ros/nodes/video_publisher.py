@@ -108,22 +108,23 @@ class VideoPublisher(Node):
             f"fy={self.intrinsics[1]:.1f} cx={self.intrinsics[2]:.1f} "
             f"cy={self.intrinsics[3]:.1f} px ({'given' if p.fx else f'{p.fov_deg:g} deg'})")
 
-    def _indices_to_show(self) -> set[int]:
-        """File frames the playback will publish (one per tick until the file ends)."""
+    def _forward_pass(self) -> list[int]:
+        """File frames one playback of the file publishes, tick after tick, until it ends."""
         count = self.source.info.frame_count
         ticks = int(math.ceil(count * self.params.rate_hz / self.fps)) + 1
-        return {i for i in (frame_index(t, self.params.rate_hz, self.fps) for t in range(ticks))
-                if i < count}
+        return [i for i in (frame_index(t, self.params.rate_hz, self.fps) for t in range(ticks))
+                if i < count]
+
+    def _indices_to_show(self) -> set[int]:
+        """File frames the playback will publish (one per tick until the file ends)."""
+        return set(self._forward_pass())
 
     def _bounce_order(self) -> list[int]:
         """File frames shown tick after tick when bouncing: those of one forward pass, then the
         same backwards, leaving out both ends the second time (no frame shows twice in a row,
         unless the file is slower than rate_hz). Raises StartupError for a clip too short."""
-        count = self.source.info.frame_count
-        ticks = int(math.ceil(count * self.params.rate_hz / self.fps)) + 1
-        forward = [i for i in (frame_index(t, self.params.rate_hz, self.fps)
-                               for t in range(ticks)) if i < count
-                   and self.source.read(i) is not None]  # preloaded: a lookup
+        forward = [i for i in self._forward_pass()
+                   if self.source.read(i) is not None]  # preloaded: a lookup
         if len(forward) < 2:
             raise StartupError(f"parameter 'bounce': {self.params.video_path.name} has fewer "
                                "than 2 frames to show")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 ENGINES = ("auto", "torchscript", "onnxruntime", "eager")
 # LifterRunner's default: batch work (evaluation, `lift-sample`) runs hundreds of windows a
-# call, where TorchScript is as fast as ONNX Runtime or faster (scripts/bench_lifter_engines.py).
+# call, where ONNX Runtime is no faster than TorchScript (scripts/bench_lifter_engines.py).
 DEFAULT_ENGINE = "torchscript"
 # The nodes' and `liftpose process`'s default: a few people a call, where ONNX Runtime is the
 # fastest on a CPU; it does not run on CUDA.
