@@ -4,7 +4,7 @@ Python thread (as in a process that also runs the detector): which one the nodes
 (core/lifter/engines.py).
 
     .venv/bin/python scripts/bench_lifter_engines.py [--people 3] [--repeats 200] [--threads 1]
-        [--alone-only]
+        [--alone-only] [--switch-interval-ms MS]
 
 The shipped causal lifter on random windows of --people tracks; each figure is the time of one
 predict() call (windows in, poses out, as the lifter node calls it) over --repeats calls, in
@@ -16,6 +16,7 @@ speed during the run falls on all of them alike. Eager mode beside the busy thre
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -26,6 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from liftpose_ros.core.interpreter_lock import ENV_VAR, apply_switch_interval  # noqa: E402
 from liftpose_ros.core.lifter.engine_choice import ENGINES  # noqa: E402
 from liftpose_ros.core.lifter.inference import LifterRunner  # noqa: E402
 from liftpose_ros.weights import shipped_lifter  # noqa: E402
@@ -86,8 +88,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=200)
     ap.add_argument("--threads", type=int, default=1, help="torch / ONNX Runtime threads")
     ap.add_argument("--alone-only", action="store_true", help="no runs beside a busy thread")
+    ap.add_argument("--switch-interval-ms", type=float, default=None,
+                    help="GIL switch interval for the run (0: Python's 5 ms; default: as "
+                         "LIFTPOSE_GIL_SWITCH_INTERVAL_MS says, core/interpreter_lock.py)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    override = {} if args.switch_interval_ms is None else {ENV_VAR: f"{args.switch_interval_ms:g}"}
+    switch_ms = apply_switch_interval({**os.environ, **override})
     path = shipped_lifter("causal")
     runners = {name: LifterRunner.from_checkpoint(path, device="cpu", engine=name)
                for name in ENGINES if name != "auto"}  # auto: onnxruntime on a CPU
@@ -105,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         with BusyPythonThread():
             busy = timed(runners, windows, args.repeats, busy=True)
     print(f"{path.name}, {args.people} people, {args.threads} thread(s), one predict() call, ms "
-          f"({args.repeats} calls each alone, in {ROUNDS} interleaved rounds)")
+          f"({args.repeats} calls each alone, in {ROUNDS} interleaved rounds), GIL switch "
+          f"interval {switch_ms:g} ms")
     if args.alone_only:
         print(f"{'engine':12}{'alone p50':>9}{'p95':>9}")
     else:

@@ -2,6 +2,7 @@
 """End-to-end latency of the ROS 2 pipeline, camera stamp -> Skeletons3D, and where it goes.
 
     scripts/in_private_network.sh .venv/bin/python scripts/bench_pipeline.py [--duration-s 10]
+        [--switch-interval-ms MS]
 
 Runs the product's in-process graph (liftpose_ros.demo.graph.GraphPipeline: video
 publisher in its own executor thread; keypoint node, lifter node and recorder each in its own
@@ -37,6 +38,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from liftpose_ros.core.interpreter_lock import ENV_VAR, apply_switch_interval  # noqa: E402
 from liftpose_ros.demo.graph import GraphPipeline, PipelineSettings  # noqa: E402
 from liftpose_ros.demo.run import summarize  # noqa: E402
 from liftpose_ros.ros.private_network import ensure_private_network  # noqa: E402
@@ -70,6 +72,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--camera-in-pipeline-executor", action="store_true",
                    help="spin the video publisher in the pipeline's executor instead of its "
                    "own thread")
+    p.add_argument("--switch-interval-ms", type=float, default=None,
+                   help="GIL switch interval of this process (0: Python's 5 ms; default: the "
+                        "project's, core/interpreter_lock.py, as `liftpose demo` and "
+                        "liftpose-bringup set it)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return p.parse_args(argv)
 
@@ -158,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"bench_pipeline: {exc}", file=sys.stderr)
         return 2
+    override = {} if args.switch_interval_ms is None else {ENV_VAR: f"{args.switch_interval_ms:g}"}
+    switch_ms = apply_switch_interval({**os.environ, **override})
     settings = PipelineSettings(
         checkpoint=args.checkpoint, device=args.device, mode=args.mode, rate_hz=args.rate_hz,
         scale=args.scale, torch_threads=args.torch_threads, backend_options=args.backend_options,
@@ -183,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{f' ({args.executor_threads} threads)' if args.executor == 'multi' else ''}"
           f"{' + camera thread' if not args.camera_in_pipeline_executor else ''}, "
           f"{result.image_size[0]}x{result.image_size[1]} {args.image_transport} images "
-          f"at {args.rate_hz:g} Hz")
+          f"at {args.rate_hz:g} Hz, GIL switch interval {switch_ms:g} ms")
     print(f"frames: {summary['frames_published']} published, {summary['frames_processed']} "
           f"answered in 2D, {summary['frames_lifted']} in 3D, {summary['dropped_stale']} skipped "
           f"as stale; {summary['people_per_frame']['mean']} people per frame; "

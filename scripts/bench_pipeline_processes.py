@@ -4,7 +4,7 @@ deploys it: camera stamp -> Skeletons3D received, p50/p95, and the 2D / 3D halve
 
     scripts/in_private_network.sh .venv/bin/python scripts/bench_pipeline_processes.py \
         [--duration-s 20] [--backend-options YAML] [--lifter-params YAML] [--bounce]
-        [--json results/pipeline/bench_processes.json]
+        [--switch-interval-ms MS] [--json results/pipeline/bench_processes.json]
 
 Processes: this one (the video publisher, spun in its own thread like a camera driver, and the
 recorder), `python -m liftpose_ros.nodes.keypoint_node` and `python -m
@@ -76,6 +76,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="play the looped clip forwards then backwards (people move on "
                         "steadily) instead of restarting it, where all three people jump back "
                         "to where they started every 1.7 s and are found again")
+    p.add_argument("--switch-interval-ms", type=float, default=None,
+                   help="GIL switch interval of every process of the run, this one included "
+                        "(LIFTPOSE_GIL_SWITCH_INTERVAL_MS; 0: Python's 5 ms; default: the "
+                        "project's, core/interpreter_lock.py)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return p.parse_args(argv)
 
@@ -126,6 +130,14 @@ def lifter_params(text: str) -> dict[str, object]:
         raise SystemExit("--lifter-params must be a YAML mapping of names to scalars; "
                          f"got {text!r}")
     return {str(k): v for k, v in value.items()}
+
+
+def switch_interval_env(args: argparse.Namespace) -> dict[str, str]:
+    """The environment that gives the node processes --switch-interval-ms (empty: their
+    default)."""
+    from liftpose_ros.core.interpreter_lock import ENV_VAR
+
+    return {} if args.switch_interval_ms is None else {ENV_VAR: f"{args.switch_interval_ms:g}"}
 
 
 def node_process(module: str, params: dict[str, object], env: dict[str, str]) -> subprocess.Popen:
@@ -257,10 +269,11 @@ def run(args: argparse.Namespace) -> dict:
         keypoint_params["max_rate_hz"] = float(args.max_rate_hz)
     if args.backend_options:  # quoted: the YAML text must reach the node as a string
         keypoint_params["backend_options"] = f"'{args.backend_options}'"
-    keypoints = node_process("liftpose_ros.nodes.keypoint_node", keypoint_params, {})
+    env = switch_interval_env(args)
+    keypoints = node_process("liftpose_ros.nodes.keypoint_node", keypoint_params, env)
     lifter = node_process("liftpose_ros.nodes.lifter_node",
                           {"mode": args.mode, "device": "cpu", **lifter_params(args.lifter_params)},
-                          {})
+                          env)
     processes = [keypoints, lifter]
     try:
         wait_for(lambda: (video.image_pub.get_subscription_count() >= 1
@@ -308,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_pipeline_processes: {exc}", file=sys.stderr)
         return 2
     use_transport(args.transport)
+    from liftpose_ros.core.interpreter_lock import apply_switch_interval
+
+    switch_ms = apply_switch_interval({**os.environ, **switch_interval_env(args)})
     shm_before = shm_files()
     out = run(args)
     out["shm_left_behind"] = sorted(shm_files() - shm_before - shm_files_held_here())
@@ -322,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({'bouncing' if args.bounce else 'restarting'} at its ends), "
           f"keypoint node max_rate_hz {kp.get('max_rate_hz', '?')}"
           + (f", backend options {args.backend_options}" if args.backend_options else "")
+          + f", GIL switch interval {switch_ms:g} ms"
           + f", Fast DDS transport {args.transport}; shared-memory files the node processes left: "
           f"{out['shm_left_behind'] or 'none'}")
     print(f"frames after the {args.warmup_s:g} s warm-up: {out['frames_published']} published, "

@@ -9,6 +9,7 @@ import sys
 
 from liftpose_ros.cli import (demo_commands, detector_commands, lifter_commands,
                               motion_commands, recorded_commands)
+from liftpose_ros.core.interpreter_lock import apply_switch_interval
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        apply_switch_interval()
         return args.func(args)
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         print(f"liftpose {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)

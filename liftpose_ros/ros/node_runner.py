@@ -13,6 +13,7 @@ from rclpy.node import Node
 from rclpy.signals import uninstall_signal_handlers
 from rclpy.task import Future
 
+from liftpose_ros.core.interpreter_lock import apply_switch_interval
 from liftpose_ros.core.native_log import NativeLogRouter, route_native_logs
 
 
@@ -46,6 +47,7 @@ def spin_nodes(factories: Sequence[Callable[[], Node]], name: str,
     executor: Executor | ExecutorPerNode | None = None
     router = route_native_logs_to(name)
     try:
+        _apply_switch_interval(name)
         # The executor exists before the nodes: a signal that arrives once a node has
         # announced itself can no longer interrupt the executor's own construction.
         executor = make_executor()
@@ -77,6 +79,16 @@ def spin_nodes(factories: Sequence[Callable[[], Node]], name: str,
         rclpy.try_shutdown()
         _ignore_signals_until_exit()
     return 0
+
+
+def _apply_switch_interval(name: str) -> None:
+    """The process's GIL switch interval (core/interpreter_lock.py); a bad override is a
+    StartupError."""
+    try:
+        interval_ms = apply_switch_interval()
+    except ValueError as exc:
+        raise StartupError(str(exc)) from None
+    rclpy.logging.get_logger(name).debug(f"GIL switch interval {interval_ms:g} ms")
 
 
 def route_native_logs_to(name: str) -> NativeLogRouter | None:

@@ -33,6 +33,7 @@ from rclpy.parameter import Parameter
 
 from liftpose_ros.core.detect import interface
 from liftpose_ros.core.detect.interface import KeypointDetector, register_detector
+from liftpose_ros.core.interpreter_lock import ENV_VAR
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.lifter.track_windows import TrackWindows
 from liftpose_ros.core.person import Person
@@ -173,14 +174,15 @@ def model_files(tmp_path_factory) -> dict[str, Path]:
     return files
 
 
-def run_console(script: str, *ros_args: str, timeout: float = 90.0
-                ) -> subprocess.CompletedProcess:
+def run_console(script: str, *ros_args: str, timeout: float = 90.0,
+                env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     exe = BIN / script
     if not exe.is_file():
         pytest.skip(f"console script {exe} is not installed (pip install -e .)")
     return subprocess.run([str(exe), "--ros-args", *ros_args], cwd=REPO, capture_output=True,
                           text=True, timeout=timeout,
-                          env=dict(os.environ, RCUTILS_LOGGING_BUFFERED_STREAM="0"))
+                          env=dict(os.environ, RCUTILS_LOGGING_BUFFERED_STREAM="0",
+                                   **(env or {})))
 
 
 LIFTER, KEYPOINT = "liftpose-lifter-node", "liftpose-keypoint-node"
@@ -212,6 +214,15 @@ def test_a_bad_model_file_stops_the_process_with_one_line(model_files, script, f
     assert "Traceback" not in proc.stderr and not proc.stdout.strip(), proc.stderr
     assert len(lines) == 1, proc.stderr
     assert "FATAL" in lines[0] and str(path) in lines[0] and problem in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("script", [LIFTER, KEYPOINT])
+def test_a_bad_gil_switch_interval_stops_the_process_with_one_line(script):
+    proc = run_console(script, env={ENV_VAR: "5s"})
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 1, proc.stderr
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "FATAL" in lines[0] and ENV_VAR in lines[0] and "'5s'" in lines[0], lines[0]
 
 
 # ------------------------------------------------------------------ faults in mid-stream
