@@ -324,33 +324,45 @@ def test_stride_passes_alternate_and_extrapolate_near_the_every_frame_result(mon
     assert np.median(deviation) < 0.01 and np.percentile(deviation, 95) < 0.05
 
 
+def _at(det, frame: int, stamp_s: float | None = None) -> None:
+    """Put a detector on frame `frame` (taken at `stamp_s`) as `detect` does before its work."""
+    det._frame_index = frame
+    det._advance_clock(stamp_s)
+
+
+def _moving_person(dx: float, dy: float):
+    """(33, 4) landmarks of a person and the same moved by (dx, dy) px, scores 0.9."""
+    start = np.zeros((33, 4), np.float32)
+    start[:, 0], start[:, 1], start[:, 2:] = np.arange(33) * 10.0, 100.0, 0.9
+    moved = start.copy()
+    moved[:, 0] += dx
+    moved[:, 1] += dy
+    return start, moved
+
+
 def test_stride_extrapolates_at_the_velocity_between_the_last_two_passes():
     from liftpose_ros.core.detect.mediapipe_backend import (MediaPipeConfig, MediaPipeDetector,
                                                             _Track)
 
     det = MediaPipeDetector(MediaPipeConfig(landmark_stride=2))
     try:
-        start = np.zeros((33, 4), np.float32)
-        start[:, 0], start[:, 1], start[:, 2:] = np.arange(33) * 10.0, 100.0, 0.9
-        moved = start.copy()
-        moved[:, 0] += 8.0  # 8 px right in 2 frames
-        moved[:, 1] -= 4.0
+        start, moved = _moving_person(8.0, -4.0)  # 8 px right, 4 up in 2 frames
         track = _Track(0, None, (0, 0, 640, 480), start, np.zeros((17, 3), np.float32))
-        det._frame_index = 10
+        _at(det, 10)
         det._remember_pass(track, start)
         assert track.velocity is None  # one pass: nothing to measure from, so the next is due
         assert det._due(track)
-        det._frame_index = 12
+        _at(det, 12)
         det._remember_pass(track, moved)
         np.testing.assert_allclose(track.velocity, np.tile([4.0, -2.0], (33, 1)))
-        det._frame_index = 13
+        _at(det, 13)
         assert not det._due(track)  # phase 0: passes on even frames
         det._shape = (480, 640)
         det._coast(track)
         np.testing.assert_allclose(track.landmarks[:, :2], moved[:, :2] + [4.0, -2.0])
         np.testing.assert_allclose(track.landmarks[:, 2:], 0.9)  # scores kept
         det._shape = (480, 300)  # a narrow frame: 20 frames on, the rightmost ones leave it
-        det._frame_index = 32
+        _at(det, 32)
         det._coast(track)
         left = moved[:, 0] + 4.0 * 20 > 299  # (33,)
         assert left.any() and not left.all()
@@ -366,6 +378,55 @@ def test_stride_extrapolates_at_the_velocity_between_the_last_two_passes():
         assert det._due(track)  # a person who was missed runs every frame
     finally:
         det.close()
+
+
+def test_stride_extrapolates_in_the_stamps_time_when_frames_are_skipped():
+    """A busy node skips frames, so the ones it processes are unevenly spaced: with stamps the
+    person moves on by the time that passed, not by the frames processed."""
+    from liftpose_ros.core.detect.mediapipe_backend import (MediaPipeConfig, MediaPipeDetector,
+                                                            _Track)
+
+    det = MediaPipeDetector(MediaPipeConfig(landmark_stride=2))
+    try:
+        det._shape = (480, 640)
+        start, moved = _moving_person(9.0, -3.0)  # in 0.1 s (three 30 Hz frames)
+        coasted = {}
+        for stamped in (True, False):
+            track = _Track(0, None, (0, 0, 640, 480), start, np.zeros((17, 3), np.float32))
+            det._tracks = [track]
+            _at(det, 10, 100.0 if stamped else None)
+            det._remember_pass(track, start)
+            _at(det, 12, 100.1 if stamped else None)  # one frame processed between, two skipped
+            det._remember_pass(track, moved)
+            _at(det, 13, 100.1 + 1 / 30 if stamped else None)  # the very next camera frame
+            assert not det._due(track)
+            det._coast(track)
+            coasted[stamped] = track.landmarks[:, :2].copy()
+        np.testing.assert_allclose(coasted[True], moved[:, :2] + [3.0, -1.0], atol=1e-3)
+        # counted frames: half the move of two processed frames, 1.5x too far here
+        np.testing.assert_allclose(coasted[False], moved[:, :2] + [4.5, -1.5], atol=1e-3)
+
+        # a clock that stands still or goes backwards, or changes kind, voids the velocities:
+        # every person's pass runs (and the next one measures anew)
+        for stamps in ((200.0, 200.1, 200.1), (200.0, 200.1, 199.0), (200.0, 200.1, None)):
+            track = _Track(0, None, (0, 0, 640, 480), start, np.zeros((17, 3), np.float32))
+            det._tracks = [track]
+            _at(det, 20, stamps[0])
+            det._remember_pass(track, start)
+            _at(det, 22, stamps[1])
+            det._remember_pass(track, moved)
+            _at(det, 23, stamps[2])
+            assert track.velocity is None and track.pass_xy is None and det._due(track), stamps
+            det._remember_pass(track, moved)
+            assert track.velocity is None  # no previous pass on this clock to measure from
+    finally:
+        det._tracks = []
+        det.close()
+
+
+def test_a_stamp_that_is_not_finite_is_refused(detector):
+    with pytest.raises(ValueError, match="stamp_s must be a finite number of seconds"):
+        detector.detect(np.zeros((48, 64, 3), np.uint8), float("nan"))
 
 
 def test_warm_graphs_are_set_up_at_start_and_serve_the_first_people(monkeypatch):

@@ -73,6 +73,18 @@ class Scripted(KeypointDetector):
         self.resets += 1
 
 
+class StampRecorder(Scripted):
+    """A backend that uses the images' time: records the stamp of every call."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stamps: list[float | None] = []
+
+    def _detect_at(self, image: np.ndarray, stamp_s: float | None) -> list[Person]:
+        self.stamps.append(stamp_s)
+        return []
+
+
 def image(width: int = WIDTH, height: int = HEIGHT) -> np.ndarray:
     return np.zeros((height, width, 3), np.uint8)
 
@@ -112,6 +124,17 @@ def test_stamps_going_backwards_or_a_new_size_restart_tracking_with_new_ids():
     assert len({first, second, third}) == 3  # ids are never reused
     assert same.people[0].track_id == third
     assert pipe.restarts == 2 and det.resets == 2
+
+
+def test_the_detector_gets_each_image_s_stamp_in_seconds_and_none_for_an_empty_one():
+    det = StampRecorder()
+    pipe = KeypointPipeline(det)
+    pipe.process(image(), T0_NS)
+    pipe.process(image(), T0_NS + FRAME_NS)
+    pipe.detect(image(), 0)  # a driver that leaves its stamps empty
+    pipe.detect(image())
+    assert det.stamps[:2] == [pytest.approx(T0_NS * 1e-9), pytest.approx((T0_NS + FRAME_NS) * 1e-9)]
+    assert det.stamps[2:] == [None, None]
 
 
 def test_invalid_detections_are_left_out_and_counted():

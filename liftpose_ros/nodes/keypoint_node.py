@@ -353,7 +353,7 @@ class KeypointNode(ManagedNode):
         stamp_ns = stamp_to_ns(msg.header.stamp)
         height, width = image.shape[:2]
         ended = self._check_continuity(stamp_ns, width, height)
-        detected, detect_s = self.pipeline.detect(image)
+        detected, detect_s = self.pipeline.detect(image, stamp_ns)
         tracked = self._track(stamp_ns, detected)
         people = tracked.people
         try:

@@ -53,15 +53,27 @@ class KeypointDetector(ABC):
 
     name: str = "abstract"
 
-    def detect(self, image: np.ndarray) -> list[Person]:
-        """Validate the image, then run the backend."""
+    def detect(self, image: np.ndarray, stamp_s: float | None = None) -> list[Person]:
+        """Validate the image, then run the backend.
+
+        stamp_s: when the image was taken (seconds, any epoch; the camera's stamp). Backends
+        that carry motion from frame to frame use it, so that frames skipped by a busy
+        consumer do not distort their motion; None for still images or where no time is known
+        (they then count one unit of time per call)."""
         if getattr(self, "_is_closed", False):
             raise RuntimeError(f"detector {self.name!r} is closed")
-        return self._detect(validate_image(image))
+        if stamp_s is not None and not np.isfinite(stamp_s):
+            raise ValueError(f"stamp_s must be a finite number of seconds; got {stamp_s!r}")
+        return self._detect_at(validate_image(image), stamp_s)
 
     @abstractmethod
     def _detect(self, image: np.ndarray) -> list[Person]:
         """Backend work on a validated (H, W, 3) uint8 BGR image."""
+
+    def _detect_at(self, image: np.ndarray, stamp_s: float | None) -> list[Person]:
+        """`_detect` for backends that do not use the image's time; those that do override
+        this."""
+        return self._detect(image)
 
     def reset(self) -> None:
         """Forget state carried between frames (a no-op for stateless backends)."""

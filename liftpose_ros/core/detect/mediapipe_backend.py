@@ -41,7 +41,9 @@ BlazePose itself is single-person: its graph keeps only the strongest detection.
 5. Stride (`landmark_stride` N, default 2; 1 = every frame). A tracked person's landmark pass
    runs on every N-th frame only, each new person on the frames of the stride with the fewest
    passes, so that each frame pays for about 1/N of them; on the frames between, the person's
-   landmarks are extrapolated at constant velocity from its last two passes (scores kept).
+   landmarks are extrapolated at constant velocity from its last two passes (scores kept),
+   in the time of the images' stamps where `detect` is given them (a busy node skips frames,
+   so the ones it processes are unevenly spaced), else per frame (`_advance_clock`).
    This trades a little 2D accuracy on moving limbs for half the CPU: on 2 cores, three people
    every frame cannot keep up with a 30 Hz camera, and frames dropped whole are worse than
    frames extrapolated (README "The 2D detector" has both sides measured). New, lost and
@@ -206,7 +208,8 @@ class _Track:
     phase: int = 0  # with landmark_stride N: its passes run on frames where index % N == phase
     pass_xy: np.ndarray | None = None  # (33, 2) px: landmarks of the last landmark pass
     pass_frame: int = -1  # frame index of that pass
-    velocity: np.ndarray | None = None  # (33, 2) px per frame between the last two passes
+    pass_time: float = 0.0  # its time on the detector's clock (see `_advance_clock`)
+    velocity: np.ndarray | None = None  # (33, 2) px per clock unit between the last two passes
 
     @property
     def box(self) -> np.ndarray:
@@ -286,6 +289,8 @@ class MediaPipeDetector(KeypointDetector):
         self._idle: list[object] = []  # set-up graphs for new people (see Graphs)
         self._tracks: list[_Track] = []
         self._frame_index = 0
+        self._now = 0.0  # this frame's time on the clock of `_advance_clock`
+        self._clock_is_stamps = False
         self._next_id = 0
         self._shape: tuple[int, int] | None = None
         self._sweep: list[tuple[int, int, int, int]] = []  # search regions still to look at
@@ -353,10 +358,14 @@ class MediaPipeDetector(KeypointDetector):
         return len(self._tracks)
 
     def _detect(self, image: np.ndarray) -> list[Person]:
+        return self._detect_at(image, None)
+
+    def _detect_at(self, image: np.ndarray, stamp_s: float | None) -> list[Person]:
         image = np.ascontiguousarray(image)  # OpenCV rejects some strided views (e.g. flipped)
         if self._shape != image.shape[:2]:
             self.reset()
             self._shape = image.shape[:2]
+        self._advance_clock(stamp_s)
         tracking = any(t.missed == 0 for t in self._tracks)
         regions = self._regions_to_search(*image.shape[:2])
         room = self.config.max_people - len(self._tracks)
@@ -452,13 +461,27 @@ class MediaPipeDetector(KeypointDetector):
         return (track.missed > 0 or track.velocity is None
                 or self._frame_index % self.config.landmark_stride == track.phase)
 
+    def _advance_clock(self, stamp_s: float | None) -> None:
+        """This frame's time: its stamp in seconds, or the frame index where none is given.
+
+        Why stamps: a live consumer skips frames while it is busy, so the frames it processes
+        are unevenly spaced; a velocity per processed frame would carry a person too far
+        after a short gap and not far enough after a long one. When the clock changes kind
+        or does not move forwards, the velocities are void and every person's pass runs."""
+        stamped = stamp_s is not None
+        now = float(stamp_s) if stamped else float(self._frame_index)
+        if stamped != self._clock_is_stamps or (self._frame_index > 0 and now <= self._now):
+            for track in self._tracks:
+                track.pass_xy = track.velocity = None
+        self._now, self._clock_is_stamps = now, stamped
+
     def _coast(self, track: _Track) -> None:
         """This frame's landmarks of a person whose pass is not due: its last pass moved on at
-        the velocity between its last two passes. A landmark carried out of the frame stops at
-        its edge and is marked not visible, as a pass reports a landmark outside the image."""
+        the velocity between its last two passes, for the time since that pass. A landmark
+        carried out of the frame stops at its edge and is marked not visible, as a pass
+        reports a landmark outside the image."""
         landmarks = track.landmarks.copy()  # (33, 4)
-        frames = self._frame_index - track.pass_frame
-        xy = track.pass_xy + track.velocity * frames  # (33, 2) px
+        xy = track.pass_xy + track.velocity * (self._now - track.pass_time)  # (33, 2) px
         h, w = self._shape
         inside = np.clip(xy, 0.0, [w - 1.0, h - 1.0])
         landmarks[:, :2] = inside
@@ -469,10 +492,11 @@ class MediaPipeDetector(KeypointDetector):
         """Keep a pass's landmarks and the velocity since the previous one (for `_coast`)."""
         xy = landmarks[:, :2].copy()  # (33, 2)
         gap = self._frame_index - track.pass_frame
-        track.velocity = ((xy - track.pass_xy) / gap
-                          if track.pass_xy is not None and 0 < gap <= self.config.landmark_stride
+        elapsed = self._now - track.pass_time
+        recent = track.pass_xy is not None and 0 < gap <= self.config.landmark_stride
+        track.velocity = ((xy - track.pass_xy) / elapsed if recent and elapsed > 0
                           else None)  # None: no recent pass to measure from
-        track.pass_xy, track.pass_frame = xy, self._frame_index
+        track.pass_xy, track.pass_frame, track.pass_time = xy, self._frame_index, self._now
 
     def _set_landmarks(self, track: _Track, landmarks: np.ndarray) -> None:
         track.landmarks = landmarks  # (33, 4)

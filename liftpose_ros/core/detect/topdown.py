@@ -145,7 +145,7 @@ class Proposal:
     track_id: int = -1
 
 
-def full_frame_boxes(image: np.ndarray) -> list[Proposal]:
+def full_frame_boxes(image: np.ndarray, stamp_s: float | None = None) -> list[Proposal]:
     """The whole image as one person box (for crops that already hold one person)."""
     h, w = image.shape[:2]
     return [Proposal(np.array([0.0, 0.0, w, h], dtype=np.float32))]
@@ -158,8 +158,10 @@ class DetectorBoxes:
         self.detector = detector
         self.owned = owned  # built here: closed here
 
-    def __call__(self, image: np.ndarray) -> list[Proposal]:
-        return [Proposal(p.box, p.score, p.track_id) for p in self.detector.detect(image)]
+    def __call__(self, image: np.ndarray, stamp_s: float | None = None) -> list[Proposal]:
+        """The backend's people in `image`, taken at `stamp_s` (see KeypointDetector.detect)."""
+        return [Proposal(p.box, p.score, p.track_id)
+                for p in self.detector.detect(image, stamp_s)]
 
     def reset(self) -> None:
         self.detector.reset()
@@ -175,7 +177,8 @@ class CallableBoxes:
     def __init__(self, fn: Callable[[np.ndarray], Iterable[Any]]) -> None:
         self.fn = fn
 
-    def __call__(self, image: np.ndarray) -> list[Proposal]:
+    def __call__(self, image: np.ndarray, stamp_s: float | None = None) -> list[Proposal]:
+        """The callable's boxes for `image` (it is not given the stamp)."""
         out = []
         for row in self.fn(image):
             if isinstance(row, Proposal):
@@ -191,7 +194,8 @@ class CallableBoxes:
 
 
 def make_box_source(boxes: object, box_options: dict[str, Any] | None = None) -> Callable:
-    """'mediapipe' | 'full_frame' | a KeypointDetector | a callable -> image -> [Proposal]."""
+    """'mediapipe' | 'full_frame' | a KeypointDetector | a callable -> a box source,
+    (image, stamp_s=None) -> [Proposal]."""
     if isinstance(boxes, str):
         if boxes == "mediapipe":
             return DetectorBoxes(create_detector("mediapipe", **(box_options or {})), owned=True)
@@ -329,4 +333,7 @@ class TopDownDetector(KeypointDetector):
         return np.concatenate(out).astype(np.float32, copy=False)
 
     def _detect(self, image: np.ndarray) -> list[Person]:
-        return self.predict(image, self._boxes(image))
+        return self._detect_at(image, None)
+
+    def _detect_at(self, image: np.ndarray, stamp_s: float | None) -> list[Person]:
+        return self.predict(image, self._boxes(image, stamp_s))

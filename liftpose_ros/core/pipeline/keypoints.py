@@ -6,7 +6,8 @@ or video go through the same steps:
 1. `restart_if_discontinuous`: when the stamps go backwards (a bag looping, a clock reset) or
    the image size changes (another camera), the stream is not a continuation of the previous
    frames; the tracker and the detector's own state are reset and people get new ids.
-2. `detect`: the detector backend on the BGR image.
+2. `detect`: the detector backend on the BGR image and its stamp (backends that carry motion
+   between frames measure it in the stamps' time, as frames may be skipped).
 3. `track`: track ids from `PersonTracker`; detections with NaN/inf values are left out (and
    counted) because they would break matching for everyone; beyond `max_people` only the
    nearest are kept (`person.nearest_people`; the rest counted); only people of confirmed tracks
@@ -102,10 +103,13 @@ class KeypointPipeline:
         self.restarts += 1
         return TrackingRestart(reason, ended)
 
-    def detect(self, image: np.ndarray) -> tuple[list[Person], float]:
-        """The detector's people in a (H, W, 3) uint8 BGR image, and the seconds it took."""
+    def detect(self, image: np.ndarray, stamp_ns: int | None = None
+               ) -> tuple[list[Person], float]:
+        """The detector's people in a (H, W, 3) uint8 BGR image stamped `stamp_ns`, and the
+        seconds it took. None or 0 (a driver that leaves its stamps empty): no time known, and
+        the detector counts frames instead."""
         start = time.perf_counter()
-        detected = self.detector.detect(image)
+        detected = self.detector.detect(image, stamp_ns * 1e-9 if stamp_ns else None)
         return detected, time.perf_counter() - start
 
     def track(self, stamp_ns: int, detected: list[Person]) -> TrackedFrame:
@@ -129,7 +133,7 @@ class KeypointPipeline:
         """All steps for one (H, W, 3) uint8 BGR image stamped `stamp_ns`."""
         height, width = image.shape[:2]
         restart = self.restart_if_discontinuous(stamp_ns, width, height)
-        detected, detect_s = self.detect(image)
+        detected, detect_s = self.detect(image, stamp_ns)
         tracked = self.track(stamp_ns, detected)
         return KeypointResult(stamp_ns, width, height, tracked.people, tracked.invalid,
                               tracked.ended_ids, restart, detect_s, tracked.extra_people)
