@@ -339,8 +339,8 @@ def _decode_window(info, cfg):
 @pytest.mark.parametrize("target", ["causal", "centre"])
 def test_sampler_target_frame_and_window_alignment(target):
     clip = walking_clip("walk", 40)
-    cfg = WindowConfig(input_mode="screen", num_frames=9, target=target, bone_scale=False, flip=False,
-                       speed_range=None, noisy_fraction=0.0)
+    cfg = WindowConfig(input_mode="screen", num_frames=9, target=target, bone_scale=False,
+                       flip=False, speed_range=None, noisy_fraction=0.0)
     sampler = WindowSampler({"walk": clip}, cfg, np.random.default_rng(9))
     inputs, targets, info = sampler.sample(128, return_info=True)
     ti = 8 if target == "causal" else 4

@@ -275,7 +275,8 @@ def test_update_refuses_a_bad_frame_without_changing_state():
     tracker.update(1.0, [person(100, 100, 200)])
     kp, box, score = _bad_inputs()["nan keypoint"]
     with pytest.raises(ValueError):
-        tracker.update(2.0, [person(100, 100, 200), SimpleNamespace(keypoints=kp, box=box, score=score)])
+        tracker.update(2.0, [person(100, 100, 200),
+                             SimpleNamespace(keypoints=kp, box=box, score=score)])
     assert tracker.num_tracks == 1 and tracker.tracks[0].last_stamp_s == 1.0
     tracker.update(1.5, [])  # the refused stamp was not recorded either
 
@@ -331,7 +332,8 @@ def _best_total(sim: np.ndarray, threshold: float) -> float:
     t, d = sim.shape
     best = 0.0
     for cols in itertools.permutations(range(max(t, d)), t):
-        best = max(best, sum(sim[i, j] for i, j in enumerate(cols) if j < d and sim[i, j] >= threshold))
+        best = max(best, sum(sim[i, j] for i, j in enumerate(cols)
+                             if j < d and sim[i, j] >= threshold))
     return best
 
 
@@ -345,7 +347,8 @@ def test_assignment_is_one_to_one_and_maximises_total_similarity():
         pairs = assign(sim, threshold)
         assert len({i for i, _ in pairs}) == len({j for _, j in pairs}) == len(pairs)
         assert all(sim[i, j] >= threshold for i, j in pairs)
-        assert math.isclose(sum(sim[i, j] for i, j in pairs), _best_total(sim, threshold), abs_tol=1e-9)
+        assert math.isclose(sum(sim[i, j] for i, j in pairs), _best_total(sim, threshold),
+                            abs_tol=1e-9)
 
 
 def test_assignment_prefers_the_best_total_over_the_greedy_pick():

@@ -134,8 +134,9 @@ _DIRECT[H36M17.index("neck_nose")] = COCO17.index("nose")
 def coco_to_h36m(keypoints: np.ndarray) -> np.ndarray:
     """Convert COCO-17 keypoints to the H36M-17 layout.
 
-    keypoints: (..., 17, C) with C = 2 (x, y) or C = 3 (x, y, score). Coordinates of synthesised joints are combinations of their sources; their score is the
-    minimum of the sources' scores, so a missing hip makes the pelvis missing too.
+    keypoints: (..., 17, C) with C = 2 (x, y) or C = 3 (x, y, score). Coordinates of
+    synthesised joints are combinations of their sources; their score is the minimum of the
+    sources' scores, so a missing hip makes the pelvis missing too.
 
     Returns (..., 17, C) in H36M-17 order, same dtype.
     """

@@ -315,7 +315,8 @@ def similarity_matrix(tracks_kp: np.ndarray, tracks_box: np.ndarray, det_kp: np.
     Keypoints tell crossing people apart where boxes overlap; IoU keeps a person trackable when
     their joints are not visible. A pair without shared joints is judged by IoU alone.
     """
-    oks, shared = keypoint_similarity(tracks_kp, tracks_box, det_kp, det_box, config.min_keypoint_score)
+    oks, shared = keypoint_similarity(tracks_kp, tracks_box, det_kp, det_box,
+                                      config.min_keypoint_score)
     iou = box_iou_matrix(tracks_box, det_box)
     w_oks = np.where(shared, config.oks_weight, 0.0)
     weight = w_oks + config.iou_weight

@@ -7,8 +7,9 @@ Topics (absolute, as REP-155 names them; the prefix is the `hri_prefix` paramete
   <prefix>/<id>/roi            hri_msgs/NormalizedRegionOfInterest2D: the body's box, normalised
 
 A body id is 'b' and the person's track id in decimal (a topic name token cannot start with
-a digit), e.g. track 12 is body b12, whose TF frame is `body_b12`. A body's two topics are advertised when it first appears and
-withdrawn when its track ends, and it leaves `tracked` as soon as an image does not show it.
+a digit), e.g. track 12 is body b12, whose TF frame is `body_b12`. A body's two topics are
+advertised when it first appears and withdrawn when its track ends, and it leaves `tracked` as
+soon as an image does not show it.
 Coordinates are fractions of the image's width and height in [0, 1]; a keypoint outside the
 image is clipped onto its border with confidence 0, a missing one is (0, 0) with confidence 0.
 hri_msgs is the installed package on a ROS 2 install, the one generated from interfaces/

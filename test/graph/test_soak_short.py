@@ -4,8 +4,8 @@ at 60 Hz with people entering and leaving (scripts/soak.py, whose full run is 20
 What must hold after the warm-up: tracks are freed when people leave (buffered tracks stay
 bounded), memory stays flat, no good message is refused or lost inside the node (the only
 skipped frames are those the keep-last queue or the latest-frame policy replaced), the newest
-frame is always answered, answers come all along the run, and no track id passes between two people in
-view. Rates and latencies are printed, not asserted (they depend on the machine's load).
+frame is always answered, answers come all along the run, and no track id passes between two
+people in view. Rates and latencies are printed, not asserted (they depend on the machine's load).
 Private loopback namespace only, like every graph test.
 """
 from __future__ import annotations
