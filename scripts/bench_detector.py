@@ -6,15 +6,16 @@ at different moments so that the people move independently. Only detect() is tim
 or composing); the first --warmup frames are not counted (graph start-up). The real two-person
 video at its native size is measured too.
 
-Backends (all by default, one table): 'mediapipe' (the default backend), 'hrnet' (the paper's
+Backends (all by default, one table): 'mediapipe' (the default backend), 'movenet' (MoveNet
+MultiPose, bottom-up; needs scripts/fetch_movenet_multipose.sh), 'hrnet' (the paper's
 HRNet-W32+AM in PyTorch, top-down on the default backend's person boxes, so its time includes
 theirs) and 'hrnet-onnx' (the same network exported to ONNX, run by onnxruntime). Without
 --hrnet-checkpoint the HRNet has random weights (the speed does not depend on them; its
 keypoints are meaningless), written to a temporary checkpoint and ONNX file first.
 
     .venv/bin/python scripts/bench_detector.py [--frames 60] [--backend mediapipe]
-        [--backend hrnet --backend hrnet-onnx] [--hrnet-checkpoint PATH.pt] [--flip-test]
-        [--cases 0,1]
+        [--backend movenet] [--backend hrnet --backend hrnet-onnx] [--hrnet-checkpoint PATH.pt]
+        [--flip-test] [--cases 0,1]
 """
 from __future__ import annotations
 
@@ -102,7 +103,8 @@ def case_frames(case: Case, windows: list[np.ndarray], n: int):
         yield compose([windows[(i + off) % len(windows)] for off in offsets], case)
 
 
-BACKENDS = ("mediapipe", "hrnet", "hrnet-onnx")
+BACKENDS = ("mediapipe", "movenet", "hrnet", "hrnet-onnx")
+NO_HRNET = ("mediapipe", "movenet")  # backends that need no HRNet files
 
 
 def random_hrnet_files(folder: Path) -> tuple[Path, Path]:
@@ -123,8 +125,8 @@ def random_hrnet_files(folder: Path) -> tuple[Path, Path]:
 def backend_options(backend: str, checkpoint: Path | None, onnx: Path | None,
                     args: argparse.Namespace) -> tuple[str, dict]:
     """Registry name and keyword options of a benchmarked backend."""
-    if backend == "mediapipe":
-        return "mediapipe", {}
+    if backend in NO_HRNET:
+        return backend, {}
     common = {"device": args.device, "flip_test": args.flip_test}
     if backend == "hrnet":
         return "hrnet", {"checkpoint": str(checkpoint), **common}
@@ -169,7 +171,7 @@ def main() -> None:
     windows = [f[y0:y1, x0:x1].copy() for _, f in test_media.read_video("single_person_video")]
     with tempfile.TemporaryDirectory(prefix="bench_detector_") as tmp:
         checkpoint = onnx = None
-        if any(b != "mediapipe" for b in backends):
+        if any(b not in NO_HRNET for b in backends):
             if args.hrnet_checkpoint:
                 from liftpose_ros.core.detect.checkpoint import build_detector_from_checkpoint
                 from liftpose_ros.core.detect_train.onnx_export import export_onnx

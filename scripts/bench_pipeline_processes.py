@@ -3,8 +3,8 @@
 deploys it: camera stamp -> Skeletons3D received, p50/p95, and the 2D / 3D halves.
 
     scripts/in_private_network.sh .venv/bin/python scripts/bench_pipeline_processes.py \
-        [--duration-s 20] [--backend-options YAML] [--lifter-params YAML] [--bounce]
-        [--switch-interval-ms MS] [--json results/pipeline/bench_processes.json]
+        [--duration-s 20] [--backend NAME] [--backend-options YAML] [--lifter-params YAML]
+        [--bounce] [--switch-interval-ms MS] [--json results/pipeline/bench_processes.json]
 
 Processes: this one (the video publisher, spun in its own thread like a camera driver, and the
 recorder), `python -m liftpose_ros.nodes.keypoint_node` and `python -m
@@ -59,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scale", type=float, default=0.5, help="image downscale (0.5: 544x960)")
     p.add_argument("--duration-s", type=float, default=20.0, help="play this long (looping)")
     p.add_argument("--warmup-s", type=float, default=3.0)
+    p.add_argument("--backend", default="mediapipe",
+                   help="keypoint node backend (mediapipe, the default; movenet; ...)")
     p.add_argument("--backend-options", default="", help="keypoint backend options (YAML)")
     p.add_argument("--lifter-params", default="",
                    help="lifter node parameters as a YAML mapping, e.g. '{torch_threads: 2}' "
@@ -262,7 +264,7 @@ def run(args: argparse.Namespace) -> dict:
         executors.append(executor)
         threads.append(threading.Thread(target=executor.spin, daemon=True))
         threads[-1].start()
-    keypoint_params: dict[str, object] = {"backend": "mediapipe"}
+    keypoint_params: dict[str, object] = {"backend": args.backend}
     if args.max_frame_wait_s is not None:
         keypoint_params["max_frame_wait_s"] = float(args.max_frame_wait_s)
     if args.max_rate_hz is not None:
@@ -336,7 +338,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.lifter_params or 'its default parameters (1 torch thread)'}, "
           f"bundled clip scaled {args.scale:g} at {args.rate_hz:g} Hz for {args.duration_s:g} s "
           f"({'bouncing' if args.bounce else 'restarting'} at its ends), "
-          f"keypoint node max_rate_hz {kp.get('max_rate_hz', '?')}"
+          f"keypoint node backend {args.backend}, max_rate_hz {kp.get('max_rate_hz', '?')}"
           + (f", backend options {args.backend_options}" if args.backend_options else "")
           + f", GIL switch interval {switch_ms:g} ms"
           + f", Fast DDS transport {args.transport}; shared-memory files the node processes left: "

@@ -1,4 +1,4 @@
-"""Settings of the default backend side by side (landmark model, landmark stride, ...): accuracy
+"""Settings of the 2D backends side by side (landmark model, landmark stride, ...): accuracy
 on the hand labels of the real test media, agreement with the reference setting on every
 frame, people found and detection time.
 
@@ -17,8 +17,9 @@ counted) on this machine's CPU.
         [--setting "{landmark_stride: 1}" --setting "{}" --setting "{landmark_model: lite}"] \
         [--out FILE]
 
-Each --setting is a YAML mapping of mediapipe backend options; 'lite' needs
-scripts/fetch_pose_landmark_lite.sh first.
+Each --setting is a YAML mapping of backend options, of the mediapipe backend unless it names
+another (`{backend: movenet}`, which needs scripts/fetch_movenet_multipose.sh first); 'lite'
+needs scripts/fetch_pose_landmark_lite.sh first.
 """
 from __future__ import annotations
 
@@ -73,7 +74,9 @@ def _run_videos(options: dict, step: int) -> dict:
     """detect() over every `step`-th frame of both videos: per video the people of each frame,
     the time of each call and the labelled joints' errors (labels on skipped frames unused)."""
     out: dict = {"people": {}, "heights": {}, "times": [], "errors": [], "found": {}}
-    with create_detector("mediapipe", **options) as detector:
+    options = dict(options)
+    backend = options.pop("backend", "mediapipe")
+    with create_detector(backend, **options) as detector:
         for name, media in VIDEOS.items():
             detector.reset()
             labels = {f["frame"]: f["people"]
@@ -160,7 +163,7 @@ def main() -> int:
     with native_logs_routed():
         rows = evaluate(settings)
     width = max(len(_name(r["setting"])) for r in rows)
-    lines = [f"Default 2D backend settings on the real test media ({os.cpu_count()} cores; "
+    lines = [f"2D backend settings on the real test media ({os.cpu_count()} cores; "
              "detect() per frame of the two Pose2Sim videos at 1080x1920; vs ref: joint distance "
              f"from the {_name(settings[0])!r} row, % of box height, median / p95)",
              f"{'setting':{width}} {'joints':>6} {'PCK@0.05':>9} {'PCK@0.10':>9} "

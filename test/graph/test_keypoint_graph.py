@@ -23,6 +23,8 @@ from rclpy.parameter import Parameter
 
 from liftpose_ros.core.detect import interface
 from liftpose_ros.core.detect.interface import KeypointDetector, register_detector
+from liftpose_ros.core.detect.movenet_backend import DEFAULT_MODEL as MOVENET_MODEL
+from liftpose_ros.core.detect.movenet_backend import FETCH_SCRIPT as MOVENET_FETCH_SCRIPT
 from liftpose_ros.core.person import Person
 from liftpose_ros.core.rate_limit import EARLY_TOLERANCE
 from liftpose_ros.nodes.keypoint_node import KeypointNode, StartupError
@@ -131,8 +133,11 @@ def small_frame(value: int = 90) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ the real video
-def test_real_video_people_tracked_with_stable_ids(ros_graph, video_frames):
-    node, probe = start(ros_graph, publish_debug_image=True)
+@pytest.mark.parametrize("backend", ["mediapipe", "movenet"])
+def test_real_video_people_tracked_with_stable_ids(ros_graph, video_frames, backend):
+    if backend == "movenet" and not MOVENET_MODEL.is_file():
+        pytest.skip(f"the MoveNet model is not fetched: run {MOVENET_FETCH_SCRIPT}")
+    node, probe = start(ros_graph, backend=backend, publish_debug_image=True)
     sent = {}
     for index, frame in video_frames:  # each frame once the previous one is answered
         ns = stamp_ns(index)
@@ -176,7 +181,7 @@ def test_real_video_people_tracked_with_stable_ids(ros_graph, video_frames):
     wait_for(lambda: probe.values(KEYPOINT_STATUS).get("processed") == str(len(stamps)), 3.0,
              "diagnostics counting the processed frames")
     status = probe.values(KEYPOINT_STATUS)
-    assert status["backend"] == "mediapipe" and int(status["active_tracks"]) >= 2
+    assert status["backend"] == backend and int(status["active_tracks"]) >= 2
     assert status["dropped_bad"] == "0" and status["failed"] == "0"
 
 

@@ -95,6 +95,7 @@ _REGISTRY: dict[str, str | Callable[..., KeypointDetector]] = {
     "mediapipe": f"liftpose_ros.core.detect.mediapipe_backend:{FACTORY_NAME}",
     "hrnet": f"liftpose_ros.core.detect.hrnet_backend:{FACTORY_NAME}",
     "onnx": f"liftpose_ros.core.detect.onnx_backend:{FACTORY_NAME}",
+    "movenet": f"liftpose_ros.core.detect.movenet_backend:{FACTORY_NAME}",
 }
 
 
