@@ -53,6 +53,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -367,13 +368,22 @@ def test_real_detector_survives_black_and_white_frames(graph):
         real = test_media.read_image("basketball1")  # 640 x 480, two players
     except test_media.MediaMissingError as exc:
         pytest.skip(str(exc))
+    from rclpy.executors import SingleThreadedExecutor
+
     g = graph
+    # The node and its probe spin in an executor of their own, stopped before they are
+    # destroyed: destroying entities that the module's running executor may be adding to its
+    # wait set kills that executor (rclpy's InvalidHandle), and with it the module's graph.
     node = KeypointNode(context=g.ros.context, namespace="/mp")
-    probe = g.probe
+    probe = Node("liftpose_mp_probe", context=g.ros.context)
     answers: list[People2D] = []
     pub = probe.create_publisher(Image, "/mp/image", sensor_qos())
-    sub = probe.create_subscription(People2D, "/mp/people_2d", answers.append, pose_qos())
-    g.ros.executor.add_node(node)
+    probe.create_subscription(People2D, "/mp/people_2d", answers.append, pose_qos())
+    executor = SingleThreadedExecutor(context=g.ros.context)
+    executor.add_node(node)
+    executor.add_node(probe)
+    spin = threading.Thread(target=executor.spin, name="mp_spin", daemon=True)
+    spin.start()
     try:
         wait_for(lambda: pub.get_subscription_count() > 0
                  and node.people_pub.get_subscription_count() > 0, 15.0, "discovery of /mp")
@@ -401,10 +411,11 @@ def test_real_detector_survives_black_and_white_frames(graph):
         if os.environ.get("LIFTPOSE_TEST_VERBOSE"):
             print(f"\npeople per frame (kind, count): {found}")
     finally:
-        g.ros.executor.remove_node(node)
+        executor.shutdown(timeout_sec=5.0)
+        spin.join(timeout=10.0)
+        assert not spin.is_alive(), "the /mp executor did not stop"
         node.destroy_node()
-        probe.destroy_subscription(sub)
-        probe.destroy_publisher(pub)
+        probe.destroy_node()
 
 
 # ------------------------------------------------------------------ lifter helpers
