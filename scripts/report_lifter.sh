@@ -23,10 +23,11 @@ for rig in cells classic; do
     --rig "$rig" --noisy --flip --out "$OUT/causal_t27-$rig-noisy-flip" \
     | tee "$OUT/causal_t27-$rig-noisy-flip.txt"
 done
-# causal_t27_e12, centre_t27_e12: the causal and centre runs at 12 epochs, the baseline's budget
-# (committed outputs; weights in the history), for comparisons at equal budget
+# *_e12: the lifters at 12 epochs, the budget they were first shipped at (committed outputs;
+# weights in the history; the causal one is the same run at its epoch 12, the centre and
+# baseline ones are earlier 12-epoch runs of the same configs), for comparisons at either budget
 .venv/bin/python scripts/ablation_table.py --root "$OUT" \
-  --runs {causal_t27,causal_t27_e12,centre_t27,centre_t27_e12,poseformer_causal_t27}-{cells,classic} \
-  --title "Shipped lifters (causal and centre: 40 epochs; *_e12: the same runs at 12 epochs, the budget of the baseline), CMU 5+7 (4 cameras per clip), take 01_03 (2 cameras)" \
+  --runs {causal_t27,causal_t27_e12,centre_t27,centre_t27_e12,poseformer_causal_t27,poseformer_causal_t27_e12}-{cells,classic} \
+  --title "Shipped lifters (40 epochs each; *_e12: at 12 epochs), CMU 5+7 (4 cameras per clip), take 01_03 (2 cameras)" \
   | tee "$OUT/walk_dance.txt"
 $L bench --checkpoint liftpose_ros/weights/lifter_causal_t27.pt --threads 2 | tee "$OUT/bench.txt"
