@@ -41,9 +41,11 @@ def test_input_keeps_the_aspect_and_pads_to_the_stride():
 
 def test_decode_maps_to_image_pixels_best_first_and_drops_weak_candidates():
     scale, h, w, ph, pw = input_shape(480, 640, 256)  # input 256 x 192, no padding
-    rows = np.stack([_row(0.1, 0.1, 0.5, 0.3, 0.6), _row(0.2, 0.5, 0.9, 0.7, 0.9),
-                     _row(0.0, 0.0, 0.1, 0.1, 0.1), _row(0.0, 0.0, 0.1, 0.1, np.nan),
-                     _row(0.0, 0.0, 0.1, 0.1, 0.05), _row(0.0, 0.0, 0.1, 0.1, 0.0)])
+    broken = _row(0.0, 0.0, 0.1, 0.1, 0.95)
+    broken[3] = np.nan  # a joint's x
+    rows = np.stack([_row(0.1, 0.1, 0.5, 0.3, 0.6), _row(0.0, 0.0, 0.1, 0.1, np.nan),
+                     _row(0.2, 0.5, 0.9, 0.7, 0.9), broken,
+                     _row(0.0, 0.0, 0.1, 0.1, 0.1), _row(0.0, 0.0, 0.1, 0.1, 0.0)])
     people = decode(rows, scale, (ph, pw), (480, 640), min_score=0.2, max_people=6)
     assert [round(p.score, 3) for p in people] == [0.9, 0.6]
     best = people[0]

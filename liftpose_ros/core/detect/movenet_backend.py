@@ -14,9 +14,10 @@ a missing file is refused with the script's name.
 Input: the frame scaled, aspect kept, so that its long side is `input_long_side` px, padded
 with zeros on the right and bottom up to multiples of 32 (the model's stride), RGB uint8.
 Output (1, 6, 56): per candidate 17 x (y, x, score) normalised to the padded input, then its
-box (y_min, x_min, y_max, x_max) and its score. Candidates below `min_person_score` are not
-people. A keypoint that falls in the padding lies outside the image: it is clipped onto the
-image's edge and given score 0, as a detector reports a joint it cannot see.
+box (y_min, x_min, y_max, x_max) and its score. Candidates below `min_person_score`, or with a
+value that is not finite, are not people. A keypoint that falls in the padding lies outside
+the image: it is clipped onto the image's edge and given score 0, as a detector reports a
+joint it cannot see.
 
 The model keeps no state between frames: ids come from the keypoint pipeline's tracker, and
 the images' stamps are not needed.
@@ -100,10 +101,9 @@ def decode(rows: np.ndarray, scale: float, padded: tuple[int, int], image: tuple
     """(6, 56) model output -> people in image pixels, best first (see the module doc)."""
     ph, pw = padded
     h, w = image
+    candidates = [r for r in rows if np.isfinite(r).all() and r[_SCORE] >= min_score]
     people = []
-    for row in sorted(rows, key=lambda r: -r[_SCORE])[:max_people]:
-        if not row[_SCORE] >= min_score:  # also refuses NaN
-            continue
+    for row in sorted(candidates, key=lambda r: -r[_SCORE])[:max_people]:
         kp = row[:51].reshape(COCO17.num_joints, 3)  # (17, 3) y, x, score
         xy = np.stack([kp[:, 1] * pw, kp[:, 0] * ph], axis=1) / scale  # (17, 2) px
         inside = np.clip(xy, 0.0, [w - 1.0, h - 1.0])
