@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO / "test"))  # the test media
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO))
 import media_files as test_media  # noqa: E402
-from compare_detector_settings import VIDEOS, _deviation  # noqa: E402
+from compare_detector_settings import VIDEOS, _deviation, print_and_save  # noqa: E402
 
 from liftpose_ros.core.detect.interface import create_detector  # noqa: E402
 from liftpose_ros.core.native_log import native_logs_routed  # noqa: E402
@@ -101,11 +101,7 @@ def main() -> int:
         lines.append(f"{label:26} {d.size:7d} {q[0]:7.2f} {q[1]:7.2f} {q[2]:7.2f} {q[3]:7.2f}"
                      + (f"   ({d.size - finite.size} joints of people not found)"
                         if finite.size < d.size else ""))
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    print_and_save("\n".join(lines), args.out)
     return 0
 
 

@@ -176,12 +176,16 @@ def main() -> int:
                      f"{v60[0]:5.2f} / {v60[1]:5.2f} {v30[0]:5.2f} / {v30[1]:5.2f} "
                      f"{r['detect_ms_p50']:7.1f} {r['detect_ms_p95']:7.1f}  "
                      f"{r['foreground_people']}")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text + "\n")
+    print_and_save("\n".join(lines), args.out)
     return 0
+
+
+def print_and_save(text: str, out: str | None) -> None:
+    """Print a table, and write it to `out` too when given (its folder made as needed)."""
+    print(text)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text + "\n")
 
 
 if __name__ == "__main__":
