@@ -27,7 +27,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from liftpose_ros.core.interpreter_lock import ENV_VAR, apply_switch_interval  # noqa: E402
+from liftpose_ros.core.interpreter_lock import (apply_switch_interval,  # noqa: E402
+                                                switch_interval_env)
 from liftpose_ros.core.lifter.engine_choice import ENGINES  # noqa: E402
 from liftpose_ros.core.lifter.inference import LifterRunner  # noqa: E402
 from liftpose_ros.weights import shipped_lifter  # noqa: E402
@@ -93,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                          "LIFTPOSE_GIL_SWITCH_INTERVAL_MS says, core/interpreter_lock.py)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    override = {} if args.switch_interval_ms is None else {ENV_VAR: f"{args.switch_interval_ms:g}"}
-    switch_ms = apply_switch_interval({**os.environ, **override})
+    switch_ms = apply_switch_interval({**os.environ,
+                                       **switch_interval_env(args.switch_interval_ms)})
     path = shipped_lifter("causal")
     runners = {name: LifterRunner.from_checkpoint(path, device="cpu", engine=name)
                for name in ENGINES if name != "auto"}  # auto: onnxruntime on a CPU

@@ -38,7 +38,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from liftpose_ros.core.interpreter_lock import ENV_VAR, apply_switch_interval  # noqa: E402
+from liftpose_ros.core.interpreter_lock import (apply_switch_interval,  # noqa: E402
+                                                switch_interval_env)
 from liftpose_ros.demo.graph import GraphPipeline, PipelineSettings  # noqa: E402
 from liftpose_ros.demo.run import summarize  # noqa: E402
 from liftpose_ros.ros.private_network import ensure_private_network  # noqa: E402
@@ -164,8 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"bench_pipeline: {exc}", file=sys.stderr)
         return 2
-    override = {} if args.switch_interval_ms is None else {ENV_VAR: f"{args.switch_interval_ms:g}"}
-    switch_ms = apply_switch_interval({**os.environ, **override})
+    switch_ms = apply_switch_interval({**os.environ,
+                                       **switch_interval_env(args.switch_interval_ms)})
     settings = PipelineSettings(
         checkpoint=args.checkpoint, device=args.device, mode=args.mode, rate_hz=args.rate_hz,
         scale=args.scale, torch_threads=args.torch_threads, backend_options=args.backend_options,

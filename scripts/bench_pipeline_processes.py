@@ -134,14 +134,6 @@ def lifter_params(text: str) -> dict[str, object]:
     return {str(k): v for k, v in value.items()}
 
 
-def switch_interval_env(args: argparse.Namespace) -> dict[str, str]:
-    """The environment that gives the node processes --switch-interval-ms (empty: their
-    default)."""
-    from liftpose_ros.core.interpreter_lock import ENV_VAR
-
-    return {} if args.switch_interval_ms is None else {ENV_VAR: f"{args.switch_interval_ms:g}"}
-
-
 def node_process(module: str, params: dict[str, object], env: dict[str, str]) -> subprocess.Popen:
     """Start `python -m module` with ROS parameters; its output goes to this terminal."""
     argv = [sys.executable, "-m", module, "--ros-args"]
@@ -271,7 +263,9 @@ def run(args: argparse.Namespace) -> dict:
         keypoint_params["max_rate_hz"] = float(args.max_rate_hz)
     if args.backend_options:  # quoted: the YAML text must reach the node as a string
         keypoint_params["backend_options"] = f"'{args.backend_options}'"
-    env = switch_interval_env(args)
+    from liftpose_ros.core.interpreter_lock import switch_interval_env
+
+    env = switch_interval_env(args.switch_interval_ms)  # the node processes' interval
     keypoints = node_process("liftpose_ros.nodes.keypoint_node", keypoint_params, env)
     lifter = node_process("liftpose_ros.nodes.lifter_node",
                           {"mode": args.mode, "device": "cpu", **lifter_params(args.lifter_params)},
@@ -323,9 +317,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_pipeline_processes: {exc}", file=sys.stderr)
         return 2
     use_transport(args.transport)
-    from liftpose_ros.core.interpreter_lock import apply_switch_interval
+    from liftpose_ros.core.interpreter_lock import apply_switch_interval, switch_interval_env
 
-    switch_ms = apply_switch_interval({**os.environ, **switch_interval_env(args)})
+    switch_ms = apply_switch_interval({**os.environ,
+                                       **switch_interval_env(args.switch_interval_ms)})
     shm_before = shm_files()
     out = run(args)
     out["shm_left_behind"] = sorted(shm_files() - shm_before - shm_files_held_here())

@@ -8,7 +8,7 @@ import pytest
 
 from liftpose_ros import cli
 from liftpose_ros.core.interpreter_lock import (ENV_VAR, apply_switch_interval,
-                                                switch_interval_ms)
+                                                switch_interval_env, switch_interval_ms)
 
 
 @pytest.fixture
@@ -30,6 +30,12 @@ def test_accepted_values(text, expected):
 def test_refused_values_name_the_variable(text):
     with pytest.raises(ValueError, match=f"{ENV_VAR} must be 0 .*got '{text}'"):
         switch_interval_ms({ENV_VAR: text})
+
+
+def test_the_environment_a_benchmark_hands_on_asks_for_that_interval():
+    assert switch_interval_env(None) == {}
+    assert switch_interval_ms(switch_interval_env(0.2)) == 0.2
+    assert switch_interval_ms(switch_interval_env(0)) == 0.0
 
 
 def test_apply_sets_the_interval_and_zero_keeps_it(restored_interval):

@@ -47,6 +47,12 @@ def switch_interval_ms(environ: Mapping[str, str] = os.environ) -> float:
                      f"[{MIN_SWITCH_INTERVAL_MS}, {MAX_SWITCH_INTERVAL_MS}]; got {text!r}")
 
 
+def switch_interval_env(interval_ms: float | None) -> dict[str, str]:
+    """The environment entry that asks for `interval_ms` (None: nothing, the default holds);
+    for benchmarks that set it in their own process and in the processes they start."""
+    return {} if interval_ms is None else {ENV_VAR: f"{interval_ms:g}"}
+
+
 def apply_switch_interval(environ: Mapping[str, str] = os.environ) -> float:
     """Set the process's switch interval from `environ` (see `switch_interval_ms`); returns the
     interval now in force, in ms."""
