@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from dataclasses import fields
 from types import TracebackType
-from typing import Callable
+from typing import Callable, TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from liftpose_ros.core.skeleton import COCO17
 NUM_KEYPOINTS = COCO17.num_joints  # 17
 DEFAULT_BACKEND = "mediapipe"
 FACTORY_NAME = "create_keypoint_detector"
+C = TypeVar("C")  # a backend's config dataclass
 
 
 def validate_image(image: object) -> np.ndarray:
@@ -129,6 +131,16 @@ def _resolve(name: str, target: str) -> Callable[..., KeypointDetector]:
             f"{attr}(**options) factory"
         )
     return factory
+
+
+def config_from_options(config_type: type[C], backend: str, options: dict[str, object]) -> C:
+    """A backend's config dataclass from the keyword options of `create_detector`; a ValueError
+    naming the unknown ones (a typo must not be silently ignored)."""
+    known = {f.name for f in fields(config_type)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ValueError(f"unknown {backend} detector options {unknown}; known: {sorted(known)}")
+    return config_type(**options)
 
 
 def create_detector(name: str = DEFAULT_BACKEND, **options: object) -> KeypointDetector:

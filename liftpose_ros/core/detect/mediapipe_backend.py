@@ -77,14 +77,14 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from liftpose_ros.core.detect.interface import KeypointDetector
+from liftpose_ros.core.detect.interface import KeypointDetector, config_from_options
 from liftpose_ros.core.person import Person
 from liftpose_ros.core.detect.person_boxes import (box_iou, box_inside, clip_box, erase_regions,
                                                    keypoint_distance, pad_box, points_box,
@@ -651,8 +651,4 @@ class MediaPipeDetector(KeypointDetector):
 
 def create_keypoint_detector(**options: object) -> MediaPipeDetector:
     """Registry factory: keyword options are MediaPipeConfig fields."""
-    known = {f.name for f in fields(MediaPipeConfig)}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ValueError(f"unknown mediapipe detector options {unknown}; known: {sorted(known)}")
-    return MediaPipeDetector(MediaPipeConfig(**options))
+    return MediaPipeDetector(config_from_options(MediaPipeConfig, "mediapipe", options))

@@ -24,13 +24,13 @@ the images' stamps are not needed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from liftpose_ros.core.detect.interface import KeypointDetector
+from liftpose_ros.core.detect.interface import KeypointDetector, config_from_options
 from liftpose_ros.core.detect.person_boxes import clip_box
 from liftpose_ros.core.person import Person
 from liftpose_ros.core.skeleton import COCO17
@@ -153,8 +153,4 @@ class MoveNetDetector(KeypointDetector):
 
 def create_keypoint_detector(**options: object) -> MoveNetDetector:
     """Registry factory: keyword options are MoveNetConfig fields."""
-    known = {f.name for f in fields(MoveNetConfig)}
-    unknown = sorted(set(options) - known)
-    if unknown:
-        raise ValueError(f"unknown movenet detector options {unknown}; known: {sorted(known)}")
-    return MoveNetDetector(MoveNetConfig(**options))
+    return MoveNetDetector(config_from_options(MoveNetConfig, "movenet", options))
