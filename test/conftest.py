@@ -1,7 +1,9 @@
-"""Shared fixtures: a tiny mocap folder made of a few real clips, and a tiny trained lifter."""
+"""Shared fixtures: a tiny mocap folder made of a few real clips, a tiny trained lifter, and a
+process in which opening a network connection fails the test."""
 from __future__ import annotations
 
 import shutil
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,19 @@ SHARED_MOCAP = Path(__file__).resolve().parents[1].parent / "shared" / "mocap"
 # CMU train subjects and the held-out test subjects.
 TINY_BANDAI = ("dataset-2_walk_normal_", "dataset-2_raise-up-both-hands_", "dataset-1_bow_")
 TINY_CMU = ("001_01", "006_01", "005_04", "007_01")
+
+
+@pytest.fixture
+def no_network(monkeypatch) -> None:
+    """Any attempt to connect or resolve a name raises AssertionError (nothing may be
+    downloaded at run time)."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
 
 
 @pytest.fixture(scope="session")
