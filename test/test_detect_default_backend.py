@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -147,6 +148,40 @@ def test_person_box_helpers():
     erase_regions(erased, mask)
     assert np.array_equal(erased[mask == 0], image[mask == 0])  # only the masked pixels change
     assert 0 < erased[15, 19, 0] < 200 and 0 < erased[15, 21, 0] < 200  # the edge is blurred away
+
+
+def _erase_by_definition(image: np.ndarray, mask: np.ndarray) -> None:
+    """erase_regions written plainly in numpy: the masked pixels take the box blur (kernel half
+    the mask's bounding box) of the box grown by that half on every side."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    k = int(max(x1 - x0, y1 - y0)) // 2 | 1
+    rows = slice(max(y0 - k, 0), min(y1 + k, mask.shape[0]))
+    cols = slice(max(x0 - k, 0), min(x1 + k, mask.shape[1]))
+    region = image[rows, cols]
+    blurred = cv2.blur(region, (k, k), borderType=cv2.BORDER_REFLECT)
+    selected = mask[rows, cols].astype(bool)
+    region[selected] = blurred[selected]
+
+
+def test_erase_regions_matches_its_definition_on_random_masks():
+    from liftpose_ros.core.detect.person_boxes import erase_regions
+
+    rng = np.random.default_rng(0)
+    for case in range(60):
+        h, w = (int(v) for v in rng.integers(20, 300, 2))
+        image = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+        mask = np.zeros((h, w), np.uint8)
+        for _ in range(int(rng.integers(0, 4))):  # 0-3 discs, some at the borders
+            centre = (int(rng.integers(0, w)), int(rng.integers(0, h)))
+            cv2.circle(mask, centre, int(rng.integers(1, 60)), int(rng.choice([1, 255])), -1)
+        for m in (mask, mask.astype(bool)):
+            expected, erased = image.copy(), image.copy()
+            _erase_by_definition(expected, m)
+            erase_regions(erased, m)
+            assert np.array_equal(erased, expected), (case, m.dtype)
 
 
 # --- real images -------------------------------------------------------------------------------

@@ -60,9 +60,10 @@ Parallelism: the graphs run in C++ and release the GIL, so the tracks' landmark 
 `workers` threads at once, beside the search thread. Each thread touches only its own graph and
 track; the search erases people where they were when it started (a silhouette is generous
 enough for a 30 fps step). One landmark pass is ~20 ms on a laptop-class core, a search region
-~21 ms (the detector ~12 ms plus the erasing); on 2 cores with three people, detection in the
-running pipeline took p50 49 / p95 71 ms with the defaults against 79 / 124 ms with one thread
-and the search inline (README "ROS 2 nodes and messages").
+~21 ms (the detector ~12 ms, plus scaling the frame and erasing the people found); on 2 cores
+with three people, detection in the running pipeline took p50 49 / p95 71 ms with the
+defaults against 79 / 124 ms with one thread and the search inline (README "ROS 2 nodes and
+messages").
 The landmark threads run `workers_nice` steps less urgently than the rest of the process: they
 are the bulk of the CPU work, and what a frame waits for after them (the lifter, DDS, the camera
 driver) should not queue behind the next frame's landmarks; the robot's own processes keep
