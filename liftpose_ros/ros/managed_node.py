@@ -103,6 +103,16 @@ class ManagedNode(LifecycleNode):
         return bool(getattr(params, "managed", False))
 
     def destroy_node(self) -> None:
-        """Free everything, then the node's ROS entities. Safe to call twice."""
+        """Free everything, then the node's ROS entities, its lifecycle state machine included.
+        Safe to call twice.
+
+        rclpy's LifecycleNode leaves its state machine, which holds the rcl node and the
+        transition-event publisher, to the garbage collector: the node stays in the graph
+        after destroy_node(), and the collector later finalises it (and, for the context's
+        last node, the DDS participant) inside whatever rclpy call it interrupts. That has
+        deadlocked a process creating its next node's services. Destroyed here, it goes now."""
         self._release()
         super().destroy_node()
+        state_machine = getattr(self, "_state_machine", None)
+        if state_machine is not None:
+            state_machine.destroy_when_not_in_use()

@@ -3,6 +3,7 @@ ROS4HRI (REP-155) body topics, compressed image input, and managed (lifecycle) n
 through their lifecycle services."""
 from __future__ import annotations
 
+import gc
 import threading
 
 import numpy as np
@@ -14,7 +15,9 @@ from liftpose_ros.core.detect import interface
 from liftpose_ros.core.detect.interface import KeypointDetector, register_detector
 from liftpose_ros.core.person import Person
 from liftpose_ros.core.skeleton import COCO17
+from liftpose_ros.nodes.keypoint_node import NODE_NAME as KEYPOINT_NODE
 from liftpose_ros.nodes.keypoint_node import KeypointNode
+from liftpose_ros.nodes.lifter_node import NODE_NAME as LIFTER_NODE
 from liftpose_ros.nodes.lifter_node import LifterNode
 from liftpose_ros.ros.conversions import ns_to_stamp, stamp_to_ns
 from liftpose_ros.ros.image_conversion import bgr_to_compressed, bgr_to_image
@@ -244,6 +247,41 @@ def test_managed_configure_failure_leaves_the_node_unconfigured(ros_graph, tmp_p
     ros_graph.start()
     assert not change_state(probe, lifter.get_name(), Transition.TRANSITION_CONFIGURE)
     assert state_of(probe, lifter.get_name()) == "unconfigured" and lifter.runner is None
+
+
+def _listed(observer, name: str) -> bool:
+    return any(n == name for n, _ in observer.get_node_names_and_namespaces())
+
+
+@pytest.mark.parametrize("node_class, params", [
+    (KeypointNode, dict(backend="nope")),  # start fails: the node destroys itself
+    (LifterNode, dict(max_people=0)),
+    (LifterNode, dict(use_camera_info=False, device="cpu")),  # starts; destroyed by the test
+], ids=["keypoint-failed-start", "lifter-failed-start", "lifter-started"])
+def test_a_destroyed_node_leaves_the_graph_at_once(ros_graph, causal_checkpoint, node_class,
+                                                   params):
+    """destroy_node() finalises the node, lifecycle state machine included, instead of
+    leaving it to the garbage collector, which would tear it down later inside another
+    rclpy call (a deadlock seen in this suite) and keeps it in the graph meanwhile."""
+    from liftpose_ros.ros.node_runner import StartupError
+
+    observer = ros_graph.add(make_probe(ros_graph.context, "liftpose_graph_observer"))
+    if node_class is LifterNode:
+        params = dict(params, checkpoint=str(causal_checkpoint))
+    overrides = [Parameter(k, value=v) for k, v in params.items()]
+    name = KEYPOINT_NODE if node_class is KeypointNode else LIFTER_NODE
+    gc.disable()  # only destroy_node() may take the node out of the graph here
+    try:
+        try:
+            node = node_class(context=ros_graph.context, parameter_overrides=overrides)
+        except StartupError:
+            node = None
+        if node is not None:
+            wait_for(lambda: _listed(observer, name), 10.0, "the node in the graph")
+            node.destroy_node()
+        wait_for(lambda: not _listed(observer, name), 10.0, f"{name} gone from the graph")
+    finally:
+        gc.enable()
 
 
 def test_managed_keypoint_node_keeps_its_tracks_while_inactive(ros_graph, one_person):
