@@ -20,6 +20,7 @@ from rosbags.typesys import Stores, get_typestore
 
 import media_files
 from liftpose_ros.cli import main as cli_main
+from liftpose_ros.core.depth_anchor import ANCHOR_JOINTS, ANCHOR_OFFSETS_M
 from liftpose_ros.core.skeleton import H36M17
 from liftpose_ros.core.video import VideoSource, camera_intrinsics
 from liftpose_ros.samples import BUNDLED_VIDEO
@@ -348,7 +349,9 @@ def test_video_intrinsics_given_or_from_a_calibration_file(tmp_path, capsys):
     """A real video (the single-person test medium, 1080x1920 portrait) with intrinsics given
     in the file's pixels, or read from a camera_info YAML calibrated at another resolution:
     the intrinsics follow --scale, the summary says which were used, and a lens twice as long
-    places the same person about twice as far away."""
+    places the same person farther away. Not fully twice as far: at half the angular size the
+    camera-aware lifters also lift a smaller body (on these 8 frames 1.66x as far with the
+    40-epoch causal lifter, 1.58x with the 80-epoch one; 1.51x and 1.41x over 40 frames)."""
     video = str(media_files.media_path("single_person_video"))
     runs = {}
     for name, flags in {
@@ -367,7 +370,7 @@ def test_video_intrinsics_given_or_from_a_calibration_file(tmp_path, capsys):
     assert (given["fx"], given["fy"], given["cx"], given["cy"]) == (400.0, 402.5, 132.5, 245.0)
     assert runs["long"]["intrinsics"]["fy"] == 800.0  # fy defaults to fx
     assert "intrinsics given: fx 400.0" in capsys.readouterr().out
-    assert 1.6 < runs["long"]["depth"] / runs["given"]["depth"] < 2.4
+    assert 1.3 < runs["long"]["depth"] / runs["given"]["depth"] < 2.4  # used, and once
     calibration = tmp_path / "phone.yaml"  # calibrated at half the file's resolution
     calibration.write_text(CALIBRATION_YAML.format(w=540, h=960, fx=800, fy=805, cx=265, cy=490))
     out = tmp_path / "calibrated"
@@ -460,6 +463,18 @@ def test_offline_backend_options_remove_timing_but_the_user_wins():
     assert offline_backend_options("hrnet", "") == ""
 
 
+PELVIS = H36M17.index("pelvis")
+
+
+def anchor_depths(skeleton, surface_m: float) -> list[float]:
+    """The root depths a flat surface at surface_m gives through each torso joint
+    (core/depth_anchor.py: reading + the joint's surface offset - its lifted relative depth);
+    the anchor takes the median of some of them, so the root lies within their range."""
+    pelvis_z = skeleton.positions[PELVIS].z
+    return [surface_m + ANCHOR_OFFSETS_M[j] - (skeleton.positions[H36M17.index(j)].z - pelvis_z)
+            for j in ANCHOR_JOINTS]
+
+
 def test_depth_from_the_bag_places_people_by_depth(tmp_path, clip):
     """--depth-topic: each frame takes the depth image nearest in time (it may come after the
     image in the bag); people whose torso readings agree are DEPTH_METRIC, at the measured
@@ -497,8 +512,9 @@ def test_depth_from_the_bag_places_people_by_depth(tmp_path, clip):
             continue
         assert 2 in kinds and set(kinds) <= {1, 2}, (k, kinds)  # DEPTH_METRIC for the near
         for s in msg.skeletons:
-            if s.placement == 2:
-                assert 3.0 < s.positions[H36M17.index("pelvis")].z < 3.3  # wall + body depth
+            if s.placement == 2:  # at the wall, behind it by its own torso's depths
+                assert 3.0 < s.positions[PELVIS].z <= max(anchor_depths(s, wall_m)) + 1e-6
+                assert s.positions[PELVIS].z >= min(anchor_depths(s, wall_m)) - 1e-6
         depth_placed += kinds.count(2)
     assert summary["skeletons_depth_metric"] == depth_placed
     reasons = " ".join(summary["depth_fallback_reasons"])
