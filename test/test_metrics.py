@@ -353,6 +353,24 @@ def test_summarize_clips_frame_weighting() -> None:
     assert per_group["sit"].frames == 1 and math.isnan(per_group["sit"].mpjve)
 
 
+def test_summarize_clips_by_matches_one_grouping_at_a_time() -> None:
+    """Several groupings at once give what separate summarize_clips calls give."""
+    clips = {"a": _offset_clip(4, 100.0, 2.0), "b": _offset_clip(10, 200.0, 5.0),
+             "c": _offset_clip(3, 30.0, 1.0)}
+    by_action = {"a": "walk", "b": "walk", "c": "sit"}
+    by_subject = {"a": "s5", "c": "s7"}  # b in no group of this grouping
+    per_clip, by, overall = M.summarize_clips_by(
+        clips, {"action": by_action, "subject": by_subject, "none": {}})
+    for key, groups in (("action", by_action), ("subject", by_subject)):
+        alone_clips, alone_groups, alone_overall = M.summarize_clips(clips, groups=groups)
+        assert by[key] == alone_groups
+        assert per_clip == alone_clips and overall == alone_overall
+    assert set(by["subject"]) == {"s5", "s7"} and by["subject"]["s5"] == per_clip["a"]
+    assert by["none"] == {}
+    with pytest.raises(ValueError, match="not in clips"):
+        M.summarize_clips_by(clips, {"action": by_action, "bad": {"zz": "g"}})
+
+
 def test_summarize_clips_validation() -> None:
     clip = _offset_clip(3, 10.0, 0.0)
     with pytest.raises(ValueError, match="at least one clip"):

@@ -57,6 +57,7 @@ __all__ = [
     "root_relative",
     "summarize",
     "summarize_clips",
+    "summarize_clips_by",
 ]
 
 
@@ -438,12 +439,27 @@ def summarize_clips(
     over all their frames. `ups` and `scored`: per clip, as `summarize` takes them; a clip
     without a scored frame is left out of every figure.
     """
+    per_clip, by_grouping, overall = summarize_clips_by(
+        clips, {"groups": groups or {}}, root=root, ups=ups, scored=scored)
+    return per_clip, by_grouping["groups"], overall
+
+
+def summarize_clips_by(
+    clips: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    groupings: Mapping[str, Mapping[str, str]],
+    root: int | None = None,
+    ups: Mapping[str, np.ndarray] | None = None,
+    scored: Mapping[str, np.ndarray] | None = None,
+) -> tuple[dict[str, MetricSummary], dict[str, dict[str, MetricSummary]], MetricSummary]:
+    """`summarize_clips` for several groupings at once (e.g. by action and by kind of
+    motion): the per-clip metrics, the costly part, are computed once. Returns per-clip
+    summaries, {grouping name: per-group summaries} and the overall summary."""
     if not clips:
         raise ValueError("summarize_clips needs at least one clip")
-    groups = dict(groups or {})
-    unknown = sorted(set(groups) - set(clips))
-    if unknown:
-        raise ValueError(f"groups names clips that are not in clips: {unknown}")
+    for groups in groupings.values():
+        unknown = sorted(set(groups) - set(clips))
+        if unknown:
+            raise ValueError(f"groups names clips that are not in clips: {unknown}")
     per_clip: dict[str, MetricSummary] = {}
     orient: dict[str, _Orientation] = {}
     for name, pair in clips.items():
@@ -459,16 +475,24 @@ def summarize_clips(
             raise ValueError(f"clip {name!r}: {err}") from err
     if not per_clip:
         raise ValueError("no clip has a scored frame")
+    by_grouping = {key: _group_summaries(per_clip, orient, groups)
+                   for key, groups in groupings.items()}
+    overall = combine_summaries(list(per_clip.values()),
+                                _Orientation.pooled(list(orient.values())))
+    return per_clip, by_grouping, overall
+
+
+def _group_summaries(per_clip: Mapping[str, MetricSummary],
+                     orient: Mapping[str, _Orientation],
+                     groups: Mapping[str, str]) -> dict[str, MetricSummary]:
+    """Frame-weighted summaries of the clips each group names (scored clips only)."""
     members: dict[str, list[str]] = {}
     for clip_name, group_name in groups.items():
         if clip_name in per_clip:
             members.setdefault(group_name, []).append(clip_name)
-    per_group = {g: combine_summaries([per_clip[n] for n in names],
-                                      _Orientation.pooled([orient[n] for n in names]))
-                 for g, names in sorted(members.items())}
-    overall = combine_summaries(list(per_clip.values()),
-                                _Orientation.pooled(list(orient.values())))
-    return per_clip, per_group, overall
+    return {g: combine_summaries([per_clip[n] for n in names],
+                                 _Orientation.pooled([orient[n] for n in names]))
+            for g, names in sorted(members.items())}
 
 
 # ------------------------------------------------------------------------- formatting

@@ -31,7 +31,7 @@ from liftpose_ros.core.data.windows import make_eval_set
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.lifter.input import frame_input, windows_from_sequence
 from liftpose_ros.core.metrics import (MetricSummary, format_per_joint, format_table,
-                                       per_joint_mpjpe, summarize_clips)
+                                       per_joint_mpjpe, summarize_clips_by)
 from liftpose_ros.core.plot import plot_predictions
 from liftpose_ros.core.skeleton import H36M17
 
@@ -111,10 +111,10 @@ def evaluate_sequences(runner: LifterRunner, sequences: list[Sequence]
     groups = {s.name: s.group for s in sequences}
     scored = {s.name: s.scored for s in sequences if s.scored is not None}
     ups = {s.name: s.up for s in sequences if s.up is not None}
-    _, per_group, overall = summarize_clips(pairs, groups=groups, scored=scored, ups=ups)
     kinds = {s.name: s.kind for s in sequences if s.kind is not None}
-    per_kind = (summarize_clips(pairs, groups=kinds, scored=scored, ups=ups)[1]
-                if kinds else {})
+    _, by, overall = summarize_clips_by(pairs, {"group": groups, "kind": kinds},
+                                        scored=scored, ups=ups)
+    per_group, per_kind = by["group"], by["kind"]
     keep = [(p[m], t[m]) for name, (p, t) in pairs.items()
             for m in [scored.get(name, np.ones(len(p), bool))]]
     joints = per_joint_mpjpe(np.concatenate([p for p, _ in keep]),
