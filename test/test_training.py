@@ -16,7 +16,8 @@ from liftpose_ros.core.lifter.checkpoint import load_lifter
 from liftpose_ros.core.lifter.config import LifterConfig
 from liftpose_ros.core.train.config import (DataConfig, ExperimentConfig, OptimConfig,
                                             TrainConfig)
-from liftpose_ros.core.train.evaluate import run_evaluation
+from liftpose_ros.core.train.evaluate import (Sequence, depth_band, depth_labels, run_evaluation,
+                                              summarize_by_depth)
 from liftpose_ros.core.train.trainer import train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,6 +119,33 @@ def test_evaluate_prints_tables_and_writes_outputs(tiny_mocap_dir, trained_run, 
     assert saved["per_kind"]["dance"]["mpjpe"] == pytest.approx(result.per_kind["dance"].mpjpe)
     assert f"dance / walk MPJPE: {result.dance_walk_ratio():.2f}" in text
     assert (tmp_path / "predictions.png").stat().st_size > 10_000
+    # by pelvis depth: bands in near-to-far order that split the scored frames
+    assert list(result.per_depth) == [b for b in depth_labels() if b in result.per_depth]
+    assert sum(s.frames for s in result.per_depth.values()) == result.overall.frames
+    assert sum(s.frames * s.mpjpe for s in result.per_depth.values()) == pytest.approx(
+        result.overall.frames * result.overall.mpjpe)
+    assert "by pelvis depth from the camera" in text
+    assert saved["per_depth"].keys() == result.per_depth.keys()
+
+
+def test_depth_bands_split_frames_by_their_pelvis_depth():
+    assert depth_labels() == ["< 2 m", "2-3 m", "3-4 m", "4-5 m", "5-6 m", "6-8 m", ">= 8 m"]
+    assert depth_band(np.array([0.5, 2.0, 2.99, 7.9, 8.0, 30.0])).tolist() == [0, 1, 1, 5, 6, 6]
+    rng = np.random.default_rng(1)
+    target = rng.normal(0.0, 200.0, (20, 17, 3))  # mm
+    pred = target.copy()
+    pred[:10, :, 0] += 10.0  # near frames: 10 mm off
+    pred[10:, :, 0] += 50.0  # far frames: 50 mm off
+    depth = np.r_[np.full(10, 1.5), np.full(10, 6.5)]
+    scored = np.ones(20, bool)
+    scored[[0, 19]] = False
+    seqs = [Sequence("a", "a", np.zeros((20, 17, 3)), target / 1000.0, scored, depth=depth),
+            Sequence("b", "b", np.zeros((20, 17, 3)), target / 1000.0)]  # no depth: left out
+    bands = summarize_by_depth(seqs, {"a": (pred, target), "b": (pred, target)})
+    assert list(bands) == ["< 2 m", "6-8 m"]
+    assert bands["< 2 m"].frames == 9 and bands["< 2 m"].mpjpe == pytest.approx(10.0)
+    assert bands["6-8 m"].frames == 9 and bands["6-8 m"].mpjpe == pytest.approx(50.0)
+    assert summarize_by_depth(seqs[1:], {"b": (pred, target)}) == {}
 
 
 def test_evaluate_any_npz_through_both_rigs(trained_run, tmp_path):

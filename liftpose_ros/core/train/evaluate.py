@@ -39,6 +39,10 @@ TEST_SEED = 0  # fixed virtual cameras and noise of the mocap test sets
 DATASETS = ("cmu-test", "bandai-val", "npz", "h36m")
 MOCAP_SPLITS = {"cmu-test": "test", "bandai-val": "val"}
 WORLD_UP = np.array([0.0, 1.0, 0.0])  # the mocap layout is Y up
+# Edges (m) of the pelvis-depth bands of the "by distance" table. With camera-normalised input
+# the lifter sees a body's angular size, which falls with its depth: the bands show how its
+# errors and its sense of body size change with distance, which a placement from size inherits.
+DEPTH_BINS_M = (2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Sequence:
     scored: np.ndarray | None = None  # (N,) bool: frames that count (None: all)
     up: np.ndarray | None = None  # (3,) the world's vertical in the camera frame
     kind: str | None = None  # kind of motion ('walk', 'dance') its description names
+    depth: np.ndarray | None = None  # (N,) m: the pelvis's distance along the optical axis
 
 
 @dataclass
@@ -60,6 +65,7 @@ class EvaluationResult:
     overall: MetricSummary
     per_joint_mm: dict[str, float]
     per_kind: dict[str, MetricSummary] = field(default_factory=dict)  # 'walk', 'dance'
+    per_depth: dict[str, MetricSummary] = field(default_factory=dict)  # DEPTH_BINS_M labels
 
     def dance_walk_ratio(self) -> float | None:
         """MPJPE of the dance clips over that of the walking clips (goal: <= 1.3)."""
@@ -82,7 +88,8 @@ def mocap_sequences(clips: dict[str, Clip], runner: LifterRunner, noisy: bool,
     for key, ec in sets.items():
         label = f"{ec.clip} {chosen[ec.clip].content[:28]}".strip()
         out.append(Sequence(key, label, ec.keypoints, ec.targets, ec.scored,
-                            ec.camera.R @ WORLD_UP, motion_kind(chosen[ec.clip].content)))
+                            ec.camera.R @ WORLD_UP, motion_kind(chosen[ec.clip].content),
+                            ec.roots[:, 2]))
     return out
 
 
@@ -115,12 +122,53 @@ def evaluate_sequences(runner: LifterRunner, sequences: list[Sequence]
     _, by, overall = summarize_clips_by(pairs, {"group": groups, "kind": kinds},
                                         scored=scored, ups=ups)
     per_group, per_kind = by["group"], by["kind"]
+    per_depth = summarize_by_depth(sequences, pairs)
     keep = [(p[m], t[m]) for name, (p, t) in pairs.items()
             for m in [scored.get(name, np.ones(len(p), bool))]]
     joints = per_joint_mpjpe(np.concatenate([p for p, _ in keep]),
                              np.concatenate([t for _, t in keep]))
     return (EvaluationResult(per_group, overall,
-                             dict(zip(H36M17.joints, map(float, joints))), per_kind), preds)
+                             dict(zip(H36M17.joints, map(float, joints))), per_kind,
+                             per_depth), preds)
+
+
+def depth_band(depth_m: np.ndarray) -> np.ndarray:
+    """(N,) index into `depth_labels()` of each depth's band in DEPTH_BINS_M."""
+    return np.searchsorted(np.asarray(DEPTH_BINS_M), depth_m, side="right")
+
+
+def depth_labels() -> list[str]:
+    """'< 2 m', '2-3 m', ..., '>= 8 m': one per band of DEPTH_BINS_M."""
+    edges = [f"{e:g}" for e in DEPTH_BINS_M]
+    return ([f"< {edges[0]} m"] + [f"{a}-{b} m" for a, b in zip(edges, edges[1:])]
+            + [f">= {edges[-1]} m"])
+
+
+def summarize_by_depth(sequences: list[Sequence],
+                       pairs: dict[str, tuple[np.ndarray, np.ndarray]]
+                       ) -> dict[str, MetricSummary]:
+    """Summaries of the scored frames in each pelvis-depth band (sequences with depths only;
+    empty bands left out). Each band is a scored-frame mask over the whole clip, so velocity
+    errors keep their neighbours across band edges."""
+    labels = depth_labels()
+    banded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    masks: dict[str, np.ndarray] = {}
+    bands: dict[str, str] = {}
+    for seq in sequences:
+        if seq.depth is None:
+            continue
+        band = depth_band(seq.depth)
+        scored = np.ones(len(band), bool) if seq.scored is None else seq.scored
+        for b in np.unique(band[scored]):
+            key = f"{seq.name}@{b}"
+            banded[key], masks[key], bands[key] = pairs[seq.name], scored & (band == b), labels[b]
+    if not banded:
+        return {}
+    ups = {f"{s.name}@{b}": s.up for s in sequences if s.up is not None
+           for b in range(len(labels))}
+    ups = {k: v for k, v in ups.items() if k in banded}
+    per_band = summarize_clips_by(banded, {"depth": bands}, scored=masks, ups=ups)[1]["depth"]
+    return {label: per_band[label] for label in labels if label in per_band}
 
 
 def run_evaluation(checkpoint: str, dataset: str = "cmu-test", noisy: bool = False,
@@ -161,6 +209,9 @@ def run_evaluation(checkpoint: str, dataset: str = "cmu-test", noisy: bool = Fal
     ratio = result.dance_walk_ratio()
     if ratio is not None:
         log(f"dance / walk MPJPE: {ratio:.2f}")
+    if result.per_depth:
+        log(format_table(result.per_depth,
+                         title="by pelvis depth from the camera (frame-weighted)"))
     log(format_table({"ALL": result.overall}, title="headline"))
     log(format_per_joint(np.array(list(result.per_joint_mm.values())), H36M17.joints))
     if out_dir:
@@ -175,6 +226,7 @@ def _write_outputs(out: Path, result: EvaluationResult, title: str, seq: Sequenc
     payload = {"title": title, "overall": asdict(result.overall),
                "per_group": {k: asdict(v) for k, v in result.per_group.items()},
                "per_kind": {k: asdict(v) for k, v in result.per_kind.items()},
+               "per_depth": {k: asdict(v) for k, v in result.per_depth.items()},
                "per_joint_mm": result.per_joint_mm}
     (out / "results.json").write_text(json.dumps(payload, indent=1))
     rows = np.flatnonzero(seq.scored) if seq.scored is not None else np.arange(len(pred))
