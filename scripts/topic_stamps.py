@@ -11,18 +11,16 @@ machine; across real hosts that needs synchronised clocks). Stops on SIGINT/SIGT
 from __future__ import annotations
 
 import json
-import signal
 import sys
 import time
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo
 
 from liftpose_ros.msg import People2D, Separations, Skeletons3D
 from liftpose_ros.ros import topics
 from liftpose_ros.ros.conversions import stamp_to_ns
+from liftpose_ros.ros.node_runner import spin_node
 from liftpose_ros.ros.qos import pose_qos, sensor_qos
 
 
@@ -42,6 +40,7 @@ class TopicStamps(Node):
         self.create_subscription(Separations, topics.SEPARATION,
                                  self._printer(topics.SEPARATION, lambda m: len(m.people)),
                                  pose_qos(50))
+        print(json.dumps({"ready": True}), flush=True)
 
     @staticmethod
     def _printer(topic: str, count):
@@ -53,18 +52,10 @@ class TopicStamps(Node):
 
 
 def main(args: list[str] | None = None) -> int:
-    rclpy.init(args=args if args is not None else sys.argv)
-    signal.signal(signal.SIGTERM, lambda *_: rclpy.try_shutdown())
-    node = TopicStamps()
-    print(json.dumps({"ready": True}), flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
+    """Spin until SIGINT/SIGTERM with the nodes' own start-up and stop sequence
+    (ros/node_runner.py), so the listener stops as they do."""
+    return spin_node(TopicStamps, "liftpose_topic_stamps",
+                     args=args if args is not None else sys.argv)
 
 
 if __name__ == "__main__":
