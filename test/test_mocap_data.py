@@ -24,7 +24,7 @@ from liftpose_ros.core.data.augment import (
     to_detector_convention,
 )
 from liftpose_ros.core.data.mocap import Clip, SplitSpec, resample, split_clips
-from liftpose_ros.core.data.virtual_cameras import ClassicRig, sample_cameras
+from liftpose_ros.core.data.virtual_cameras import CameraRig, ClassicRig, sample_cameras
 from liftpose_ros.core.data.windows import WindowConfig, WindowSampler, make_eval_set
 from liftpose_ros.core.lifter.input import make_lifter_input, window_indices, windows_from_sequence
 from liftpose_ros.core.skeleton import H36M17
@@ -438,6 +438,33 @@ def test_sample_cameras_of_the_cells_rig():
     pts = cams.world_to_camera(subject[:, None])
     seen = cams.in_image(cams.project(pts), pts)[:, 0]
     assert 0.6 < seen.mean() < 0.95  # the pelvis is in the frame, but not always
+
+
+def test_cells_rig_distance_sampling():
+    """'log' draws horizontal distances log-uniformly over the same range (median at the
+    geometric mean); everything else about the cameras is drawn as with 'uniform'."""
+    n = 4000
+    subject = np.tile([[500.0, 900.0, -200.0]], (n, 1))
+    cams = {mode: sample_cameras(np.random.default_rng(3), n, subject, floor_y=0.0,
+                                 rig=CameraRig(distance_range_mm=(600.0, 11000.0),
+                                               distance_sampling=mode))
+            for mode in ("uniform", "log")}
+    horizontal = {}
+    for mode, c in cams.items():
+        centres = np.einsum("nji,nj->ni", c.R, -c.t)
+        horizontal[mode] = np.linalg.norm(centres[:, [0, 2]] - subject[:, [0, 2]], axis=-1)
+        assert horizontal[mode].min() >= 600 - 1e-6 and horizontal[mode].max() <= 11000 + 1e-6
+    assert np.median(horizontal["uniform"]) == pytest.approx(5800, rel=0.05)
+    assert np.median(horizontal["log"]) == pytest.approx(np.sqrt(600 * 11000), rel=0.05)
+    # log-uniform: each factor of distance equally likely
+    per_octave = np.histogram(np.log2(horizontal["log"]), bins=4,
+                              range=np.log2([600, 9600]))[0]
+    assert per_octave.min() > 0.85 * per_octave.max()
+    np.testing.assert_array_equal(cams["uniform"].fx, cams["log"].fx)  # same other draws
+    with pytest.raises(ValueError, match="distance_sampling"):
+        CameraRig(distance_sampling="normal")
+    with pytest.raises(ValueError, match="distance_range_mm"):
+        CameraRig(distance_range_mm=(0.0, 8000.0))
 
 
 def test_sample_cameras_of_the_classic_rig():
