@@ -96,16 +96,26 @@ def camera_checkpoint(tmp_path_factory) -> Path:
 
 # ------------------------------------------------------------------ the graph
 class RosGraph:
-    """One private rclpy Context with an executor spinning in a background thread."""
+    """One private rclpy Context with an executor spinning in a background thread: rclpy's
+    MultiThreadedExecutor with 2 threads, or with single_threaded=True a SingleThreadedExecutor
+    (what the nodes' own processes spin, ros/node_runner.py).
 
-    def __init__(self) -> None:
+    Why both: the multi-threaded one lets a slow callback not hold up the probes. But rclpy's
+    MultiThreadedExecutor races with entities destroyed by a callback on another of its threads
+    (a lifecycle transition destroying a subscription): it can add the destroyed
+    subscription's event handler to its next wait set and die with InvalidHandle
+    ("destruction was requested"; ros2/rclpy#1284). Tests of transitions use the
+    single-threaded one, as the nodes ship."""
+
+    def __init__(self, single_threaded: bool = False) -> None:
         import rclpy
         from rclpy.context import Context
-        from rclpy.executors import MultiThreadedExecutor
+        from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
 
         self.context = Context()
         rclpy.init(context=self.context)
-        self.executor = MultiThreadedExecutor(num_threads=2, context=self.context)
+        self.executor = (SingleThreadedExecutor(context=self.context) if single_threaded
+                         else MultiThreadedExecutor(num_threads=2, context=self.context))
         self.nodes: list = []
         self.errors: list[BaseException] = []
         self._thread: threading.Thread | None = None
@@ -155,6 +165,16 @@ class RosGraph:
 @pytest.fixture
 def ros_graph(_private_network_only) -> Iterator[RosGraph]:
     graph = RosGraph()
+    try:
+        yield graph
+    finally:
+        graph.close()
+
+
+@pytest.fixture
+def lifecycle_graph(_private_network_only) -> Iterator[RosGraph]:
+    """A graph spun by one SingleThreadedExecutor (see RosGraph), for lifecycle transitions."""
+    graph = RosGraph(single_threaded=True)
     try:
         yield graph
     finally:

@@ -190,16 +190,17 @@ def state_of(probe, node_name: str) -> str:
     return future.result().current_state.label  # the client stays (see change_state)
 
 
-def test_managed_lifter_is_driven_through_its_lifecycle_services(ros_graph, causal_checkpoint,
-                                                                  tmp_path):
+def test_managed_lifter_is_driven_through_its_lifecycle_services(lifecycle_graph,
+                                                                  causal_checkpoint, tmp_path):
     from lifecycle_msgs.msg import Transition
 
     params = [Parameter("managed", value=True), Parameter("use_camera_info", value=False),
               Parameter("checkpoint", value=str(causal_checkpoint)),
               Parameter("device", value="cpu"), Parameter("queue_depth", value=10)]
-    lifter = ros_graph.add(LifterNode(context=ros_graph.context, parameter_overrides=params))
-    probe = ros_graph.add(make_probe(ros_graph.context, "liftpose_lifecycle_probe"))
-    ros_graph.start()
+    graph = lifecycle_graph
+    lifter = graph.add(LifterNode(context=graph.context, parameter_overrides=params))
+    probe = graph.add(make_probe(graph.context, "liftpose_lifecycle_probe"))
+    graph.start()
     name = lifter.get_name()
     assert lifter.runner is None and state_of(probe, name) == "unconfigured"
     # a bad request: activate before configure is refused and changes nothing
@@ -284,11 +285,11 @@ def test_a_destroyed_node_leaves_the_graph_at_once(ros_graph, causal_checkpoint,
         gc.enable()
 
 
-def test_managed_keypoint_node_keeps_its_tracks_while_inactive(ros_graph, one_person):
+def test_managed_keypoint_node_keeps_its_tracks_while_inactive(lifecycle_graph, one_person):
     from lifecycle_msgs.msg import Transition
 
-    node, probe = start_keypoints(ros_graph, one_person, managed=True)
-    ros_graph.start()
+    node, probe = start_keypoints(lifecycle_graph, one_person, managed=True)
+    lifecycle_graph.start()
     name = node.get_name()
     assert node.detector is None and state_of(probe, name) == "unconfigured"
     assert change_state(probe, name, Transition.TRANSITION_CONFIGURE)
