@@ -7,7 +7,7 @@
 Why: the lifters make near people too large and far ones too small (README "Accuracy", by
 pelvis depth). People near the camera are mostly partly out of the frame; this separates the
 two. Data as `liftpose evaluate --dataset cmu-test` (held-out CMU subjects 5 and 7, the rig's
-fixed test cameras, scored frames only); size = 1 / Procrustes scale per pose, median.
+fixed test cameras, scored frames only); size as evaluate's (1 / Procrustes scale), median.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from liftpose_ros.core.data.mocap import load_split, prepare_clips  # noqa: E402
 from liftpose_ros.core.data.windows import make_eval_set  # noqa: E402
 from liftpose_ros.core.lifter.inference import LifterRunner  # noqa: E402
 from liftpose_ros.core.lifter.input import windows_from_sequence  # noqa: E402
-from liftpose_ros.core.metrics import procrustes_transform  # noqa: E402
+from liftpose_ros.core.metrics import orientation_errors  # noqa: E402
 from liftpose_ros.core.skeleton import H36M17  # noqa: E402
 from liftpose_ros.core.train.evaluate import TEST_SEED, depth_band, depth_labels  # noqa: E402
 from liftpose_ros.weights import shipped_lifter  # noqa: E402
@@ -40,8 +40,7 @@ def per_pose(checkpoint: str, rig: str, cameras: int, noisy: bool) -> np.ndarray
     rows = []
     for ec in sets.values():
         pred = runner.predict(windows_from_sequence(ec.keypoints, cfg.num_frames, cfg.output))
-        scale, _, _ = procrustes_transform(pred, ec.targets)  # (N,)
-        size = 1.0 / np.maximum(scale, 1e-9)
+        size = orientation_errors(pred, ec.targets)[2]  # (N,) lifted / true size
         m = ec.scored
         rows.append(np.stack([ec.roots[m, 2], ec.visible[m].sum(-1), size[m]], -1))
     return np.concatenate(rows)

@@ -161,24 +161,24 @@ class RosGraph:
         if self.errors:
             raise self.errors[0]
 
+    def __enter__(self) -> RosGraph:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 @pytest.fixture
 def ros_graph(_private_network_only) -> Iterator[RosGraph]:
-    graph = RosGraph()
-    try:
+    with RosGraph() as graph:
         yield graph
-    finally:
-        graph.close()
 
 
 @pytest.fixture
 def lifecycle_graph(_private_network_only) -> Iterator[RosGraph]:
     """A graph spun by one SingleThreadedExecutor (see RosGraph), for lifecycle transitions."""
-    graph = RosGraph(single_threaded=True)
-    try:
+    with RosGraph(single_threaded=True) as graph:
         yield graph
-    finally:
-        graph.close()
 
 
 @pytest.fixture(scope="module")
@@ -188,11 +188,8 @@ def module_ros_graph() -> Iterator[RosGraph]:
     reason = network_guard()
     if reason is not None:
         pytest.skip(reason)
-    graph = RosGraph()
-    try:
+    with RosGraph() as graph:
         yield graph
-    finally:
-        graph.close()
 
 
 def _topic(name: str, namespace: str) -> str:

@@ -154,6 +154,7 @@ def summarize_by_depth(sequences: list[Sequence],
     banded: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     masks: dict[str, np.ndarray] = {}
     bands: dict[str, str] = {}
+    ups: dict[str, np.ndarray] = {}
     for seq in sequences:
         if seq.depth is None:
             continue
@@ -162,11 +163,10 @@ def summarize_by_depth(sequences: list[Sequence],
         for b in np.unique(band[scored]):
             key = f"{seq.name}@{b}"
             banded[key], masks[key], bands[key] = pairs[seq.name], scored & (band == b), labels[b]
+            if seq.up is not None:
+                ups[key] = seq.up
     if not banded:
         return {}
-    ups = {f"{s.name}@{b}": s.up for s in sequences if s.up is not None
-           for b in range(len(labels))}
-    ups = {k: v for k, v in ups.items() if k in banded}
     per_band = summarize_clips_by(banded, {"depth": bands}, scored=masks, ups=ups)[1]["depth"]
     return {label: per_band[label] for label in labels if label in per_band}
 
