@@ -231,6 +231,7 @@ def main() -> int:
                     media_files.media_path(medium), run,
                     ProcessOptions(checkpoint=path, mode=mode, camera_info_file=str(calibration),
                                    scale=args.scale, write_bag=False, write_npz=True,
+                                   lift_stride=1,  # each lifter's own poses, every frame
                                    progress=False), log=lambda _: None)
                 results[f"{video_name} / {lifter}"] = {
                     "video": medium, "checkpoint": path,

@@ -333,3 +333,48 @@ def test_a_depth_image_places_people_by_depth_where_the_size_prior_misses():
     np.testing.assert_allclose(fallback.positions, monocular.positions)
     with pytest.raises(ValueError, match="not the image's size"):
         LiftingPipeline(runner).process(T0_NS, WIDTH, HEIGHT, people, intrinsics, depth[:-1])
+
+
+class ShiftingPose(KnownPose):
+    """The known pose moved sideways by the newest frame's mean x input; counts the windows
+    it lifts."""
+
+    def __init__(self, config: LifterConfig) -> None:
+        super().__init__(config)
+        self.windows = 0
+
+    def predict(self, windows: np.ndarray) -> np.ndarray:
+        self.windows += len(windows)
+        out = super().predict(windows).copy()
+        out[..., 0] += windows[:, -1, :, 0].mean(-1)[:, None]
+        return out
+
+
+def test_lift_stride_two_lifts_half_the_people_and_moves_the_others_on():
+    """Three people walking sideways: with lift_stride 2 the lifter sees about half the
+    windows of stride 1; a pose between lifts is the last lift moved on (lift_schedule)."""
+    from liftpose_ros.core.pipeline.lift_schedule import DAMPING
+
+    results = {}
+    for stride in (1, 2):
+        runner = ShiftingPose(tiny_runner().config)
+        pipe = LiftingPipeline(runner, lift_stride=stride)
+        frames = [pipe.process(T0_NS + i * FRAME_NS, WIDTH, HEIGHT,
+                               [tracked(t, -0.8 + 0.8 * t + 0.01 * i) for t in range(3)])
+                  for i in range(20)]
+        results[stride] = (runner.windows, frames)
+    assert results[1][0] == 60 and results[2][0] == 6 + 27  # two frames in full, then half
+    frames = results[2][1]
+    assert sum(f.moved_on for f in frames) == 60 - 33
+    assert all(f.track_ids == [0, 1, 2] for f in frames)
+    every = results[1][1]
+    for i in range(4, 20):
+        for k in range(3):
+            lifted_at = [j for j in range(i - 3, i) if np.allclose(
+                frames[j].positions[k], every[j].positions[k])]
+            if np.allclose(frames[i].positions[k], every[i].positions[k]):
+                continue  # lifted on this frame
+            last, before = lifted_at[-1], lifted_at[-2]
+            p1, p0 = every[last].positions[k], every[before].positions[k]
+            expected = p1 + DAMPING * (p1 - p0) * (i - last) / (last - before)
+            np.testing.assert_allclose(frames[i].positions[k], expected, atol=1e-5)

@@ -48,7 +48,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         flip_tta=args.flip, device=args.device, cameras_per_clip=args.cameras, rig=args.rig,
         mocap_dir=args.mocap_dir, npz=args.npz, fps=args.fps, raw_skeleton=args.raw_skeleton,
         h36m_3d=args.h36m_3d, h36m_2d=args.h36m_2d, out_dir=args.out,
-        max_clips=args.max_clips)
+        max_clips=args.max_clips, lift_stride=args.lift_stride)
     return 0
 
 
@@ -136,6 +136,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                         "(50-90 deg landscape, aimed at the person: the first lifters' rig)")
     p.add_argument("--noisy", action="store_true", help="detector-like noise on the 2D input")
     p.add_argument("--flip", action="store_true", help="flip test-time augmentation")
+    p.add_argument("--lift-stride", type=int, default=1, metavar="N",
+                   help="score the poses the live pipeline gives with the lifter node's "
+                        "lift_stride N: each person lifted every N frames, moved on between "
+                        "(default: 1, every frame)")
     p.add_argument("--device", default="auto")
     p.add_argument("--cameras", type=int, default=4, help="virtual cameras per mocap clip")
     p.add_argument("--max-clips", type=int, help="evaluate only the first N clips (quick look)")

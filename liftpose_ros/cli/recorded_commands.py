@@ -12,7 +12,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
     options = ProcessOptions(
         image_topic=args.image_topic, camera_info_topic=args.camera_info_topic,
         mode=args.mode, checkpoint=args.checkpoint, device=args.device, engine=args.engine,
-        backend=args.backend,
+        lift_stride=args.lift_stride, backend=args.backend,
         backend_options=args.backend_options, max_frames=args.max_frames, scale=args.scale,
         write_bag=args.bag, storage=args.storage, namespace=args.namespace,
         write_npz=args.npz, write_csv=args.csv, write_video=args.video,
@@ -27,6 +27,7 @@ def _cmd_process(args: argparse.Namespace) -> int:
 def add_commands(sub: argparse._SubParsersAction) -> None:
     from liftpose_ros.core.detect.interface import DEFAULT_BACKEND, available_detectors
     from liftpose_ros.core.lifter.engine_choice import ENGINES, LIVE_ENGINE
+    from liftpose_ros.core.pipeline.lift_schedule import DEFAULT_LIFT_STRIDE, MAX_LIFT_STRIDE
 
     p = sub.add_parser(
         "process", help="run a rosbag2 (sqlite3/MCAP) or a video through the keypoint and "
@@ -59,6 +60,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="lifter device: auto | cpu | cuda | cuda:N")
     p.add_argument("--engine", default=LIVE_ENGINE, choices=ENGINES,
                    help="lifter engine: auto = onnxruntime on a CPU, torchscript on CUDA")
+    p.add_argument("--lift-stride", type=int, default=DEFAULT_LIFT_STRIDE,
+                   choices=range(1, MAX_LIFT_STRIDE + 1), metavar="N",
+                   help="lift each person every N frames, the pose moved on between (the "
+                        f"lifter node's lift_stride; default: {DEFAULT_LIFT_STRIDE}; 1 = "
+                        "every frame)")
     p.add_argument("--backend", default=DEFAULT_BACKEND, choices=available_detectors(),
                    help="2D keypoint backend")
     p.add_argument("--backend-options", default="",

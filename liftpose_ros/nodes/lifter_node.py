@@ -72,6 +72,7 @@ class LifterStats:
     received: int = 0  # People2D messages
     lifted: int = 0  # messages that produced a Skeletons3D
     skeletons: int = 0  # skeletons published
+    moved_on: int = 0  # of them, poses moved on from earlier lifts (lift_stride > 1)
     dropped: int = 0  # messages rejected (malformed or failed)
     untracked: int = 0  # people skipped for having no track id
     extra_people: int = 0  # people left out beyond max_people
@@ -130,7 +131,8 @@ class LifterNode(ManagedNode):
         self.pipeline = LiftingPipeline(self.runner, max_gap_s=self.params.max_gap_s,
                                         max_track_age_s=self.params.max_track_age_s,
                                         min_frames=self.params.min_frames,
-                                        max_people=self.params.max_people)
+                                        max_people=self.params.max_people,
+                                        lift_stride=self.params.lift_stride)
         self.windows = self.pipeline.windows
         self.target = self._target_frame()
         self.step = LifterStep(self.pipeline, self.params.frame_id_override,
@@ -293,6 +295,7 @@ class LifterNode(ManagedNode):
         self.stats.lifted += 1
         self._period["lifted"] += 1
         self.stats.skeletons += len(out.result.track_ids)
+        self.stats.moved_on += out.result.moved_on
         if self.marker_pub is not None and out.markers is not None:
             self.marker_pub.publish(out.markers)
         if self.separation_pub is not None and out.separations is not None:
@@ -358,6 +361,7 @@ class LifterNode(ManagedNode):
             f"{self.get_name()}: lifter", WARN if p["dropped"] or p["waiting"] else OK, message,
             str(self.runner.device), {
                 "received": s.received, "lifted": s.lifted, "skeletons": s.skeletons,
+                "lift_stride": self.params.lift_stride, "skeletons_moved_on": s.moved_on,
                 "dropped": s.dropped, "untracked_people": s.untracked,
                 "extra_people": s.extra_people,
                 "masked_joints": s.masked_joints, "restarts": s.restarts,

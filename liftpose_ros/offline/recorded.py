@@ -85,6 +85,7 @@ class ProcessOptions:
     checkpoint: str | None = None  # None = the shipped lifter of `mode`
     device: str = "auto"
     engine: str = LifterParams.engine  # lifter engine (core/lifter/engine_choice.py)
+    lift_stride: int = LifterParams.lift_stride  # each person lifted every N frames
     backend: str = DEFAULT_BACKEND
     backend_options: str = ""
     max_frames: int | None = None
@@ -436,7 +437,8 @@ class RecordedPipeline:
         kp = KeypointParams(backend=options.backend, backend_options=offline_backend_options(
             options.backend, options.backend_options))
         lp = LifterParams(checkpoint=options.checkpoint or "", mode=options.mode,
-                          device=options.device, engine=options.engine)
+                          device=options.device, engine=options.engine,
+                          lift_stride=options.lift_stride)
         self.runner = lifter_from_params(lp)  # StartupError (one line) for a bad file or mode
         self.detector = detector_from_params(kp)
         self.keypoints = KeypointPipeline(self.detector, kp.tracker_config(),
@@ -444,7 +446,7 @@ class RecordedPipeline:
         self.lifter = LifterStep(
             LiftingPipeline(self.runner, max_gap_s=lp.max_gap_s,
                             max_track_age_s=lp.max_track_age_s, min_frames=lp.min_frames,
-                            max_people=lp.max_people),
+                            max_people=lp.max_people, lift_stride=lp.lift_stride),
             lp.frame_id_override, MarkerStyle(lifetime_s=lp.marker_lifetime_s))
         self.depth_wanted = options.depth_topic is not None
         self.stats = ProcessStats()

@@ -13,7 +13,9 @@ recorded bag or video go through the same steps for each frame:
    camera-mode lifter cannot lift a frame without intrinsics (`IntrinsicsRequired`, raised
    before anything changes);
 3. the tracks of this frame with at least `min_frames` observations are resampled onto the
-   model's frame grid and lifted in ONE batched call (root-relative metres);
+   model's frame grid and lifted in ONE batched call (root-relative metres); with
+   `lift_stride` N > 1 only about 1/N of them are, and the others' last lifted poses are moved
+   on (`lift_schedule.LiftSchedule`);
 4. with intrinsics each pose is placed metrically in the camera frame: root depth from an
    aligned depth image where one is given and its torso readings agree
    (`depth_anchor.anchor_root`), else from the lifted body size; a person whose placement
@@ -36,6 +38,7 @@ from liftpose_ros.core.camera import Intrinsics, place_in_camera
 from liftpose_ros.core.depth_anchor import anchor_root
 from liftpose_ros.core.lifter.input import frame_input, frame_pixels
 from liftpose_ros.core.lifter.track_windows import TrackWindows
+from liftpose_ros.core.pipeline.lift_schedule import LiftSchedule
 from liftpose_ros.core.person import DEFAULT_MAX_PEOPLE, Person, nearest_people
 from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
 
@@ -72,6 +75,7 @@ class LiftResult:
     # (K,) bool: placed from the depth image (a subset of `metric`); None = no depth given
     depth_anchored: np.ndarray | None = None
     depth_fallbacks: list[str] = field(default_factory=list)  # why depth was not used, each
+    moved_on: int = 0  # of the K, poses moved on from earlier lifts (lift_stride > 1)
 
     @property
     def target_stamp_ns(self) -> int:
@@ -84,12 +88,13 @@ class LiftingPipeline:
 
     runner: the loaded lifter (its config gives T and causal/centre); max_gap_s, max_track_age_s:
     see `TrackWindows`; min_frames: observations a track needs before it is lifted;
-    max_people: the most people lifted per frame.
+    max_people: the most people lifted per frame; lift_stride: each track lifted on every
+    this many frames (1: every frame; see `lift_schedule`).
     """
 
     def __init__(self, runner: LifterRunner, max_gap_s: float = 0.5,
                  max_track_age_s: float = 1.0, min_frames: int = 1,
-                 max_people: int = DEFAULT_MAX_PEOPLE) -> None:
+                 max_people: int = DEFAULT_MAX_PEOPLE, lift_stride: int = 1) -> None:
         if int(min_frames) < 1:
             raise ValueError(f"min_frames must be >= 1; got {min_frames!r}")
         if int(max_people) < 1:
@@ -100,6 +105,7 @@ class LiftingPipeline:
         self.windows = TrackWindows(cfg.num_frames, cfg.output, fps=cfg.fps,
                                     max_gap_s=max_gap_s, max_track_age_s=max_track_age_s)
         self.min_frames = int(min_frames)
+        self.schedule = LiftSchedule(lift_stride)
         self._last_stamp_s = float("-inf")
 
     @property
@@ -141,30 +147,47 @@ class LiftingPipeline:
                                  image_width, image_height, intrinsics)  # (N, 17, 3)
             self.windows.update(stamp_s, ids, inputs)
         ready = [t for t in ids if self.windows.observations(t) >= self.min_frames]
-        poses, target = self._lift(ready, stamp_s)
+        poses, target, lifted = self._lift(ready, stamp_s)
         positions, metric, anchored, fallbacks = self._place(
             poses, target, image_width, image_height, intrinsics, depth_m)
         ended = restarted + aged
+        self.schedule.forget(ended)
         cfg = self.runner.config
         return LiftResult(stamp_ns, self.target_offset_ns, cfg.num_frames,
                           cfg.output == "causal", ready, positions, metric, target[..., 2],
-                          ended, bool(restarted), extra, anchored, fallbacks)
+                          ended, bool(restarted), extra, anchored, fallbacks,
+                          int(len(ready) - lifted.sum()))
 
     def _restart_if_time_went_back(self, stamp_s: float) -> list[int]:
         """Forget every track when the stamps go backwards; the ids forgotten."""
         went_back = stamp_s < self._last_stamp_s
         self._last_stamp_s = stamp_s
-        return self.windows.clear() if went_back else []
+        if not went_back:
+            return []
+        self.schedule.clear()
+        return self.windows.clear()
 
-    def _lift(self, ready: list[int], stamp_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """One batched lifter call: (K, 17, 3) m root-relative poses and the (K, 17, 3)
-        normalised input at the described instant."""
+    def _lift(self, ready: list[int], stamp_s: float
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One batched lifter call for the tracks the schedule lifts now, the others' poses
+        moved on: (K, 17, 3) m root-relative poses, the (K, 17, 3) normalised input at the
+        described instant, and (K,) bool: lifted."""
         j = H36M17.num_joints
+        lifted = self.schedule.plan(ready, stamp_s)  # (K,)
         if not ready:
-            return np.zeros((0, j, 3), np.float32), np.zeros((0, j, 3), np.float32)
+            return np.zeros((0, j, 3), np.float32), np.zeros((0, j, 3), np.float32), lifted
         windows, _ = self.windows.windows(stamp_s, ready)  # (K, T, 17, 3)
-        poses = self.runner.predict(windows)  # (K, 17, 3) m, root-relative
-        return poses, windows[:, self.windows.target_index]
+        if lifted.all():
+            poses = self.runner.predict(windows)  # (K, 17, 3) m, root-relative
+        else:
+            poses = np.empty((len(ready), j, 3), np.float32)
+            if lifted.any():
+                poses[lifted] = self.runner.predict(windows[lifted])
+            poses[~lifted] = self.schedule.moved_on(
+                [t for t, now in zip(ready, lifted) if not now], stamp_s)
+        self.schedule.record([t for t, now in zip(ready, lifted) if now], stamp_s,
+                             poses[lifted])
+        return poses, windows[:, self.windows.target_index], lifted
 
     def _place(self, poses: np.ndarray, target: np.ndarray, width: int, height: int,
                intrinsics: Intrinsics | None, depth_m: np.ndarray | None

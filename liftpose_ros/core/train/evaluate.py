@@ -30,6 +30,7 @@ from liftpose_ros.core.data.mocap import (Clip, load_split, motion_kind, prepare
 from liftpose_ros.core.data.windows import make_eval_set
 from liftpose_ros.core.lifter.inference import LifterRunner
 from liftpose_ros.core.lifter.input import frame_input, windows_from_sequence
+from liftpose_ros.core.pipeline.lift_schedule import check_lift_stride, strided_poses
 from liftpose_ros.core.metrics import (MetricSummary, format_per_joint, format_table,
                                        per_joint_mpjpe, summarize_clips_by)
 from liftpose_ros.core.plot import plot_predictions
@@ -104,16 +105,21 @@ def h36m_sequences(path_3d: str, path_2d: str | None, input_mode: str) -> list[S
     return out
 
 
-def evaluate_sequences(runner: LifterRunner, sequences: list[Sequence]
+def evaluate_sequences(runner: LifterRunner, sequences: list[Sequence], lift_stride: int = 1
                        ) -> tuple[EvaluationResult, dict[str, np.ndarray]]:
     """Lift every frame of every sequence; returns metrics (over the scored frames) and
-    predictions (metres, camera frame)."""
+    predictions (metres, camera frame). lift_stride > 1: each sequence's poses as the live
+    pipeline's lift schedule gives them (lifts and moved-on poses; core/pipeline/
+    lift_schedule.py), at the lifter's frame rate."""
     cfg = runner.config
     preds: dict[str, np.ndarray] = {}
     pairs: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for seq in sequences:
         windows = windows_from_sequence(seq.keypoints, cfg.num_frames, cfg.output)
         preds[seq.name] = runner.predict(windows)  # (N, 17, 3) m
+        if lift_stride > 1:
+            stamps_s = np.arange(len(windows)) / cfg.fps  # (N,)
+            preds[seq.name] = strided_poses(preds[seq.name], stamps_s, lift_stride)
         pairs[seq.name] = (preds[seq.name] * 1000.0, seq.targets * 1000.0)
     groups = {s.name: s.group for s in sequences}
     scored = {s.name: s.scored for s in sequences if s.scored is not None}
@@ -177,7 +183,8 @@ def run_evaluation(checkpoint: str, dataset: str = "cmu-test", noisy: bool = Fal
                    npz: str | None = None, fps: float | None = None,
                    raw_skeleton: bool = False, h36m_3d: str | None = None,
                    h36m_2d: str | None = None, out_dir: str | None = None,
-                   max_clips: int | None = None, log=print) -> EvaluationResult:
+                   max_clips: int | None = None, lift_stride: int = 1,
+                   log=print) -> EvaluationResult:
     """Evaluate, print the tables, and optionally write results.json + predictions.png."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; use one of {DATASETS}")
@@ -198,11 +205,13 @@ def run_evaluation(checkpoint: str, dataset: str = "cmu-test", noisy: bool = Fal
         sequences = mocap_sequences(clips, runner, noisy, cameras_per_clip, rig, max_clips,
                                     detector_convention=not raw_skeleton)
         seen = f", {rig} cameras"
-    result, preds = evaluate_sequences(runner, sequences)
+    result, preds = evaluate_sequences(runner, sequences, check_lift_stride(lift_stride))
     source = Path(npz).name if dataset == "npz" else dataset
     title = (f"{source}{seen}, {'noisy' if noisy else 'clean'} 2D, T={cfg.num_frames} "
              f"{cfg.output}, {cfg.input_mode} input{', flip TTA' if flip_tta else ''}"
-             f"{', raw skeleton' if raw_skeleton else ''} ({Path(checkpoint).name})")
+             f"{', raw skeleton' if raw_skeleton else ''}"
+             f"{f', lift stride {lift_stride}' if lift_stride > 1 else ''} "
+             f"({Path(checkpoint).name})")
     log(format_table(result.per_group, title=title))
     if result.per_kind:
         log(format_table(result.per_kind, title="by kind of motion (frame-weighted)"))
