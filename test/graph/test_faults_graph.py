@@ -227,7 +227,8 @@ def test_a_bad_gil_switch_interval_stops_the_process_with_one_line(script):
 
 # ------------------------------------------------------------------ faults in mid-stream
 def test_a_lifter_fault_drops_that_frame_only(ros_graph, causal_checkpoint):
-    lifter = lifter_node(ros_graph, causal_checkpoint)
+    # every frame lifted (lift_stride 1), so predict call i is frame i
+    lifter = lifter_node(ros_graph, causal_checkpoint, lift_stride=1)
     probe = ros_graph.add(make_probe(ros_graph.context, "liftpose_fault_probe"))
     ros_graph.start()
     discovered(lifter.skeleton_pub, probe.people_pub)
