@@ -19,8 +19,10 @@ estimate_root_translation (size prior); with depth = depth_anchor.anchor_root. E
 distance between the placed and the true pelvis, mm.
 
 Cases: 32FC1 and 16UC1 clean; 30% of the pixels missing (0 / NaN / inf); a nearer occluder (a
-box 0.8 m in front of the person over the pelvis and hips: a table, a robot link); the person
-at the image's right edge, partly out of frame.
+box 0.8 m in front of the person over the pelvis and hips: a table, a robot link); the same
+occluder arriving in front of a person anchored a frame earlier without it (the root depth
+of that frame given as `prior_depth_m`, as the lifting pipeline does for a tracked person);
+the person at the image's right edge, partly out of frame.
 """
 from __future__ import annotations
 
@@ -44,7 +46,8 @@ WIDTH, HEIGHT = 640, 480
 INTRINSICS = (525.0, 525.0, 319.5, 239.5)
 WALL_BEHIND_M = 2.5
 FAR_MM = 500.0  # a placement with depth this far off took another surface for the body
-CASES = ("32FC1 clean", "16UC1 clean", "holes 30%", "nearer occluder", "partly out of frame")
+CASES = ("32FC1 clean", "16UC1 clean", "holes 30%", "nearer occluder", "occluder, seen before",
+         "partly out of frame")
 
 
 def lifter_predictions(frames: int) -> np.ndarray:
@@ -134,7 +137,11 @@ def run_case(case: str, truth: np.ndarray, lifted_poses: np.ndarray,
         if inside.sum() < 2:
             continue
         metres = render_depth(pose, INTRINSICS, WIDTH, HEIGHT, wall_m=root[2] + WALL_BEHIND_M)
-        if case == "nearer occluder":
+        prior = None
+        if case == "occluder, seen before":  # anchored a frame earlier, before the box came
+            before = anchor_root(lifted, keypoints, INTRINSICS, metres)
+            prior = before.translation[2] if before.anchored else None
+        if case in ("nearer occluder", "occluder, seen before"):
             metres = occlude(metres, pose)
         encoding = "16UC1" if case == "16UC1 clean" else "32FC1"
         encoded = encode_depth(metres, encoding)
@@ -143,7 +150,7 @@ def run_case(case: str, truth: np.ndarray, lifted_poses: np.ndarray,
         mono = estimate_root_translation(keypoints[:, :2], lifted, *INTRINSICS,
                                          weights=keypoints[:, 2])
         placed = anchor_root(lifted, keypoints, INTRINSICS,
-                             depth_to_metres(encoded, encoding))
+                             depth_to_metres(encoded, encoding), prior_depth_m=prior)
         mono_err.append(1e3 * np.linalg.norm(mono - root))
         depth_err.append(1e3 * np.linalg.norm(placed.translation - root))
         anchored += placed.anchored

@@ -105,6 +105,26 @@ def test_a_nearer_occluder_over_the_hips_is_outvoted_by_the_chest(rel):
     assert placed.anchored and np.linalg.norm(placed.translation - root) < 0.06
 
 
+def test_the_depth_anchored_a_moment_ago_keeps_an_occluder_from_taking_the_person(rel):
+    """A lifted body 15 % too small puts the monocular estimate ~0.45 m too near, nearer the
+    surface of a box 0.8 m in front of the hips than the chest: alone, the anchor takes the
+    box; told the depth this person was anchored at a moment ago, it takes the chest."""
+    root = np.array([0.0, 0.1, 3.0])
+    pose, kp, depth = scene(rel, root)
+    metres = depth_to_metres(depth, "32FC1")
+    hips = project(pose[[H36M17.index(j) for j in ("pelvis", "left_hip", "right_hip")]])
+    x0, y0 = np.floor(hips.min(0) - 20).astype(int)
+    x1, y1 = np.ceil(hips.max(0) + 20).astype(int)
+    metres[y0:y1, x0:x1] = root[2] - 0.8
+    small = rel * 0.85
+    alone = anchor_root(small, kp, K, metres)
+    assert alone.anchored and alone.translation[2] < root[2] - 0.3  # the trap is real
+    remembered = anchor_root(small, kp, K, metres, prior_depth_m=root[2] + 0.02)
+    assert remembered.anchored and abs(remembered.translation[2] - root[2]) < 0.08
+    clean = anchor_root(small, kp, K, depth_to_metres(depth, "32FC1"), prior_depth_m=2.0)
+    assert clean.anchored and abs(clean.translation[2] - root[2]) < 0.08  # one surface: it
+
+
 def test_a_torso_hidden_whole_falls_back_to_the_monocular_placement_and_says_why(rel):
     root = np.array([0.0, 0.1, 3.0])
     pose, kp, depth = scene(rel, root)

@@ -378,3 +378,36 @@ def test_lift_stride_two_lifts_half_the_people_and_moves_the_others_on():
             p1, p0 = every[last].positions[k], every[before].positions[k]
             expected = p1 + DAMPING * (p1 - p0) * (i - last) / (last - before)
             np.testing.assert_allclose(frames[i].positions[k], expected, atol=1e-5)
+
+
+def test_a_track_s_last_depth_keeps_an_occluder_in_front_from_taking_the_person():
+    """A lifted body 15 % too small (monocular ~0.6 m too near) and, from the second frame,
+    a box 1 m in front of the hips: the pipeline remembers the depth the track was anchored
+    at and keeps taking the chest; without that memory (a new pipeline) the box wins; a
+    memory older than ANCHOR_MEMORY_S is not used."""
+    from liftpose_ros.core.data.synthetic_depth import render_depth
+    from liftpose_ros.core.pipeline.lifting import ANCHOR_MEMORY_S
+
+    runner = KnownPose(tiny_runner().config)
+    runner.pose = runner.pose * 0.85
+    intrinsics = (FX, FY, CX, CY)
+    truth = coco_to_h36m(person_3d(0.0))  # (17, 3) m
+    clear = render_depth(truth, intrinsics, WIDTH, HEIGHT, wall_m=DEPTH_M + 2.0)
+    hips = keypoints_px(truth)[[H36M17.index(j) for j in ("pelvis", "left_hip", "right_hip")]]
+    x0, y0 = np.floor(hips[:, :2].min(0) - 15).astype(int)
+    x1, y1 = np.ceil(hips[:, :2].max(0) + 15).astype(int)
+    boxed = clear.copy()
+    boxed[y0:y1, x0:x1] = DEPTH_M - 1.0
+
+    def pelvis_depth(pipe: LiftingPipeline, stamp: int, depth: np.ndarray) -> float:
+        result = pipe.process(stamp, WIDTH, HEIGHT, [tracked(1, 0.0)], intrinsics, depth)
+        assert result.depth_anchored.tolist() == [True]
+        return float(result.positions[0, H36M17.index("pelvis"), 2])
+
+    pipe = LiftingPipeline(runner)
+    assert abs(pelvis_depth(pipe, T0_NS, clear) - DEPTH_M) < 0.08
+    for i in (1, 2, 3):
+        assert abs(pelvis_depth(pipe, T0_NS + i * FRAME_NS, boxed) - DEPTH_M) < 0.08
+    assert pelvis_depth(LiftingPipeline(runner), T0_NS, boxed) < DEPTH_M - 0.5
+    late = T0_NS + 3 * FRAME_NS + int((ANCHOR_MEMORY_S + 0.1) * 1e9)
+    assert pelvis_depth(pipe, late, boxed) < DEPTH_M - 0.5

@@ -12,8 +12,13 @@ joint's pixel just off the body), a nearer occluder (a table, a robot arm, anoth
 missing (0, NaN, inf). Candidates are therefore kept only within a band around the monocular
 estimate (a lifter is off by a few percent in size, the background often by metres), then
 split into groups that agree; an occluder's readings form a group nearer than the body's,
-and the group nearest the monocular estimate is taken. With no group of `min_joints` the
-monocular placement stands, with the reason. Sideways, the root goes where the torso's pixels
+and the group nearest the monocular estimate is taken. The monocular estimate can be off by
+more than half the gap between an occluder and the body (the lifted size is a few percent
+off, i.e. decimetres at a few metres): then the occluder's group is nearer to it and is
+taken. So where the caller knows the depth the same person was anchored at a moment ago
+(`prior_depth_m`: a robot arm passing in front of a tracked person), the group nearest that
+is taken instead. With no group of `min_joints` the monocular placement stands, with the
+reason. Sideways, the root goes where the torso's pixels
 put it at that depth. REP-118 depth images: 16UC1 in millimetres, 32FC1 in metres, 0/NaN/inf = none.
 """
 from __future__ import annotations
@@ -111,14 +116,16 @@ def sample_depth(metres: np.ndarray, pixels: np.ndarray, window_px: int) -> np.n
 
 
 def anchor_root(pose_rel: np.ndarray, keypoints: np.ndarray, intrinsics: Intrinsics,
-                metres: np.ndarray, config: DepthAnchorConfig = DepthAnchorConfig()
-                ) -> DepthPlacement:
+                metres: np.ndarray, config: DepthAnchorConfig = DepthAnchorConfig(),
+                prior_depth_m: float | None = None) -> DepthPlacement:
     """Root translation of a lifted pose from a depth image, else the monocular one.
 
     pose_rel: (17, 3) H36M-17 root-relative pose in the camera frame, metres; keypoints:
     (17, 3) the same joints' pixels and 2D confidence; metres: (H, W) depth from
-    `depth_to_metres`, aligned with the image the keypoints come from. ValueError when even the
-    monocular placement is impossible (fewer than two confident joints)."""
+    `depth_to_metres`, aligned with the image the keypoints come from; prior_depth_m: the
+    root depth this person was anchored at a moment ago, if known (see the module docstring).
+    ValueError when even the monocular placement is impossible (fewer than two confident
+    joints)."""
     fx, fy, cx, cy = intrinsics
     rel = np.asarray(pose_rel, dtype=np.float64)
     kp = np.asarray(keypoints, dtype=np.float64)
@@ -137,7 +144,8 @@ def anchor_root(pose_rel: np.ndarray, keypoints: np.ndarray, intrinsics: Intrins
     # the lifter's largest errors, the pelvis alone all of its 2D noise
     torso = [i for i, c in zip(index, confident) if c]
     lateral = torso or list(range(len(kp)))
-    group = nearest_group(candidates[ok], mono[2], config.agree_m, config.min_joints)
+    guess = mono[2] if prior_depth_m is None else float(prior_depth_m)
+    group = nearest_group(candidates[ok], guess, config.agree_m, config.min_joints)
     if group is None:
         return DepthPlacement(mono, False, 0, "torso depth readings disagree with the pose "
                                               "and each other (occluded, or background)")

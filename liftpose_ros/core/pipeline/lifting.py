@@ -18,8 +18,10 @@ recorded bag or video go through the same steps for each frame:
    on (`lift_schedule.LiftSchedule`);
 4. with intrinsics each pose is placed metrically in the camera frame: root depth from an
    aligned depth image where one is given and its torso readings agree
-   (`depth_anchor.anchor_root`), else from the lifted body size; a person whose placement
-   fails stays root-relative on their own;
+   (`depth_anchor.anchor_root`; of several surfaces, the one nearest the depth the track was
+   anchored at within the last `ANCHOR_MEMORY_S`, so an occluder passing in front is not
+   taken for the person), else from the lifted body size; a person whose placement fails
+   stays root-relative on their own;
 5. tracks not seen for `max_track_age_s` of stamps are forgotten.
 
 The result describes the instant `stamp - target_offset` (0 for causal lifters, T//2 model
@@ -41,6 +43,8 @@ from liftpose_ros.core.lifter.track_windows import TrackWindows
 from liftpose_ros.core.pipeline.lift_schedule import LiftSchedule
 from liftpose_ros.core.person import DEFAULT_MAX_PEOPLE, Person, nearest_people
 from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
+
+ANCHOR_MEMORY_S = 0.5  # a track's depth-anchored root depth guides its next anchoring this long
 
 if TYPE_CHECKING:
     from liftpose_ros.core.lifter.inference import LifterRunner
@@ -106,6 +110,7 @@ class LiftingPipeline:
                                     max_gap_s=max_gap_s, max_track_age_s=max_track_age_s)
         self.min_frames = int(min_frames)
         self.schedule = LiftSchedule(lift_stride)
+        self._anchored: dict[int, tuple[float, float]] = {}  # track -> (stamp s, root depth m)
         self._last_stamp_s = float("-inf")
 
     @property
@@ -149,9 +154,13 @@ class LiftingPipeline:
         ready = [t for t in ids if self.windows.observations(t) >= self.min_frames]
         poses, target, lifted = self._lift(ready, stamp_s)
         positions, metric, anchored, fallbacks = self._place(
-            poses, target, image_width, image_height, intrinsics, depth_m)
+            poses, target, image_width, image_height, intrinsics, depth_m,
+            self._anchor_priors(ready, stamp_s))
+        self._remember_anchors(ready, stamp_s, positions, anchored)
         ended = restarted + aged
         self.schedule.forget(ended)
+        for track in ended:
+            self._anchored.pop(track, None)
         cfg = self.runner.config
         return LiftResult(stamp_ns, self.target_offset_ns, cfg.num_frames,
                           cfg.output == "causal", ready, positions, metric, target[..., 2],
@@ -165,6 +174,7 @@ class LiftingPipeline:
         if not went_back:
             return []
         self.schedule.clear()
+        self._anchored.clear()
         return self.windows.clear()
 
     def _lift(self, ready: list[int], stamp_s: float
@@ -189,8 +199,28 @@ class LiftingPipeline:
                              poses[lifted])
         return poses, windows[:, self.windows.target_index], lifted
 
+    def _anchor_priors(self, ready: list[int], stamp_s: float) -> list[float | None]:
+        """(K,) the root depth each track was depth-anchored at within ANCHOR_MEMORY_S
+        before `stamp_s`, or None."""
+        priors: list[float | None] = []
+        for track in ready:
+            last = self._anchored.get(track)
+            recent = last is not None and 0.0 <= stamp_s - last[0] <= ANCHOR_MEMORY_S
+            priors.append(last[1] if recent else None)
+        return priors
+
+    def _remember_anchors(self, ready: list[int], stamp_s: float, positions: np.ndarray,
+                          anchored: np.ndarray | None) -> None:
+        """Keep the root depth of each track placed by depth at `stamp_s`."""
+        if anchored is None:
+            return
+        root = H36M17.index("pelvis")
+        for k in np.flatnonzero(anchored):
+            self._anchored[ready[k]] = (stamp_s, float(positions[k, root, 2]))
+
     def _place(self, poses: np.ndarray, target: np.ndarray, width: int, height: int,
-               intrinsics: Intrinsics | None, depth_m: np.ndarray | None
+               intrinsics: Intrinsics | None, depth_m: np.ndarray | None,
+               priors: list[float | None] | None = None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str]]:
         """Metric camera-frame poses where intrinsics are known and the placement gives finite
         points in front of the camera, by depth where a depth image is given and agrees; the
@@ -211,7 +241,8 @@ class LiftingPipeline:
                                              weights=target[k, :, 2])
                 else:
                     keypoints = np.column_stack([px[k], target[k, :, 2]])  # (17, 3) px + conf
-                    by_depth = anchor_root(poses[k], keypoints, intrinsics, depth_m)
+                    by_depth = anchor_root(poses[k], keypoints, intrinsics, depth_m,
+                                           prior_depth_m=priors[k] if priors else None)
                     placed = np.asarray(poses[k], dtype=np.float64) + by_depth.translation
                     anchored[k] = by_depth.anchored
                     if not by_depth.anchored:
