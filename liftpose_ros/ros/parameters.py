@@ -286,7 +286,7 @@ _DESCRIPTIONS: dict[str, dict[str, Any]] = {
                         "only, the people spread over the frames so each frame lifts about "
                         "1/N of them; in between, their last lifted pose (root-relative) is "
                         "moved on at half its recent velocity and placed from the new 2D. 2 "
-                        "(the default) halves the lifter's work, for 15-18 ms less camera -> "
+                        "(the default) halves the lifter's work, for 10-27 ms less camera -> "
                         "3D p95 on 2 cores and about 2 mm more error (README); 1 = every "
                         "person, every frame.", minimum=1, maximum=MAX_LIFT_STRIDE),
     "queue_depth": dict(description="people_2d subscription depth. Small on purpose: when "

@@ -7,7 +7,7 @@ millisecond it takes delays this frame's skeletons and the next frame's 2D alike
 the frames of the stride so that each frame lifts about 1/N of them (as the default detector
 spreads its landmark passes), and on the frames between, their last lifted root-relative pose
 is moved on at half its recent velocity (the caller places it from that frame's own 2D).
-Measured with N = 2 (README "Lifting every other frame"): camera -> 3D p95 15-18 ms lower on
+Measured with N = 2 (README "Lifting every other frame"): camera -> 3D p95 10-27 ms lower on
 2 cores; MPJPE on CMU subjects 5 and 7 1.8 mm higher on clean 2D, 2.3 mm on noisy 2D
 (`liftpose evaluate --lift-stride 2`, which runs `strided_poses`).
 
