@@ -115,3 +115,16 @@ def test_strided_poses_are_the_schedule_s_lifts_and_moved_on_poses():
     np.testing.assert_allclose(out[[0, 1, 2, 4, 6, 8]], poses[[0, 1, 2, 4, 6, 8]])
     np.testing.assert_allclose(out[[3, 5, 7, 9]], poses[[3, 5, 7, 9]] - 0.5)
     np.testing.assert_allclose(strided_poses(poses, frames * DT, 1), poses)
+
+
+@pytest.mark.parametrize("pause", [0, 1])
+def test_people_who_left_do_not_weigh_on_the_phases_of_newcomers(pause):
+    """Three people stride (two on one phase, one on the other) and leave, their tracks not yet
+    ended; two people who then come in together get one phase each, whatever the frame
+    count's parity when they come."""
+    schedule = LiftSchedule(2)
+    run(schedule, [1, 2, 3], 6)
+    for _ in range(pause):
+        schedule.plan([], 6 * DT)
+    lifted = run(schedule, [4, 5], 8, t0=6 * DT + 2 * MAX_COAST_S)
+    assert all(len(f) == 1 for f in lifted[3:])

@@ -219,6 +219,9 @@ def test_sqlite_bag_gives_2d_3d_and_markers_in_step_with_the_input(sqlite_run, c
         assert all(p.target == "origin" for p in sep.people)
     check_skeletons_plausible(skeletons)
     assert summary["skeletons_camera_metric"] == summary["skeletons_3d"] > 2 * n
+    # the lifter node's default lift stride: some poses are moved on between lifts
+    assert summary["lifter"]["lift_stride"] == 2
+    assert 0 < summary["skeletons_moved_on"] < summary["skeletons_3d"]
 
 
 def test_bad_frames_are_counted_and_skipped(sqlite_run):

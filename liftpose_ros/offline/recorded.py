@@ -392,6 +392,7 @@ class ProcessStats:
     frames_lifted: int = 0
     people_2d: int = 0
     skeletons_3d: int = 0
+    skeletons_moved_on: int = 0  # of them, poses moved on between lifts (lift_stride > 1)
     skeletons_metric: int = 0
     skeletons_depth: int = 0  # of them placed by the depth image (DEPTH_METRIC)
     frames_without_depth: int = 0  # frames lifted with a depth topic but no depth image near
@@ -519,6 +520,7 @@ class RecordedPipeline:
         s, result = self.stats, out.result
         s.frames_lifted += 1
         s.skeletons_3d += len(result.track_ids)
+        s.skeletons_moved_on += result.moved_on
         s.skeletons_metric += int(np.count_nonzero(result.metric))
         s.track_ids_3d.update(result.track_ids)
         s.no_usable_camera_info += out.intrinsics is None
@@ -644,7 +646,7 @@ def summarize(source, pipeline: RecordedPipeline, wall_s: float, written: dict[s
                                                   mode=options.mode).checkpoint_path),
                    "window": cfg.num_frames, "mode": cfg.output, "fps": cfg.fps,
                    "input_mode": cfg.input_mode, "device": str(pipeline.runner.device),
-                   "engine": pipeline.runner.engine.name},
+                   "engine": pipeline.runner.engine.name, "lift_stride": options.lift_stride},
         "intrinsics": _intrinsics_summary(source),
         "backend": options.backend, "wall_s": round(wall_s, 2),
         "frames_per_s": round(s.frames_read / wall_s, 2) if wall_s > 0 else None,
@@ -654,6 +656,7 @@ def summarize(source, pipeline: RecordedPipeline, wall_s: float, written: dict[s
         "invalid_people": s.invalid_people, "extra_people": s.extra_people,
         "tracker_restarts": s.tracker_restarts,
         "people_2d": s.people_2d, "skeletons_3d": s.skeletons_3d,
+        "skeletons_moved_on": s.skeletons_moved_on,
         "skeletons_camera_metric": s.skeletons_metric - s.skeletons_depth,
         "skeletons_depth_metric": s.skeletons_depth,
         "skeletons_root_relative": s.skeletons_3d - s.skeletons_metric,
@@ -690,7 +693,9 @@ def format_summary(s: dict[str, Any], out_dir: Path) -> str:
         f"{s['track_ids_2d']}; dropped {s['dropped_bad']} bad, {s['failed']} failed",
         f"  3D: {s['skeletons_3d']} skeletons ({s['skeletons_camera_metric']} CAMERA_METRIC, "
         + (f"{s['skeletons_depth_metric']} DEPTH_METRIC, " if s["depth_topic"] else "")
-        + f"{s['skeletons_root_relative']} ROOT_RELATIVE); {s['lift_failed']} lift failures",
+        + f"{s['skeletons_root_relative']} ROOT_RELATIVE); {s['lift_failed']} lift failures"
+        + (f"; lift stride {s['lifter']['lift_stride']}: {s['skeletons_moved_on']} poses "
+           "moved on between lifts" if s["lifter"]["lift_stride"] > 1 else ""),
     ]
     if s["depth_topic"]:
         lines.append(f"  depth {s['depth_topic']}: {s['frames_without_depth']} frames without "

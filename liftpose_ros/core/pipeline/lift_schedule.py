@@ -88,12 +88,14 @@ class LiftSchedule:
             previous.stamps = (previous.stamps[1], stamp_s)
             previous.poses = (previous.poses[1], np.asarray(pose))
             if previous.phase is None and 0.0 < stamp_s - previous.stamps[0] <= MAX_COAST_S:
-                previous.phase = self._least_busy_phase()
+                previous.phase = self._least_busy_phase(stamp_s)
 
-    def _least_busy_phase(self) -> int:
+    def _least_busy_phase(self, stamp_s: float) -> int:
+        """The phase with the fewest striding tracks, counting only tracks lifted within
+        MAX_COAST_S (one that left the view is kept until its track ends, but costs nothing)."""
         load = [0] * self.stride
         for lifts in self._tracks.values():
-            if lifts.phase is not None:
+            if lifts.phase is not None and stamp_s - lifts.stamps[1] <= MAX_COAST_S:
                 load[lifts.phase] += 1
         quietest = min(load)
         # the first quietest phase after this frame's, so a track that just got one lift does
