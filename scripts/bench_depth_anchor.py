@@ -73,21 +73,19 @@ def cmu_test_poses(per_kind: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     kind's held-out CMU clips, one cells camera per clip."""
     from liftpose_ros.core.data.mocap import load_split
     from liftpose_ros.core.lifter.inference import LifterRunner
-    from liftpose_ros.core.lifter.input import windows_from_sequence
-    from liftpose_ros.core.train.evaluate import mocap_sequences
+    from liftpose_ros.core.train.evaluate import evaluate_sequences, mocap_sequences
     from liftpose_ros.weights import shipped_lifter
 
     runner = LifterRunner.from_checkpoint(str(shipped_lifter("causal")), device="cpu")
-    cfg = runner.config
     sequences = mocap_sequences(load_split("test"), runner, noisy=False, cameras_per_clip=1,
                                 rig="cells", max_clips=None)
+    _, predictions = evaluate_sequences(runner, sequences)  # every frame, as evaluate lifts
     pooled: dict[str, tuple[list, list]] = {}
     for seq in sequences:
-        windows = windows_from_sequence(seq.keypoints, cfg.num_frames, cfg.output)
-        keep = seq.scored if seq.scored is not None else np.ones(len(windows), bool)
+        keep = seq.scored if seq.scored is not None else np.ones(len(seq.targets), bool)
         truth, lifted = pooled.setdefault(seq.kind or "other", ([], []))
         truth.append(seq.targets[keep])
-        lifted.append(runner.predict(windows[keep]))
+        lifted.append(predictions[seq.name][keep])
     out = {}
     for kind, (truth, lifted) in sorted(pooled.items()):
         t, p = np.concatenate(truth), np.concatenate(lifted)

@@ -43,6 +43,17 @@ def scene(rel: np.ndarray, root, encoding: str = "32FC1"):
     return pose, keypoints(pose), depth
 
 
+def box_before_hips(metres: np.ndarray, pose: np.ndarray, gap_m: float) -> np.ndarray:
+    """A copy of `metres` with a box `gap_m` in front of the pelvis over the pelvis and hips
+    (20 px margin): a table edge, a robot link."""
+    hips = project(pose[[H36M17.index(j) for j in ("pelvis", "left_hip", "right_hip")]])
+    x0, y0 = np.floor(hips.min(0) - 20).astype(int)
+    x1, y1 = np.ceil(hips.max(0) + 20).astype(int)
+    out = metres.copy()
+    out[y0:y1, x0:x1] = pose[0, 2] - gap_m
+    return out
+
+
 # ------------------------------------------------------------------ decoding
 def test_rep118_encodings_decode_to_metres_with_nan_for_no_reading():
     mm = np.array([[0, 1500], [65535, 250]], dtype=np.uint16)
@@ -96,11 +107,7 @@ def test_holes_in_both_encodings_leave_the_placement(rel):
 def test_a_nearer_occluder_over_the_hips_is_outvoted_by_the_chest(rel):
     root = np.array([0.0, 0.1, 3.0])
     pose, kp, depth = scene(rel, root)
-    metres = depth_to_metres(depth, "32FC1")
-    hips = project(pose[[H36M17.index(j) for j in ("pelvis", "left_hip", "right_hip")]])
-    x0, y0 = np.floor(hips.min(0) - 20).astype(int)
-    x1, y1 = np.ceil(hips.max(0) + 20).astype(int)
-    metres[y0:y1, x0:x1] = root[2] - 0.8  # a table edge 0.8 m in front of the pelvis
+    metres = box_before_hips(depth_to_metres(depth, "32FC1"), pose, 0.8)  # a table edge
     placed = anchor_root(rel, kp, K, metres)
     assert placed.anchored and np.linalg.norm(placed.translation - root) < 0.06
 
@@ -111,11 +118,7 @@ def test_the_depth_anchored_a_moment_ago_keeps_an_occluder_from_taking_the_perso
     box; told the depth this person was anchored at a moment ago, it takes the chest."""
     root = np.array([0.0, 0.1, 3.0])
     pose, kp, depth = scene(rel, root)
-    metres = depth_to_metres(depth, "32FC1")
-    hips = project(pose[[H36M17.index(j) for j in ("pelvis", "left_hip", "right_hip")]])
-    x0, y0 = np.floor(hips.min(0) - 20).astype(int)
-    x1, y1 = np.ceil(hips.max(0) + 20).astype(int)
-    metres[y0:y1, x0:x1] = root[2] - 0.8
+    metres = box_before_hips(depth_to_metres(depth, "32FC1"), pose, 0.8)
     small = rel * 0.85
     alone = anchor_root(small, kp, K, metres)
     assert alone.anchored and alone.translation[2] < root[2] - 0.3  # the trap is real

@@ -91,6 +91,8 @@ def _cmd_lift_sample(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
+    from liftpose_ros.core.pipeline.lift_schedule import MAX_LIFT_STRIDE
+
     p = sub.add_parser("params", help="print lifter parameter counts beside the paper's")
     p.set_defaults(func=_cmd_params)
 
@@ -137,6 +139,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--noisy", action="store_true", help="detector-like noise on the 2D input")
     p.add_argument("--flip", action="store_true", help="flip test-time augmentation")
     p.add_argument("--lift-stride", type=int, default=1, metavar="N",
+                   choices=range(1, MAX_LIFT_STRIDE + 1),
                    help="score the poses the live pipeline gives with the lifter node's "
                         "lift_stride N: each person lifted every N frames, moved on between "
                         "(default: 1, every frame)")

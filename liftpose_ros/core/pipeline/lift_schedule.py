@@ -109,12 +109,12 @@ class LiftSchedule:
     def moved_on(self, track_ids: Sequence[int], stamp_s: float) -> np.ndarray:
         """(K, 17, 3) the last lifted poses of `track_ids` moved on to `stamp_s` (each track
         must have been planned not to lift at `stamp_s`)."""
-        out = np.empty((len(track_ids), 17, 3), dtype=np.float64)
-        for k, track_id in enumerate(track_ids):
+        out = []
+        for track_id in track_ids:
             lifts = self._tracks[int(track_id)]
             (t0, t1), (p0, p1) = lifts.stamps, lifts.poses
-            out[k] = p1 + DAMPING * (p1 - p0) * ((stamp_s - t1) / (t1 - t0))
-        return out
+            out.append(p1 + DAMPING * (p1 - p0) * ((stamp_s - t1) / (t1 - t0)))
+        return np.array(out, dtype=np.float64).reshape(len(out), -1, 3)  # (K, J, 3)
 
     def forget(self, track_ids: Sequence[int]) -> None:
         """Drop what is kept for tracks that ended."""

@@ -45,6 +45,7 @@ from liftpose_ros.core.person import DEFAULT_MAX_PEOPLE, Person, nearest_people
 from liftpose_ros.core.skeleton import H36M17, coco_to_h36m
 
 ANCHOR_MEMORY_S = 0.5  # a track's depth-anchored root depth guides its next anchoring this long
+_ROOT = H36M17.index("pelvis")
 
 if TYPE_CHECKING:
     from liftpose_ros.core.lifter.inference import LifterRunner
@@ -187,16 +188,13 @@ class LiftingPipeline:
         if not ready:
             return np.zeros((0, j, 3), np.float32), np.zeros((0, j, 3), np.float32), lifted
         windows, _ = self.windows.windows(stamp_s, ready)  # (K, T, 17, 3)
-        if lifted.all():
-            poses = self.runner.predict(windows)  # (K, 17, 3) m, root-relative
-        else:
-            poses = np.empty((len(ready), j, 3), np.float32)
-            if lifted.any():
-                poses[lifted] = self.runner.predict(windows[lifted])
-            poses[~lifted] = self.schedule.moved_on(
-                [t for t, now in zip(ready, lifted) if not now], stamp_s)
-        self.schedule.record([t for t, now in zip(ready, lifted) if now], stamp_s,
-                             poses[lifted])
+        ids = np.asarray(ready)
+        poses = np.empty((len(ready), j, 3), np.float32)  # m, root-relative
+        if lifted.any():
+            poses[lifted] = self.runner.predict(windows[lifted])
+            self.schedule.record(ids[lifted], stamp_s, poses[lifted])
+        if not lifted.all():
+            poses[~lifted] = self.schedule.moved_on(ids[~lifted], stamp_s)
         return poses, windows[:, self.windows.target_index], lifted
 
     def _anchor_priors(self, ready: list[int], stamp_s: float) -> list[float | None]:
@@ -214,9 +212,8 @@ class LiftingPipeline:
         """Keep the root depth of each track placed by depth at `stamp_s`."""
         if anchored is None:
             return
-        root = H36M17.index("pelvis")
         for k in np.flatnonzero(anchored):
-            self._anchored[ready[k]] = (stamp_s, float(positions[k, root, 2]))
+            self._anchored[ready[k]] = (stamp_s, float(positions[k, _ROOT, 2]))
 
     def _place(self, poses: np.ndarray, target: np.ndarray, width: int, height: int,
                intrinsics: Intrinsics | None, depth_m: np.ndarray | None,

@@ -188,6 +188,7 @@ def run_evaluation(checkpoint: str, dataset: str = "cmu-test", noisy: bool = Fal
     """Evaluate, print the tables, and optionally write results.json + predictions.png."""
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; use one of {DATASETS}")
+    lift_stride = check_lift_stride(lift_stride)
     runner = LifterRunner.from_checkpoint(checkpoint, device=device, flip_tta=flip_tta)
     cfg = runner.config
     if dataset == "h36m":
@@ -205,7 +206,7 @@ def run_evaluation(checkpoint: str, dataset: str = "cmu-test", noisy: bool = Fal
         sequences = mocap_sequences(clips, runner, noisy, cameras_per_clip, rig, max_clips,
                                     detector_convention=not raw_skeleton)
         seen = f", {rig} cameras"
-    result, preds = evaluate_sequences(runner, sequences, check_lift_stride(lift_stride))
+    result, preds = evaluate_sequences(runner, sequences, lift_stride)
     source = Path(npz).name if dataset == "npz" else dataset
     title = (f"{source}{seen}, {'noisy' if noisy else 'clean'} 2D, T={cfg.num_frames} "
              f"{cfg.output}, {cfg.input_mode} input{', flip TTA' if flip_tta else ''}"
