@@ -323,8 +323,10 @@ def test_stride_passes_alternate_and_extrapolate_near_the_every_frame_result(mon
     with create_detector("mediapipe", landmark_stride=1) as det:
         for frame in frames:
             every.append(det.detect(frame))
+    assert not any(p.predicted for people in every for p in people)  # all measured
     passes: list[int] = []  # graphs run per frame, the search's excluded
     tracked: list[int] = []  # people followed per frame
+    predicted: list[int] = []  # people reported with extrapolated keypoints per frame
     real_run = backend._run_graph
     with create_detector("mediapipe", landmark_stride=2, background_search=False,
                          redetect_every=1000) as det:
@@ -339,6 +341,7 @@ def test_stride_passes_alternate_and_extrapolate_near_the_every_frame_result(mon
             passes.append(0)
             people = det.detect(frame)
             tracked.append(det.num_tracks)
+            predicted.append(sum(p.predicted for p in people))
             assert len(_foreground(people, frame.shape[0])) == 2
             for ref in _foreground(reference, frame.shape[0]):
                 d = min((np.linalg.norm(p.keypoints[:, :2] - ref.keypoints[:, :2], axis=1)
@@ -347,6 +350,8 @@ def test_stride_passes_alternate_and_extrapolate_near_the_every_frame_result(mon
     steady, people_followed = passes[4:], tracked[4:]  # after the tracks' first passes
     assert min(people_followed) >= 2 and sum(steady) <= 0.6 * sum(people_followed), passes
     assert all(n < k for n, k in zip(steady, people_followed)), (passes, tracked)
+    # the people without a pass, and only they, are reported as predicted
+    assert predicted[4:] == [k - n for n, k in zip(steady, people_followed)], (predicted, passes)
     assert np.median(deviation) < 0.01 and np.percentile(deviation, 95) < 0.05
 
 

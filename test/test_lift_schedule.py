@@ -14,14 +14,15 @@ def pose(value: float) -> np.ndarray:
     return np.full((17, 3), value)
 
 
-def run(schedule: LiftSchedule, ids: list[int], frames: int, t0: float = 0.0
-        ) -> list[list[int]]:
+def run(schedule: LiftSchedule, ids: list[int], frames: int, t0: float = 0.0,
+        predicted=None) -> list[list[int]]:
     """Plan `frames` frames DT apart; record a pose equal to the stamp for each lift; the
-    tracks lifted on each frame."""
+    tracks lifted on each frame. predicted(frame index, track id) -> bool: the 2D flags."""
     out = []
     for i in range(frames):
         stamp = t0 + i * DT
-        now = schedule.plan(ids, stamp)
+        flags = None if predicted is None else [predicted(i, t) for t in ids]
+        now = schedule.plan(ids, stamp, flags)
         lifted = [t for t, n in zip(ids, now) if n]
         schedule.record(lifted, stamp, np.stack([pose(stamp)] * len(lifted)) if lifted
                         else np.zeros((0, 17, 3)))
@@ -128,3 +129,45 @@ def test_people_who_left_do_not_weigh_on_the_phases_of_newcomers(pause):
         schedule.plan([], 6 * DT)
     lifted = run(schedule, [4, 5], 8, t0=6 * DT + 2 * MAX_COAST_S)
     assert all(len(f) == 1 for f in lifted[3:])
+
+
+@pytest.mark.parametrize("measured_parity", [0, 1])
+def test_lifts_move_to_the_frames_whose_2d_was_measured(measured_parity):
+    """A detector measuring each person on every other frame (phases spread over the people)
+    and predicting the frames between: after at most one frame of waiting, every lift falls
+    on a measured frame, each track is still lifted once per stride, and no frame lifts more
+    than two of the three."""
+    def predicted(i: int, track: int) -> bool:
+        return i >= 3 and (i + track) % 2 != measured_parity
+
+    lifted = run(LiftSchedule(2), [1, 2, 3], 24, predicted=predicted)
+    steady = lifted[8:]
+    for track in (1, 2, 3):
+        frames = [i + 8 for i, f in enumerate(steady) if track in f]
+        assert not any(predicted(i, track) for i in frames)
+        assert np.all(np.diff(frames) == 2)
+    assert max(len(f) for f in steady) <= 2
+
+
+def test_a_track_due_on_predicted_2d_waits_one_frame_only():
+    """Predicted on every frame (a detector that never measures it again): the track is
+    lifted one frame late each time, so once per stride + 1 frames, never left without lifts."""
+    lifted = run(LiftSchedule(2), [1], 20, predicted=lambda i, track: i >= 3)
+    frames = [i for i, f in enumerate(lifted) if f][3:]
+    assert np.all(np.diff(frames) <= 3) and len(frames) >= 5
+
+
+def test_predicted_flags_must_match_the_tracks():
+    with pytest.raises(ValueError, match="predicted"):
+        LiftSchedule(2).plan([1, 2], 0.0, [True])
+
+
+def test_strided_poses_lift_on_the_measured_frames_when_told():
+    """2D predicted on the even frames from frame 4 on: after one frame of waiting the lifts
+    move from the even frames to the odd ones."""
+    frames = np.arange(12, dtype=np.float64)
+    poses = frames[:, None, None] * np.ones((1, 17, 3))
+    predicted = (frames >= 4) & (frames % 2 == 0)
+    out = strided_poses(poses, frames * DT, 2, predicted)
+    kept = np.flatnonzero(np.all(out == poses, axis=(1, 2)))
+    np.testing.assert_array_equal(kept, [0, 1, 2, 5, 7, 9, 11])

@@ -380,6 +380,35 @@ def test_lift_stride_two_lifts_half_the_people_and_moves_the_others_on():
             np.testing.assert_allclose(frames[i].positions[k], expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("parity", [0, 1])
+def test_lift_stride_two_lifts_people_on_the_frames_their_2d_was_measured(parity):
+    """A detector measuring each of three people on every other frame, staggered, and
+    predicting the frames between (Person.predicted): once striding, the pipeline lifts each
+    person only on frames where their 2D was measured, and still about half the windows."""
+    from dataclasses import replace
+
+    runner = ShiftingPose(tiny_runner().config)
+    pipe = LiftingPipeline(runner, lift_stride=2)
+    plan, plans = pipe.schedule.plan, []
+
+    def logged(ids, stamp_s, predicted=None):
+        lifted = plan(ids, stamp_s, predicted)
+        plans.append((list(ids), list(predicted), lifted.tolist()))
+        return lifted
+
+    pipe.schedule.plan = logged
+    for i in range(24):
+        people = [replace(tracked(t, -0.8 + 0.8 * t + 0.01 * i), predicted=(i + t) % 2 == parity)
+                  for t in range(3)]
+        pipe.process(T0_NS + i * FRAME_NS, WIDTH, HEIGHT, people)
+    for ids, predicted, lifted in plans[6:]:
+        assert ids == [0, 1, 2]
+        assert not any(p and lift for p, lift in zip(predicted, lifted)), plans
+    steady = sum(sum(lifted) for _, _, lifted in plans[6:])
+    assert steady == 18 * 3 // 2  # each person once per stride
+    assert runner.windows == sum(sum(lifted) for _, _, lifted in plans)
+
+
 def test_a_track_s_last_depth_keeps_an_occluder_in_front_from_taking_the_person():
     """A lifted body 15 % too small (monocular ~0.6 m too near) and, from the second frame,
     a box 1 m in front of the hips: the pipeline remembers the depth the track was anchored

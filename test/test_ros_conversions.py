@@ -4,6 +4,7 @@ Only message classes are used (no ROS graph, no DDS participant), so these run a
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -48,9 +49,11 @@ def _skeletons(ids=(3, 7), placement=Skeleton3D.ROOT_RELATIVE):
 
 # ------------------------------------------------------------------ People2D
 def test_people_round_trip():
-    people = [_person(3, 0), _person(Person2D.UNTRACKED, 1)]
+    people = [_person(3, 0), replace(_person(Person2D.UNTRACKED, 1), predicted=True)]
     msg = people_to_msg(HEADER, 640, 480, people)
+    assert [p.predicted for p in msg.people] == [False, True]
     back = people_from_msg(msg)
+    assert [p.predicted for p in back.people] == [False, True]
     assert back.image_width == 640 and back.image_height == 480
     assert back.header.frame_id == "cam_optical" and back.stamp_ns == stamp_to_ns(HEADER.stamp)
     np.testing.assert_array_equal(back.track_ids, [3, -1])

@@ -19,18 +19,22 @@ UNTRACKED = -1  # track_id of a person no tracker has named (People2D's Person2D
 class Person:
     """keypoints: (17, 3) float32, COCO-17 order, columns x px, y px, score in [0, 1].
     box: (4,) float32, x_min, y_min, x_max, y_max px. score: person confidence in [0, 1].
-    track_id: identity across frames, >= 0 once tracked."""
+    track_id: identity across frames, >= 0 once tracked. predicted: the keypoints were carried
+    forward from earlier images, not measured on this one (a detector that measures each person
+    only every few frames says so; the lifter then lifts on the measured frames)."""
 
     keypoints: np.ndarray
     box: np.ndarray
     score: float
     track_id: int = UNTRACKED
+    predicted: bool = False
 
     def __post_init__(self) -> None:
         self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
         self.box = np.asarray(self.box, dtype=np.float32)
         self.score = float(self.score)
         self.track_id = int(self.track_id)
+        self.predicted = bool(self.predicted)
         if self.keypoints.shape != (COCO17.num_joints, 3):
             raise ValueError(f"keypoints must have shape ({COCO17.num_joints}, 3), "
                              f"got {self.keypoints.shape}")

@@ -158,7 +158,8 @@ def person_from_msg(msg: Person2D, index: int = 0) -> Person:
     score = _vector([msg.score], "score", 1, where)
     _unit_interval(score, "score", where)
     return Person(keypoints=np.stack([x, y, conf], axis=-1),  # (17, 3)
-                  box=box, score=float(score[0]), track_id=_check_track_id(msg.track_id, where))
+                  box=box, score=float(score[0]), track_id=_check_track_id(msg.track_id, where),
+                  predicted=bool(msg.predicted))
 
 
 def mask_far_joints(keypoints: np.ndarray, width: int, height: int) -> int:
@@ -204,6 +205,7 @@ def person_to_msg(person: Person, index: int = 0) -> Person2D:
     _unit_interval(score, "score", where)
     msg.score = float(score[0])
     msg.track_id = _check_track_id(person.track_id, where)
+    msg.predicted = bool(person.predicted)
     return msg
 
 

@@ -41,7 +41,8 @@ BlazePose itself is single-person: its graph keeps only the strongest detection.
 5. Stride (`landmark_stride` N, default 2; 1 = every frame). A tracked person's landmark pass
    runs on every N-th frame only, each new person on the frames of the stride with the fewest
    passes, so that each frame pays for about 1/N of them; on the frames between, the person's
-   landmarks are extrapolated at constant velocity from its last two passes (scores kept),
+   landmarks are extrapolated at constant velocity from its last two passes (scores kept;
+   the person is reported with `predicted` set, so the lifter can lift on measured frames),
    in the time of the images' stamps where `detect` is given them (a busy node skips frames,
    so the ones it processes are unevenly spaced), else per frame (`_advance_clock`).
    This trades a little 2D accuracy on moving limbs for half the CPU: on 2 cores, three people
@@ -209,6 +210,7 @@ class _Track:
     stateless: bool = True  # the graph holds no landmarks: its next frame runs its detector
     fixed_view: bool = False  # fallback: the search region that found the person, never moved
     phase: int = 0  # with landmark_stride N: its passes run on frames where index % N == phase
+    predicted: bool = False  # this frame's landmarks were extrapolated (`_coast`), not measured
     pass_xy: np.ndarray | None = None  # (33, 2) px: landmarks of the last landmark pass
     pass_frame: int = -1  # frame index of that pass
     pass_time: float = 0.0  # its time on the detector's clock (see `_advance_clock`)
@@ -454,6 +456,7 @@ class MediaPipeDetector(KeypointDetector):
         landmarks[:, 1] = y0 + norm[:, 1] * (y1 - y0)
         self._set_landmarks(track, landmarks)
         self._remember_pass(track, landmarks)
+        track.predicted = False
         track.stateless = False
         track.missed = 0 if track.score >= self.config.min_person_score else track.missed + 1
         if track.fixed_view:  # a fixed view: the graph's remembered region stays valid
@@ -495,6 +498,7 @@ class MediaPipeDetector(KeypointDetector):
         landmarks[:, :2] = inside
         landmarks[(inside != xy).any(axis=1), 2] = 0.0  # visibility
         self._set_landmarks(track, landmarks)
+        track.predicted = True
 
     def _remember_pass(self, track: _Track, landmarks: np.ndarray) -> None:
         """Keep a pass's landmarks and the velocity since the previous one (for `_coast`)."""
@@ -654,7 +658,7 @@ class MediaPipeDetector(KeypointDetector):
         h, w = self._shape
         box = clip_box(pad_box(track.box, self.config.box_padding), w, h)
         return Person(keypoints=track.keypoints.copy(), box=box, score=track.score,
-                        track_id=track.track_id)
+                      track_id=track.track_id, predicted=track.predicted)
 
 
 def create_keypoint_detector(**options: object) -> MediaPipeDetector:

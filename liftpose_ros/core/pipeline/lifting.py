@@ -15,7 +15,8 @@ recorded bag or video go through the same steps for each frame:
 3. the tracks of this frame with at least `min_frames` observations are resampled onto the
    model's frame grid and lifted in ONE batched call (root-relative metres); with
    `lift_stride` N > 1 only about 1/N of them are, and the others' last lifted poses are moved
-   on (`lift_schedule.LiftSchedule`);
+   on (`lift_schedule.LiftSchedule`; a person whose 2D the detector carried forward on this
+   frame, `Person.predicted`, is lifted on the next, measured frame instead);
 4. with intrinsics each pose is placed metrically in the camera frame: root depth from an
    aligned depth image where one is given and its torso readings agree
    (`depth_anchor.anchor_root`; of several surfaces, the one nearest the depth the track was
@@ -153,7 +154,8 @@ class LiftingPipeline:
                                  image_width, image_height, intrinsics)  # (N, 17, 3)
             self.windows.update(stamp_s, ids, inputs)
         ready = [t for t in ids if self.windows.observations(t) >= self.min_frames]
-        poses, target, lifted = self._lift(ready, stamp_s)
+        predicted = {int(p.track_id): p.predicted for p in people}
+        poses, target, lifted = self._lift(ready, stamp_s, [predicted[t] for t in ready])
         positions, metric, anchored, fallbacks = self._place(
             poses, target, image_width, image_height, intrinsics, depth_m,
             self._anchor_priors(ready, stamp_s))
@@ -178,13 +180,14 @@ class LiftingPipeline:
         self._anchored.clear()
         return self.windows.clear()
 
-    def _lift(self, ready: list[int], stamp_s: float
+    def _lift(self, ready: list[int], stamp_s: float, predicted: list[bool]
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """One batched lifter call for the tracks the schedule lifts now, the others' poses
         moved on: (K, 17, 3) m root-relative poses, the (K, 17, 3) normalised input at the
-        described instant, and (K,) bool: lifted."""
+        described instant, and (K,) bool: lifted. predicted: (K,) whose 2D was carried
+        forward on this frame (the schedule lifts them on measured frames instead)."""
         j = H36M17.num_joints
-        lifted = self.schedule.plan(ready, stamp_s)  # (K,)
+        lifted = self.schedule.plan(ready, stamp_s, predicted)  # (K,)
         if not ready:
             return np.zeros((0, j, 3), np.float32), np.zeros((0, j, 3), np.float32), lifted
         windows, _ = self.windows.windows(stamp_s, ready)  # (K, T, 17, 3)

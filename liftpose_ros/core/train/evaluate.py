@@ -58,6 +58,7 @@ class Sequence:
     up: np.ndarray | None = None  # (3,) the world's vertical in the camera frame
     kind: str | None = None  # kind of motion ('walk', 'dance') its description names
     depth: np.ndarray | None = None  # (N,) m: the pelvis's distance along the optical axis
+    predicted: np.ndarray | None = None  # (N,) bool: 2D carried forward, not measured (stride)
 
 
 @dataclass
@@ -119,7 +120,8 @@ def evaluate_sequences(runner: LifterRunner, sequences: list[Sequence], lift_str
         preds[seq.name] = runner.predict(windows)  # (N, 17, 3) m
         if lift_stride > 1:
             stamps_s = np.arange(len(windows)) / cfg.fps  # (N,)
-            preds[seq.name] = strided_poses(preds[seq.name], stamps_s, lift_stride)
+            preds[seq.name] = strided_poses(preds[seq.name], stamps_s, lift_stride,
+                                            seq.predicted)
         pairs[seq.name] = (preds[seq.name] * 1000.0, seq.targets * 1000.0)
     groups = {s.name: s.group for s in sequences}
     scored = {s.name: s.scored for s in sequences if s.scored is not None}
