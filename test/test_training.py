@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 
+from liftpose_ros.core.checkpoint_io import CheckpointError
 from liftpose_ros.core.data.windows import WindowConfig
 from liftpose_ros.core.lifter.checkpoint import load_lifter
 from liftpose_ros.core.lifter.config import LifterConfig
@@ -85,6 +86,26 @@ def test_a_spent_time_budget_stops_after_an_epoch_with_checkpoints(tiny_mocap_di
     exp.train.max_minutes = 0.0
     train(exp, tmp_path, resume=True, log=_quiet)
     assert [h["epoch"] for h in json.loads((tmp_path / "history.json").read_text())] == [1, 2, 3]
+
+
+def test_a_run_can_start_from_another_run_s_weights(tiny_mocap_dir, trained_run, tmp_path):
+    """init_from loads the weights (with a zero learning rate they come out unchanged), and a
+    checkpoint whose weights mean something else (another output) is refused in one line."""
+    exp = tiny_experiment(tiny_mocap_dir, epochs=1)
+    exp.optim.lr = 0.0
+    exp.train.init_from = str(trained_run / "best.pt")
+    lines: list[str] = []
+    train(exp, tmp_path / "tuned", log=lines.append)
+    source, _ = load_lifter(trained_run / "best.pt")
+    tuned, _ = load_lifter(tmp_path / "tuned" / "last.pt")
+    for (name, a), b in zip(tuned.state_dict().items(), source.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert any("starting from the weights of" in line for line in lines), lines
+    other = tiny_experiment(tiny_mocap_dir, epochs=1)
+    other.lifter.output = "centre"
+    other.train.init_from = str(trained_run / "best.pt")
+    with pytest.raises(CheckpointError, match="output: 'causal' there, 'centre' here"):
+        train(other, tmp_path / "refused", log=_quiet)
 
 
 def test_a_negative_time_budget_is_refused():

@@ -28,7 +28,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                  "batch_size": args.batch_size, "device": args.device, "seed": args.seed,
                  "num_threads": args.threads, "loader_workers": args.workers,
                  "precision": args.precision, "compile": args.compile,
-                 "max_minutes": args.max_minutes}
+                 "max_minutes": args.max_minutes, "init_from": args.init_from}
     for key, value in overrides.items():
         if value is not None:
             setattr(exp.train, key, value)
@@ -117,6 +117,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="wall-clock budget: no epoch starts after this many minutes; the run "
                         "ends with its checkpoints written (0: none)")
     p.add_argument("--mocap-dir", help="folder with the mocap npz files")
+    p.add_argument("--init-from", metavar="CHECKPOINT",
+                   help="start from this lifter's weights (fine-tuning, e.g. a shipped lifter "
+                        "on your own motion); same architecture, input and output")
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint; prints per-clip tables")

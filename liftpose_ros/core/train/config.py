@@ -83,6 +83,10 @@ class TrainConfig:
     # Wall-clock budget: no epoch starts once the epochs have run this many minutes (0 =
     # none), so a run on a machine lent for a fixed time ends with its checkpoints written.
     max_minutes: float = 0.0
+    # Start from the weights of this lifter checkpoint instead of a random initialisation
+    # (fine-tuning a shipped lifter on more motion); its architecture, input mode, output and
+    # frame rate must be this experiment's. Ignored by a resumed run ("": none).
+    init_from: str = ""
 
     def __post_init__(self) -> None:
         check_precision(self.precision)

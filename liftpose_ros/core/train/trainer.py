@@ -22,6 +22,7 @@ import torch
 from tqdm import tqdm
 
 from liftpose_ros.core.data.windows import WindowSampler
+from liftpose_ros.core.checkpoint_io import CheckpointError, load_state_into
 from liftpose_ros.core.lifter.checkpoint import load_lifter, save_checkpoint
 from liftpose_ros.core.device import select_device
 from liftpose_ros.core.lifter.inference import LifterRunner, model_inputs
@@ -78,6 +79,24 @@ def _resume(path: Path, model: PoseLifter, opt: torch.optim.Optimizer,
     return TrainState(epoch=int(extra["epoch"]), best_val_mm=float(extra["best_val_mm"]))
 
 
+# LifterConfig fields that change what the weights mean without changing their shapes;
+# dropout and drop path are training settings, free to differ when fine-tuning.
+SAME_MEANING = ("input_mode", "in_channels", "num_frames", "fps", "output", "num_joints")
+
+
+def _init_from(path: str, model: PoseLifter, exp: ExperimentConfig, log) -> None:
+    """Load the weights of the lifter checkpoint at `path` into `model` (fine-tuning), or
+    raise CheckpointError when they were trained for another architecture or input."""
+    loaded, _ = load_lifter(path)
+    differ = [f"{name}: {getattr(loaded.config, name)!r} there, {getattr(exp.lifter, name)!r} "
+              "here" for name in SAME_MEANING
+              if getattr(loaded.config, name) != getattr(exp.lifter, name)]
+    if differ:
+        raise CheckpointError(f"{path}: cannot start from these weights ({'; '.join(differ)})")
+    load_state_into(model, loaded.state_dict(), Path(path))
+    log(f"starting from the weights of {path}")
+
+
 def validate(model: PoseLifter, windows: EvalWindows, device: torch.device) -> float:
     """Validation MPJPE in mm over a fixed set of windows."""
     runner = LifterRunner(model, device, batch_size=1024, engine="eager")  # weights change
@@ -124,6 +143,8 @@ def _train(exp: ExperimentConfig, out: Path, resume: bool, log, ranks: distribut
     if resume and last.exists():
         state = _resume(last, model, opt, sched, rng, device, ranks)
         log(f"resumed from {last} after epoch {state.epoch}")
+    elif exp.train.init_from:
+        _init_from(exp.train.init_from, model, exp, log)
     stepped = (torch.nn.parallel.DistributedDataParallel(
         model, device_ids=[device.index] if device.type == "cuda" else None)
         if ranks.distributed else model)  # forward/backward here; `model` is what is saved
