@@ -43,14 +43,18 @@ def lifted_parity(fps: float) -> int:
     return parities.pop()
 
 
-def extrapolated_2d(keypoints: np.ndarray, fresh_parity: int) -> np.ndarray:
-    """(N, 17, 3) lifter input -> the same with frames of the other parity (from frame 3 on)
-    extrapolated from the two fresh frames before them; a joint missing in either keeps the
-    last fresh value."""
+def carried_forward(frames: int, fresh_parity: int) -> np.ndarray:
+    """(frames,) bool: the frames whose 2D is extrapolated, those of the other parity from
+    frame 3 on (the first frames have no two fresh ones before them)."""
+    index = np.arange(frames)
+    return (index >= 3) & (index % LANDMARK_STRIDE != fresh_parity)
+
+
+def extrapolated_2d(keypoints: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """(N, 17, 3) lifter input -> the same with the `predicted` (N,) frames extrapolated from
+    the two fresh frames before them; a joint missing in either keeps the last fresh value."""
     out = keypoints.copy()
-    for i in range(3, len(keypoints)):
-        if i % LANDMARK_STRIDE == fresh_parity:
-            continue
+    for i in np.flatnonzero(predicted):
         last, before = keypoints[i - 1], keypoints[i - 3]  # fresh, LANDMARK_STRIDE apart
         seen = (last[:, 2] > 0) & (before[:, 2] > 0)
         out[i] = last
@@ -58,10 +62,11 @@ def extrapolated_2d(keypoints: np.ndarray, fresh_parity: int) -> np.ndarray:
     return out
 
 
-def _predicted_frames(frames: int, fresh_parity: int) -> np.ndarray:
-    """(frames,) bool: the frames `extrapolated_2d` carried forward."""
-    index = np.arange(frames)
-    return (index >= 3) & (index % LANDMARK_STRIDE != fresh_parity)
+def _with_2d_fresh_on(sequence: Sequence, parity: int) -> Sequence:
+    """The sequence with its 2D fresh on frames of `parity` only (the schedule not told)."""
+    predicted = carried_forward(len(sequence.keypoints), parity)
+    return dataclasses.replace(sequence, keypoints=extrapolated_2d(sequence.keypoints,
+                                                                   predicted))
 
 
 def main() -> int:
@@ -77,11 +82,11 @@ def main() -> int:
     cases: list[tuple[str, list[Sequence], tuple[int, ...]]] = [
         ("every frame", sequences, (1, LIFT_STRIDE))]
     for label, parity in (("on the lifted frames", lifted), ("on the other frames", 1 - lifted)):
-        cases.append((label, [dataclasses.replace(s, keypoints=extrapolated_2d(s.keypoints,
-                                                                                parity))
-                              for s in sequences], (1, LIFT_STRIDE)))
-    told = [dataclasses.replace(s, predicted=_predicted_frames(len(s.keypoints), 1 - lifted))
-            for s in cases[-1][1]]
+        cases.append((label, [_with_2d_fresh_on(s, parity) for s in sequences],
+                       (1, LIFT_STRIDE)))
+    told = [dataclasses.replace(_with_2d_fresh_on(s, 1 - lifted),
+                                predicted=carried_forward(len(s.keypoints), 1 - lifted))
+            for s in sequences]
     cases.append(("other frames, told", told, (LIFT_STRIDE,)))
     lines = [f"CMU 5+7, {args.cameras} cells cameras per clip, {'noisy' if args.noisy else 'clean'}"
              f" 2D, shipped causal lifter; landmark stride {LANDMARK_STRIDE} simulated",

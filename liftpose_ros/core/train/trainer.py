@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from liftpose_ros.core.data.windows import WindowSampler
 from liftpose_ros.core.checkpoint_io import CheckpointError, load_state_into
+from liftpose_ros.core.data.windows import WindowSampler
 from liftpose_ros.core.lifter.checkpoint import load_lifter, save_checkpoint
 from liftpose_ros.core.device import select_device
 from liftpose_ros.core.lifter.inference import LifterRunner, model_inputs
