@@ -17,7 +17,6 @@ MPJPE_LIMIT_MM = 160.0
 
 SHIPPED = {
     "lifter_causal_t27.pt": ("causal", True),
-    "lifter_causal_t27_varied.pt": ("causal", True),
     "lifter_centre_t27.pt": ("centre", True),
     "lifter_poseformer_causal_t27.pt": ("causal", False),
 }
