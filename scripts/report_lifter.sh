@@ -26,10 +26,11 @@ done
 # *_e12, *_e40, *_e80, *_e110: earlier budgets (committed outputs; weights in the history).
 # causal_t27_e110, _e80, _e40 and _e12 are the causal default's first stage
 # (config/training/causal_t27.yaml) at its epochs 110, 80, 40 and 12, before the 20-epoch
-# fine-tune on more varied motion (config/training/finetune/varied_motion.yaml); the centre and
-# baseline *_e12 are earlier 12-epoch runs of the same configs. For comparisons at equal budget.
+# fine-tune on more varied motion (config/training/finetune/varied_motion.yaml); centre_t27_e40
+# the centre lifter before its own such fine-tune; the centre and baseline *_e12 are earlier
+# 12-epoch runs of the same configs. For comparisons at equal budget.
 .venv/bin/python scripts/ablation_table.py --root "$OUT" \
-  --runs {causal_t27,causal_t27_e110,causal_t27_e80,causal_t27_e40,causal_t27_e12,centre_t27,centre_t27_e12,poseformer_causal_t27,poseformer_causal_t27_e12}-{cells,classic} \
-  --title "Shipped lifters (causal default 110 epochs + 20 fine-tuning on varied motion, centre and baseline 40; *_e110, *_e80, *_e40, *_e12: the causal default's first stage at 110, 80, 40 and 12 epochs), CMU 5+7 (4 cameras per clip), take 01_03 (2 cameras)" \
+  --runs {causal_t27,causal_t27_e110,causal_t27_e80,causal_t27_e40,causal_t27_e12,centre_t27,centre_t27_e40,centre_t27_e12,poseformer_causal_t27,poseformer_causal_t27_e12}-{cells,classic} \
+  --title "Shipped lifters (causal default 110 epochs + 20 fine-tuning on varied motion, centre 40 + 22 the same way, baseline 40; *_e110, *_e80, *_e40, *_e12: the causal default's first stage at 110, 80, 40 and 12 epochs; centre_t27_e40: the centre lifter's first stage), CMU 5+7 (4 cameras per clip), take 01_03 (2 cameras)" \
   | tee "$OUT/walk_dance.txt"
 $L bench --checkpoint liftpose_ros/weights/lifter_causal_t27.pt --threads 2 | tee "$OUT/bench.txt"
