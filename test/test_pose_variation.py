@@ -1,4 +1,4 @@
-"""Pose variation for training: new joint angles, arm transfer, detector joint offsets."""
+"""Pose variation for training: new joint angles, arm and leg transfer, detector joint offsets."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +6,9 @@ import pytest
 
 from liftpose_ros.core.data.augment import bone_lengths, bone_vectors, from_bone_vectors
 from liftpose_ros.core.data.pose_variation import (HINGE_MAX_DEG, HINGES, OFFSET_RANGES_MM,
-                                                   detector_joint_offsets, perturb_bone_angles,
-                                                   shoulder_frames, transfer_arms)
+                                                   detector_joint_offsets, hip_frames,
+                                                   perturb_bone_angles, shoulder_frames,
+                                                   transfer_arms, transfer_legs)
 from liftpose_ros.core.data.windows import WindowConfig, WindowSampler
 from liftpose_ros.core.skeleton import H36M17
 from liftpose_ros.core.train.config import ExperimentConfig
@@ -90,6 +91,33 @@ def test_arm_transfer_keeps_legs_trunk_and_arm_lengths_and_copies_arm_directions
     np.testing.assert_allclose(transfer_arms(recipient, recipient), recipient, atol=1e-3)
 
 
+def test_leg_transfer_copies_leg_directions_keeps_the_upper_body_and_the_lower_foot_height():
+    rng = np.random.default_rng(17)
+    recipient, donor = moving_windows(rng), moving_windows(rng)
+    legs = [idx(n) for n in ("left_knee", "left_ankle", "right_knee", "right_ankle")]
+    donor[:, :, idx("left_knee")] += [0.0, 300.0, 250.0]  # a raised knee: the feet move up
+    out = transfer_legs(recipient, donor)
+    np.testing.assert_allclose(bone_lengths(out), bone_lengths(recipient), atol=1e-2)
+
+    # The rest of the body moves as one, straight up or down, by one amount per frame.
+    rest = [j for j in range(J) if j not in legs]
+    shift = out[..., rest, :] - recipient[..., rest, :]  # (B, T, R, 3)
+    np.testing.assert_allclose(shift[..., [0, 2]], 0.0, atol=1e-3)
+    np.testing.assert_allclose(shift[..., 1], shift[..., :1, 1].repeat(len(rest), -1), atol=1e-3)
+    assert np.abs(shift).max() > 1.0  # donor legs of another reach did move the body
+
+    feet = [idx("left_ankle"), idx("right_ankle")]
+    np.testing.assert_allclose(out[..., feet, 1].min(-1), recipient[..., feet, 1].min(-1),
+                               atol=1e-2)
+
+    def local_dirs(poses):
+        b = bone_vectors(poses)[..., legs, :]
+        b = b / np.linalg.norm(b, axis=-1, keepdims=True)
+        return np.einsum("btyx,btjy->btjx", hip_frames(poses), b)
+    np.testing.assert_allclose(local_dirs(out), local_dirs(donor), atol=1e-4)
+    np.testing.assert_allclose(transfer_legs(recipient, recipient), recipient, atol=1e-3)
+
+
 def test_detector_offsets_touch_only_their_joints_are_mirror_symmetric_and_turn_with_the_body():
     w = moving_windows(np.random.default_rng(8))
     off = detector_joint_offsets(np.random.default_rng(9), w)
@@ -112,10 +140,14 @@ def test_detector_offsets_touch_only_their_joints_are_mirror_symmetric_and_turn_
 
 def test_sampler_applies_each_variation_to_its_share_and_keeps_targets_on_mocap_joints():
     clips = {n: walking_clip(n, 120) for n in ("a", "b")}
-    cfg = WindowConfig(num_frames=9, angle_fraction=1.0, mix_fraction=1.0, offset_fraction=1.0)
+    cfg = WindowConfig(num_frames=9, angle_fraction=1.0, mix_fraction=1.0, leg_mix_fraction=1.0,
+                       offset_fraction=1.0)
     inputs, targets, info = WindowSampler(clips, cfg, np.random.default_rng(0)).sample(
         32, return_info=True)
-    assert info.new_angles.all() and info.mixed.all()
+    assert info.new_angles.all() and info.mixed.all() and info.legs_mixed.all()
+    half = WindowConfig(num_frames=9, leg_mix_fraction=0.5)
+    some = WindowSampler(clips, half, np.random.default_rng(2)).sample(200, return_info=True)[2]
+    assert 60 < some.legs_mixed.sum() < 140 and not some.mixed.any()
     assert np.isfinite(inputs).all() and np.isfinite(targets).all()
     assert np.all(info.offsets[..., idx("right_knee"), :] == 0.0)
     assert np.abs(info.offsets[..., idx("left_hip"), :]).max() > 1.0
@@ -131,9 +163,11 @@ def test_sampler_applies_each_variation_to_its_share_and_keeps_targets_on_mocap_
     plain, _, none = WindowSampler(clips, WindowConfig(num_frames=9),
                                    np.random.default_rng(0)).sample(8, return_info=True)
     assert not none.new_angles.any() and not none.mixed.any() and none.offsets is None
+    assert not none.legs_mixed.any()
 
 
-@pytest.mark.parametrize("key", ["angle_fraction", "mix_fraction", "offset_fraction"])
+@pytest.mark.parametrize("key", ["angle_fraction", "mix_fraction", "leg_mix_fraction",
+                                 "offset_fraction"])
 def test_fractions_outside_zero_one_are_refused(key):
     with pytest.raises(ValueError, match=key):
         WindowConfig(**{key: 1.5})

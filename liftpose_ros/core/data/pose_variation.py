@@ -9,6 +9,9 @@ distribution while staying on the manifold of human bodies:
   window, so the motion stays smooth, and flexion stays inside [0, HINGE_MAX_DEG];
 - `transfer_arms`: the arms of another window, expressed in the shoulder frame, replace the
   recipient's (bone lengths kept): arm motion of one clip over the legs and torso of another;
+- `transfer_legs`: the same for the legs in the hip frame (kicks, raised and crossed legs under
+  the trunk and arms of a walk), with the body lifted or lowered so that its lower foot stays
+  where the recipient's was (a standing body does not sink into the floor);
 - `detector_joint_offsets`: how a 2D detector's joint definitions differ from mocap joint
   centres (hips higher, shoulders on the skin, nose ahead of the head), as per-window offsets
   in the body's own frame, added only to the points that are projected to 2D (the 3D target
@@ -43,6 +46,8 @@ HINGES: tuple[tuple[int, int], ...] = (
 HINGE_MAX_DEG = 155.0  # deepest knee / elbow flexion (0 = straight)
 _PARENTS = np.array(H36M17.parents)
 ARM_BONES = tuple(_J(n) for n in ("left_elbow", "left_wrist", "right_elbow", "right_wrist"))
+LEG_BONES = tuple(_J(n) for n in ("left_knee", "left_ankle", "right_knee", "right_ankle"))
+_FEET = (_J("left_ankle"), _J("right_ankle"))
 
 
 # ------------------------------------------------------------------ rotations
@@ -104,14 +109,39 @@ def _flex(parent: np.ndarray, child: np.ndarray, scale: np.ndarray) -> np.ndarra
 
 
 # ------------------------------------------------------------------ body-part mixing
-def shoulder_frames(poses: np.ndarray) -> np.ndarray:
+def body_frames(poses: np.ndarray, left_joint: int, right_joint: int) -> np.ndarray:
     """(..., J, 3) -> (..., 3, 3) orthonormal frames with columns (left, up, forward): left along
-    the shoulder line, up from pelvis to thorax made orthogonal to it, forward = left x up."""
+    the line right_joint -> left_joint, up from pelvis to thorax made orthogonal to it, forward =
+    left x up."""
     p = np.asarray(poses, dtype=np.float64)
-    left = _unit(p[..., _J("left_shoulder"), :] - p[..., _J("right_shoulder"), :])
+    left = _unit(p[..., left_joint, :] - p[..., right_joint, :])
     up = p[..., _J("thorax"), :] - p[..., _J("pelvis"), :]
     up = _unit(up - np.sum(up * left, -1, keepdims=True) * left)
     return np.stack([left, up, np.cross(left, up)], -1)
+
+
+def shoulder_frames(poses: np.ndarray) -> np.ndarray:
+    """Body frames along the shoulder line (see `body_frames`): where the arms hang from."""
+    return body_frames(poses, _J("left_shoulder"), _J("right_shoulder"))
+
+
+def hip_frames(poses: np.ndarray) -> np.ndarray:
+    """Body frames along the hip line (see `body_frames`): where the legs hang from."""
+    return body_frames(poses, _J("left_hip"), _J("right_hip"))
+
+
+def _transfer_limbs(recipient: np.ndarray, donor: np.ndarray, limbs: tuple[int, ...],
+                    Fr: np.ndarray, Fd: np.ndarray) -> np.ndarray:
+    """Directions of the `limbs` bones of `donor`, taken in its frames Fd (B, T, 3, 3), set in
+    the recipient's frames Fr with the recipient's bone lengths; returns bone vectors
+    (B, T, J, 3), float64."""
+    bones_r = bone_vectors(np.asarray(recipient, dtype=np.float32)).astype(np.float64)
+    bones_d = bone_vectors(np.asarray(donor, dtype=np.float32)).astype(np.float64)
+    idx = list(limbs)
+    local = np.einsum("btyx,btjy->btjx", Fd, _unit(bones_d[:, :, idx]))  # donor frame
+    length = np.linalg.norm(bones_r[:, :, idx], axis=-1, keepdims=True)
+    bones_r[:, :, idx] = np.einsum("btxy,btjy->btjx", Fr, local) * length
+    return bones_r
 
 
 def transfer_arms(recipient: np.ndarray, donor: np.ndarray) -> np.ndarray:
@@ -121,15 +151,28 @@ def transfer_arms(recipient: np.ndarray, donor: np.ndarray) -> np.ndarray:
     recipient's, with the recipient's bone lengths: the arms move as the donor's did relative
     to its chest while legs, trunk and path stay the recipient's.
     """
+    bones = _transfer_limbs(recipient, donor, ARM_BONES, shoulder_frames(recipient),
+                            shoulder_frames(donor))
+    return from_bone_vectors(bones).astype(np.float32)
+
+
+def transfer_legs(recipient: np.ndarray, donor: np.ndarray, up_axis: int = 1) -> np.ndarray:
+    """Legs of `donor` on the body of `recipient`, both (B, T, J, 3) mm in a world whose
+    `up_axis` points up (Y in the shared layout).
+
+    Thigh and shin directions are taken in the donor's hip frame and set in the recipient's,
+    with the recipient's bone lengths. Legs of another body change how far the feet reach
+    below the pelvis, so each frame the whole body moves along the up axis by what keeps its
+    lower foot at the height of the recipient's lower foot: a standing body keeps its feet on
+    the floor, a jump keeps its height, and the path across the floor is the recipient's.
+    """
     r = np.asarray(recipient, dtype=np.float32)
-    bones_r = bone_vectors(r).astype(np.float64)  # (B, T, J, 3)
-    bones_d = bone_vectors(np.asarray(donor, dtype=np.float32)).astype(np.float64)
-    Fr, Fd = shoulder_frames(r), shoulder_frames(donor)  # (B, T, 3, 3)
-    arms = list(ARM_BONES)
-    local = np.einsum("btyx,btjy->btjx", Fd, _unit(bones_d[:, :, arms]))  # donor frame
-    length = np.linalg.norm(bones_r[:, :, arms], axis=-1, keepdims=True)
-    bones_r[:, :, arms] = np.einsum("btxy,btjy->btjx", Fr, local) * length
-    return from_bone_vectors(bones_r).astype(np.float32)
+    bones = _transfer_limbs(r, donor, LEG_BONES, hip_frames(r), hip_frames(donor))
+    out = from_bone_vectors(bones)  # (B, T, J, 3) float64
+    feet_before = r[:, :, list(_FEET), up_axis].min(axis=-1)  # (B, T)
+    feet_after = out[:, :, list(_FEET), up_axis].min(axis=-1)
+    out[..., up_axis] += (feet_before - feet_after)[:, :, None]
+    return out.astype(np.float32)
 
 
 # ------------------------------------------------------------------ detector joint offsets

@@ -16,7 +16,7 @@ frames show the person with at least `min_visible_joints` joints at the target f
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +28,8 @@ from liftpose_ros.core.lifter.input import (DEFAULT_FPS, check_input_mode, frame
 from liftpose_ros.core.skeleton import H36M17
 from .augment import NoiseConfig, bone_scale_matrix, corrupt_2d, random_bone_scale
 from .mocap import Clip, estimate_floor_y
-from .pose_variation import detector_joint_offsets, perturb_bone_angles, transfer_arms
+from .pose_variation import (detector_joint_offsets, perturb_bone_angles, transfer_arms,
+                             transfer_legs)
 from .virtual_cameras import CameraBatch, CameraRig, Rig, rig_from_spec, sample_cameras
 
 J = H36M17.num_joints
@@ -62,7 +63,8 @@ class WindowConfig:
     Pose variation (`pose_variation`; each fraction 0 switches it off and draws nothing):
     angle_fraction: share of windows with new joint angles (ball joints turned by
     N(0, ball_sigma_deg), hinge flexion scaled by 1 + N(0, hinge_sigma)); mix_fraction: share
-    whose arms come from another random window; offset_fraction: share whose 2D is projected
+    whose arms come from another random window; leg_mix_fraction: share whose legs come from
+    another random window (drawn apart from the arms); offset_fraction: share whose 2D is projected
     from detector-like joint positions (the 3D target keeps the mocap joints).
     num_frames, target, fps, input_mode: the lifter's (ExperimentConfig takes them from it).
     """
@@ -84,6 +86,7 @@ class WindowConfig:
     ball_sigma_deg: float = 10.0
     hinge_sigma: float = 0.15
     mix_fraction: float = 0.0
+    leg_mix_fraction: float = 0.0
     offset_fraction: float = 0.0
 
     def __post_init__(self) -> None:
@@ -96,7 +99,8 @@ class WindowConfig:
         if self.speed_range is not None:
             self.speed_range = tuple(self.speed_range)
         target_index(self.num_frames, self.target)  # validates both
-        for name in ("noisy_fraction", "angle_fraction", "mix_fraction", "offset_fraction"):
+        for name in ("noisy_fraction", "angle_fraction", "mix_fraction", "leg_mix_fraction",
+                     "offset_fraction"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]; got {getattr(self, name)}")
         if self.ball_sigma_deg < 0 or self.hinge_sigma < 0:
@@ -125,6 +129,7 @@ class BatchInfo:
     rotations: np.ndarray | None  # (B, 3, 3) camera -> view frame of the targets (camera mode)
     new_angles: np.ndarray | None = None  # (B,) bool: joint angles changed
     mixed: np.ndarray | None = None  # (B,) bool: arms from another window
+    legs_mixed: np.ndarray | None = None  # (B,) bool: legs from another window
     offsets: np.ndarray | None = None  # (B, T, J, 3) mm added before projection (camera frame)
 
 
@@ -212,7 +217,7 @@ class WindowSampler:
         B, ti = batch_size, cfg.target_index
 
         world, clip, frame, speed = self._draw_windows(rng, B)  # (B, T, J, 3) mm
-        new_angles, mixed = self._vary_poses(rng, world)
+        new_angles, mixed, legs_mixed = self._vary_poses(rng, world)
 
         # Bone scaling, root subtraction and the left/right swap of a flip are all linear maps
         # over the joint axis: fold them into one (J, J) matrix per sample.
@@ -267,7 +272,7 @@ class WindowSampler:
         info = BatchInfo(clip_index=clip, frame=frame, speed=speed, flipped=flipped,
                          noisy=noisy, cameras=cams, pixels=px, visible=visible,
                          root_cam=root_cam, rotations=rotations, new_angles=new_angles,
-                         mixed=mixed, offsets=offsets)
+                         mixed=mixed, legs_mixed=legs_mixed, offsets=offsets)
         return inputs, targets, info
 
     def _draw_windows(self, rng: np.random.Generator, B: int
@@ -293,24 +298,35 @@ class WindowSampler:
         return world, clip, frame, speed
 
     def _vary_poses(self, rng: np.random.Generator, world: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray]:
-        """Arm transfer, then new joint angles, in place on world windows (B, T, J, 3); returns
-        which windows got each, (B,) bool. Nothing is drawn for a fraction of 0."""
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Arm transfer, leg transfer, then new joint angles, in place on world windows
+        (B, T, J, 3); returns which windows got each (new angles, arms, legs), (B,) bool.
+        Nothing is drawn for a fraction of 0, so configurations without a variation keep
+        their random streams."""
         cfg = self.config
         B = world.shape[0]
-        mixed = np.zeros(B, dtype=bool)
-        if cfg.mix_fraction > 0:
-            mixed = rng.random(B) < cfg.mix_fraction
-            if mixed.any():
-                donors = self._draw_windows(rng, int(mixed.sum()))[0]
-                world[mixed] = transfer_arms(world[mixed], donors)
+        mixed = self._transfer(rng, world, cfg.mix_fraction, transfer_arms)
+        legs_mixed = self._transfer(rng, world, cfg.leg_mix_fraction, transfer_legs)
         new_angles = np.zeros(B, dtype=bool)
         if cfg.angle_fraction > 0:
             new_angles = rng.random(B) < cfg.angle_fraction
             if new_angles.any():
                 world[new_angles] = perturb_bone_angles(rng, world[new_angles],
                                                         cfg.ball_sigma_deg, cfg.hinge_sigma)
-        return new_angles, mixed
+        return new_angles, mixed, legs_mixed
+
+    def _transfer(self, rng: np.random.Generator, world: np.ndarray, fraction: float,
+                  transfer: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+        """Give a `fraction` of the windows (B, T, J, 3), in place, a body part of freshly
+        drawn donor windows by `transfer(recipients, donors)`; returns which, (B,) bool."""
+        B = world.shape[0]
+        chosen = np.zeros(B, dtype=bool)
+        if fraction > 0:
+            chosen = rng.random(B) < fraction
+            if chosen.any():
+                donors = self._draw_windows(rng, int(chosen.sum()))[0]
+                world[chosen] = transfer(world[chosen], donors)
+        return chosen
 
 
 # ------------------------------------------------------------------ evaluation sets
