@@ -3,14 +3,14 @@
 # and scores it on the held-out CMU subjects 5 and 7 (cells cameras, 2 per clip, clean and
 # noisy 2D) and, when scripts/fetch_registry_motion.sh has run, on the unseen CMU take 01_03
 # (climb, hang, swing); the table goes to results/training/ablation/table.txt.
-#   bash scripts/ablate_pose_variation.sh [variant ...]   (default: all five, ~75 min on 2 cores)
+#   bash scripts/ablate_pose_variation.sh [variant ...]   (default: all six, ~90 min on 2 cores)
 # Needs the shared mocap (../shared/mocap or $LIFTPOSE_MOCAP_DIR). Runs go to runs/ablation/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 L=.venv/bin/liftpose
 OUT=results/training/ablation
-ALL=(base angles mix offsets all)
+ALL=(base angles mix legs offsets all)
 VARIANTS=("$@")
 [ ${#VARIANTS[@]} -eq 0 ] && VARIANTS=("${ALL[@]}")
 mkdir -p "$OUT"

@@ -34,6 +34,13 @@ def flexion_deg(poses: np.ndarray, parent: int, child: int) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(cos, -1, 1)))
 
 
+
+def local_directions(poses: np.ndarray, bones: list[int], frames) -> np.ndarray:
+    """(B, T, len(bones), 3) unit directions of `bones` in the body frames `frames(poses)`."""
+    b = bone_vectors(poses)[..., bones, :]
+    b = b / np.linalg.norm(b, axis=-1, keepdims=True)
+    return np.einsum("btyx,btjy->btjx", frames(poses), b)
+
 def test_new_angles_keep_bone_lengths_and_the_root_and_stay_in_hinge_limits():
     rng = np.random.default_rng(0)
     w = moving_windows(rng)
@@ -82,12 +89,8 @@ def test_arm_transfer_keeps_legs_trunk_and_arm_lengths_and_copies_arm_directions
     rest = [j for j in range(J) if j not in arms]
     np.testing.assert_allclose(out[..., rest, :], recipient[..., rest, :], atol=1e-3)
     np.testing.assert_allclose(bone_lengths(out), bone_lengths(recipient), atol=1e-2)
-
-    def local_dirs(poses):
-        b = bone_vectors(poses)[..., arms, :]
-        b = b / np.linalg.norm(b, axis=-1, keepdims=True)
-        return np.einsum("btyx,btjy->btjx", shoulder_frames(poses), b)
-    np.testing.assert_allclose(local_dirs(out), local_dirs(donor), atol=1e-4)
+    np.testing.assert_allclose(local_directions(out, arms, shoulder_frames),
+                               local_directions(donor, arms, shoulder_frames), atol=1e-4)
     np.testing.assert_allclose(transfer_arms(recipient, recipient), recipient, atol=1e-3)
 
 
@@ -109,12 +112,8 @@ def test_leg_transfer_copies_leg_directions_keeps_the_upper_body_and_the_lower_f
     feet = [idx("left_ankle"), idx("right_ankle")]
     np.testing.assert_allclose(out[..., feet, 1].min(-1), recipient[..., feet, 1].min(-1),
                                atol=1e-2)
-
-    def local_dirs(poses):
-        b = bone_vectors(poses)[..., legs, :]
-        b = b / np.linalg.norm(b, axis=-1, keepdims=True)
-        return np.einsum("btyx,btjy->btjx", hip_frames(poses), b)
-    np.testing.assert_allclose(local_dirs(out), local_dirs(donor), atol=1e-4)
+    np.testing.assert_allclose(local_directions(out, legs, hip_frames),
+                               local_directions(donor, legs, hip_frames), atol=1e-4)
     np.testing.assert_allclose(transfer_legs(recipient, recipient), recipient, atol=1e-3)
 
 
