@@ -23,14 +23,15 @@ for rig in cells classic; do
     --rig "$rig" --noisy --flip --out "$OUT/causal_t27-$rig-noisy-flip" \
     | tee "$OUT/causal_t27-$rig-noisy-flip.txt"
 done
-# *_e12, *_e40, *_e80, *_e110: earlier budgets (committed outputs; weights in the history).
-# causal_t27_e110, _e80, _e40 and _e12 are the causal default's first stage
+# *_e12, *_e40, *_e80, *_e110, *_ft20: earlier budgets (committed outputs; weights in the
+# history). causal_t27_e110, _e80, _e40 and _e12 are the causal default's first stage
 # (config/training/causal_t27.yaml) at its epochs 110, 80, 40 and 12, before the 20-epoch
-# fine-tune on more varied motion (config/training/finetune/varied_motion.yaml); centre_t27_e40
+# fine-tune on more varied motion (config/training/finetune/varied_motion.yaml); causal_t27_ft20
+# is that second stage, before the 22 epochs of finetune/leg_mix_wide_angles.yaml; centre_t27_e40
 # the centre lifter before its own such fine-tune; the centre and baseline *_e12 are earlier
 # 12-epoch runs of the same configs. For comparisons at equal budget.
 .venv/bin/python scripts/ablation_table.py --root "$OUT" \
-  --runs {causal_t27,causal_t27_e110,causal_t27_e80,causal_t27_e40,causal_t27_e12,centre_t27,centre_t27_e40,centre_t27_e12,poseformer_causal_t27,poseformer_causal_t27_e12}-{cells,classic} \
-  --title "Shipped lifters (causal default 110 epochs + 20 fine-tuning on varied motion, centre 40 + 22 the same way, baseline 40; *_e110, *_e80, *_e40, *_e12: the causal default's first stage at 110, 80, 40 and 12 epochs; centre_t27_e40: the centre lifter's first stage), CMU 5+7 (4 cameras per clip), take 01_03 (2 cameras)" \
+  --runs {causal_t27,causal_t27_ft20,causal_t27_e110,causal_t27_e80,causal_t27_e40,causal_t27_e12,centre_t27,centre_t27_e40,centre_t27_e12,poseformer_causal_t27,poseformer_causal_t27_e12}-{cells,classic} \
+  --title "Shipped lifters (causal default 110 epochs + 20 fine-tuning on varied motion + 22 with legs of other windows and wider joint angles, centre 40 + 22 on varied motion, baseline 40; *_ft20: the causal default before its last 22 epochs; *_e110, *_e80, *_e40, *_e12: its first stage at 110, 80, 40 and 12 epochs; centre_t27_e40: the centre lifter's first stage), CMU 5+7 (4 cameras per clip), take 01_03 (2 cameras)" \
   | tee "$OUT/walk_dance.txt"
 $L bench --checkpoint liftpose_ros/weights/lifter_causal_t27.pt --threads 2 | tee "$OUT/bench.txt"
